@@ -1,0 +1,405 @@
+/* The rules of a source definition, one function per field group. The
+ * order of the checks is the order a user reads the definition in, so the
+ * first problem reported is the first one they would find. */
+#include "control/source_validate.h"
+#include "server/secret.h"
+#include "server/sqlident.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COLUMNS_MAX 1600
+#define TEXT_MAX 128
+
+static const char *const known_fields[] = {
+	"system", "source_type", "database", "schema", "object", "columns", "load_type",
+	"offset_mode", "offset_column", "last_offset", "active", "connection_secret", "options",
+	"project", "region", "max_parallel_tasks", NULL};
+static const char *const read_only_fields[] = {"id", "created_at", "updated_at", NULL};
+
+static int fail(struct validation_error *err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct validation_error *err, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(err->field, sizeof err->field, "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+/* Reads an optional string field; a present non-string is an error. */
+static int opt_string(json_t *src, const char *field, const char **out, struct validation_error *err)
+{
+	json_t *v = json_object_get(src, field);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, field, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int req_ident(json_t *src, const char *field, const char **out, struct validation_error *err)
+{
+	if (opt_string(src, field, out, err))
+		return -1;
+	if (!*out || !**out)
+		return fail(err, field, "is required");
+	if (!sqlident_valid(*out))
+		return fail(err, field, "must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)");
+	return 0;
+}
+
+static int req_enum(json_t *src, const char *field, const char *const *values, const char **out,
+		    struct validation_error *err)
+{
+	if (opt_string(src, field, out, err))
+		return -1;
+	if (!*out)
+		return fail(err, field, "is required");
+	if (!in_list(*out, values)) {
+		char allowed[128] = "";
+		for (const char *const *v = values; *v; v++)
+			snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
+				 v == values ? "" : ", ", *v);
+		return fail(err, field, "must be one of: %s", allowed);
+	}
+	return 0;
+}
+
+/* --- column types ---------------------------------------------------- */
+
+struct type_rule { const char *name; int max_args; };
+
+static const struct type_rule type_rules[] = {
+	{"smallint", 0}, {"integer", 0}, {"int", 0}, {"bigint", 0}, {"real", 0},
+	{"double precision", 0}, {"float", 0}, {"numeric", 2}, {"decimal", 2}, {"boolean", 0},
+	{"bool", 0}, {"text", 0}, {"varchar", 1}, {"character varying", 1}, {"char", 1},
+	{"date", 0}, {"time", 1}, {"timestamp", 1}, {"timestamptz", 1}, {"interval", 0},
+	{"uuid", 0}, {"json", 0}, {"jsonb", 0}, {"bytea", 0}, {NULL, 0}};
+
+const char *source_column_type(const char *type, char *buf, size_t len)
+{
+	char norm[64];
+	size_t o = 0;
+	bool space = false;
+	for (const char *p = type; *p; p++) {
+		if (o + 2 >= sizeof norm)
+			return NULL;
+		if (isspace((unsigned char)*p)) {
+			space = o > 0;
+			continue;
+		}
+		if (space && *p != '(' && *p != ')' && *p != ',' && norm[o - 1] != '(' && norm[o - 1] != ',')
+			norm[o++] = ' ';
+		space = false;
+		norm[o++] = (char)tolower((unsigned char)*p);
+	}
+	norm[o] = 0;
+
+	char *paren = strchr(norm, '(');
+	size_t base_len = paren ? (size_t)(paren - norm) : o;
+	for (const struct type_rule *r = type_rules; r->name; r++) {
+		if (strlen(r->name) != base_len || strncmp(norm, r->name, base_len) != 0)
+			continue;
+		if (paren) {
+			/* (n) or (p,s): digits only, at most max_args numbers, each < 10000 */
+			int args = 0;
+			const char *p = paren + 1;
+			for (;;) {
+				int digits = 0;
+				while (isdigit((unsigned char)*p))
+					p++, digits++;
+				if (digits == 0 || digits > 4)
+					return NULL;
+				args++;
+				if (*p == ',') {
+					p++;
+					continue;
+				}
+				if (*p == ')' && p[1] == 0)
+					break;
+				return NULL;
+			}
+			if (args > r->max_args)
+				return NULL;
+		}
+		snprintf(buf, len, "%s", norm);
+		return buf;
+	}
+	return NULL;
+}
+
+/* --- field groups ---------------------------------------------------- */
+
+static int check_fields_known(json_t *src, struct validation_error *err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(src, key, v) {
+		if (in_list(key, read_only_fields))
+			return fail(err, key, "is read-only");
+		if (!in_list(key, known_fields))
+			return fail(err, key, "is not a field of a source");
+	}
+	return 0;
+}
+
+static int check_columns(json_t *src, bool *has_key, struct validation_error *err)
+{
+	json_t *cols = json_object_get(src, "columns");
+	char field[128];
+
+	*has_key = false;
+	if (!cols || json_is_null(cols))
+		return fail(err, "columns", "is required: a list of {name, type, key}");
+	if (!json_is_array(cols))
+		return fail(err, "columns", "must be an array of {name, type, key}");
+	if (json_array_size(cols) == 0)
+		return fail(err, "columns", "must not be empty");
+	if (json_array_size(cols) > COLUMNS_MAX)
+		return fail(err, "columns", "may have at most %d entries", COLUMNS_MAX);
+
+	size_t i;
+	json_t *c;
+	json_array_foreach(cols, i, c) {
+		if (!json_is_object(c)) {
+			snprintf(field, sizeof field, "columns[%zu]", i);
+			return fail(err, field, "must be an object {name, type, key}");
+		}
+		const char *k;
+		json_t *kv;
+		json_object_foreach(c, k, kv) {
+			if (strcmp(k, "name") && strcmp(k, "type") && strcmp(k, "key")) {
+				snprintf(field, sizeof field, "columns[%zu].%.32s", i, k);
+				return fail(err, field, "is not a field of a column (name, type, key)");
+			}
+		}
+		json_t *name = json_object_get(c, "name"), *type = json_object_get(c, "type");
+		json_t *key = json_object_get(c, "key");
+		snprintf(field, sizeof field, "columns[%zu].name", i);
+		if (!json_is_string(name))
+			return fail(err, field, "is required and must be a string");
+		if (!sqlident_valid(json_string_value(name)))
+			return fail(err, field, "must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)");
+		if (json_string_value(name)[0] == '_')
+			return fail(err, field, "must not start with '_' (reserved for the lake's own columns)");
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(json_string_value(json_object_get(json_array_get(cols, j), "name")),
+				       json_string_value(name)) == 0)
+				return fail(err, field, "repeats the column name '%s'", json_string_value(name));
+		snprintf(field, sizeof field, "columns[%zu].type", i);
+		if (!json_is_string(type))
+			return fail(err, field, "is required and must be a string");
+		char norm[64];
+		if (!source_column_type(json_string_value(type), norm, sizeof norm))
+			return fail(err, field, "'%.64s' is not a supported type (e.g. bigint, numeric(12,2), text, timestamptz, date, boolean, jsonb)",
+				    json_string_value(type));
+		json_object_set_new(c, "type", json_string(norm));
+		snprintf(field, sizeof field, "columns[%zu].key", i);
+		if (key && !json_is_boolean(key))
+			return fail(err, field, "must be true or false");
+		if (!key)
+			json_object_set_new(c, "key", json_false());
+		if (json_is_true(json_object_get(c, "key")))
+			*has_key = true;
+	}
+	if (!*has_key)
+		return fail(err, "columns", "must mark at least one column as key (\"key\": true)");
+	return 0;
+}
+
+static bool column_exists(json_t *src, const char *name)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(src, "columns"), i, c)
+		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+			return true;
+	return false;
+}
+
+static int check_offsets(json_t *src, const char *type, const char *load_type, struct validation_error *err)
+{
+	static const char *const modes[] = {"none", "change_tracking", "watermark", "files", NULL};
+	const char *mode, *column;
+	bool incremental = strcmp(load_type, "incremental") == 0;
+
+	if (!json_object_get(src, "offset_mode") || json_is_null(json_object_get(src, "offset_mode"))) {
+		const char *def = !incremental ? "none"
+			: strcmp(type, "api") == 0 ? "watermark"
+			: strcmp(type, "sftp") == 0 ? "files" : "change_tracking";
+		json_object_set_new(src, "offset_mode", json_string(def));
+	}
+	if (req_enum(src, "offset_mode", modes, &mode, err) || opt_string(src, "offset_column", &column, err))
+		return -1;
+	if (!incremental && strcmp(mode, "none") != 0)
+		return fail(err, "offset_mode", "must be none for a full load");
+	if (incremental && strcmp(mode, "none") == 0)
+		return fail(err, "offset_mode", "an incremental load needs change_tracking, watermark or files");
+	if (strcmp(mode, "change_tracking") == 0 && strcmp(type, "sqlserver") && strcmp(type, "postgresql"))
+		return fail(err, "offset_mode", "change_tracking needs a sqlserver or postgresql source");
+	if (strcmp(mode, "files") == 0 && strcmp(type, "sftp"))
+		return fail(err, "offset_mode", "files is the mode of sftp sources only");
+	if (strcmp(type, "sftp") == 0 && strcmp(mode, "files") && strcmp(mode, "none"))
+		return fail(err, "offset_mode", "an sftp source tracks files (offset_mode files)");
+	if (strcmp(mode, "watermark") == 0) {
+		if (!column)
+			return fail(err, "offset_column", "is required for a watermark load");
+		if (!column_exists(src, column))
+			return fail(err, "offset_column", "'%.64s' is not among the columns", column);
+	} else if (column) {
+		return fail(err, "offset_column", "is only used with offset_mode watermark");
+	}
+	if (!json_object_get(src, "offset_column"))
+		json_object_set_new(src, "offset_column", json_null());
+
+	json_t *last = json_object_get(src, "last_offset");
+	if (last && !json_is_null(last) && !json_is_string(last))
+		return fail(err, "last_offset", "must be a string or null");
+	if (last && json_is_string(last) && strlen(json_string_value(last)) > 4096)
+		return fail(err, "last_offset", "may be at most 4096 characters");
+	if (!last)
+		json_object_set_new(src, "last_offset", json_null());
+	return 0;
+}
+
+static int check_misc(json_t *src, const char *type, struct validation_error *err)
+{
+	const char *secret, *s;
+	json_t *v;
+
+	if (opt_string(src, "connection_secret", &secret, err))
+		return -1;
+	if (secret && !secret_ref_valid(secret))
+		return fail(err, "connection_secret",
+			    "must be a reference (env:NAME, file:/path or gcp-sm:projects/...), never the secret itself");
+	if (!secret && (strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0 || strcmp(type, "sftp") == 0))
+		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL)", type);
+	if (!secret)
+		json_object_set_new(src, "connection_secret", json_null());
+
+	v = json_object_get(src, "active");
+	if (v && !json_is_boolean(v))
+		return fail(err, "active", "must be true or false");
+	if (!v)
+		json_object_set_new(src, "active", json_true());
+
+	v = json_object_get(src, "options");
+	if (v && !json_is_null(v) && !json_is_object(v))
+		return fail(err, "options", "must be an object");
+	if (!v || json_is_null(v))
+		json_object_set_new(src, "options", json_object());
+
+	static const char *const texts[] = {"project", "region", NULL};
+	for (const char *const *f = texts; *f; f++) {
+		if (opt_string(src, *f, &s, err))
+			return -1;
+		if (s && strlen(s) > TEXT_MAX)
+			return fail(err, *f, "may be at most %d characters", TEXT_MAX);
+		if (!s)
+			json_object_set_new(src, *f, json_null());
+	}
+
+	v = json_object_get(src, "max_parallel_tasks");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 64))
+		return fail(err, "max_parallel_tasks", "must be an integer from 1 to 64");
+	if (!v)
+		json_object_set_new(src, "max_parallel_tasks", json_integer(1));
+	return 0;
+}
+
+int source_validate(json_t *src, struct validation_error *err)
+{
+	static const char *const types[] = {"sqlserver", "postgresql", "api", "sftp", NULL};
+	static const char *const loads[] = {"full", "incremental", NULL};
+	const char *system, *type, *database, *schema, *object, *load_type;
+	bool has_key;
+
+	memset(err, 0, sizeof *err);
+	if (!json_is_object(src))
+		return fail(err, "body", "must be a JSON object");
+	if (check_fields_known(src, err) ||
+	    req_ident(src, "system", &system, err) ||
+	    req_enum(src, "source_type", types, &type, err))
+		return -1;
+
+	bool relational = strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0;
+	if (!relational && !json_object_get(src, "database"))
+		json_object_set_new(src, "database", json_string(system));
+	if (req_ident(src, "database", &database, err))
+		return -1;
+	if (opt_string(src, "schema", &schema, err))
+		return -1;
+	if (schema && !sqlident_valid(schema))
+		return fail(err, "schema", "must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)");
+	if (!schema)
+		json_object_set_new(src, "schema", relational ? json_string(strcmp(type, "sqlserver") == 0 ? "dbo" : "public")
+							      : json_null());
+	if (req_ident(src, "object", &object, err) ||
+	    check_columns(src, &has_key, err) ||
+	    req_enum(src, "load_type", loads, &load_type, err) ||
+	    check_offsets(src, type, load_type, err) ||
+	    check_misc(src, type, err))
+		return -1;
+	return 0;
+}
+
+/* RFC 7396: objects merge recursively, null removes, anything else replaces. */
+static void merge_into(json_t *target, const json_t *patch)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)patch, key, v) {
+		json_t *have = json_object_get(target, key);
+		if (json_is_null(v))
+			json_object_del(target, key);
+		else if (json_is_object(v) && json_is_object(have))
+			merge_into(have, v);
+		else if (json_is_object(v)) {
+			json_t *fresh = json_object();
+			merge_into(fresh, v);
+			json_object_set_new(target, key, fresh);
+		} else
+			json_object_set(target, key, v);
+	}
+}
+
+json_t *source_merge_patch(const json_t *current, const json_t *patch, struct validation_error *err)
+{
+	memset(err, 0, sizeof *err);
+	if (!json_is_object(patch)) {
+		fail(err, "body", "must be a JSON object");
+		return NULL;
+	}
+	json_t *merged = json_deep_copy(current);
+	for (const char *const *f = read_only_fields; *f; f++)
+		json_object_del(merged, *f);
+
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)patch, key, v) {
+		if (in_list(key, read_only_fields)) {
+			fail(err, key, "is read-only");
+			json_decref(merged);
+			return NULL;
+		}
+	}
+	merge_into(merged, patch);
+	return merged;
+}

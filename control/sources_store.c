@@ -1,0 +1,134 @@
+/* SQL for control.sources. The definition travels as one jsonb parameter
+ * and PostgreSQL takes it apart, so no value is ever spliced into SQL. */
+#include "control/sources_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SOURCE_COLUMNS_FROM_JSON \
+	"j->>'system', j->>'source_type', j->>'database', j->>'schema', j->>'object', " \
+	"j->'columns', j->>'load_type', j->>'offset_mode', j->>'offset_column', j->>'last_offset', " \
+	"(j->>'active')::boolean, j->>'connection_secret', j->'options', j->>'project', " \
+	"j->>'region', (j->>'max_parallel_tasks')::integer"
+
+static const char sql_insert[] =
+	"INSERT INTO control.sources AS s (system, source_type, database, schema, object, columns, "
+	"load_type, offset_mode, offset_column, last_offset, active, connection_secret, options, "
+	"project, region, max_parallel_tasks) "
+	"SELECT " SOURCE_COLUMNS_FROM_JSON " FROM (SELECT $1::jsonb AS j) AS d "
+	"RETURNING control.source_json(s)";
+
+static const char sql_update[] =
+	"UPDATE control.sources AS s SET (system, source_type, database, schema, object, columns, "
+	"load_type, offset_mode, offset_column, last_offset, active, connection_secret, options, "
+	"project, region, max_parallel_tasks, updated_at) = "
+	"(SELECT " SOURCE_COLUMNS_FROM_JSON ", now() FROM (SELECT $2::jsonb AS j) AS d) "
+	"WHERE s.id = $1 RETURNING control.source_json(s)";
+
+static const char sql_get[] =
+	"SELECT control.source_json(s) FROM control.sources s WHERE s.id = $1";
+static const char sql_get_locked[] =
+	"SELECT control.source_json(s) FROM control.sources s WHERE s.id = $1 FOR UPDATE";
+static const char sql_delete[] = "DELETE FROM control.sources WHERE id = $1";
+static const char sql_list[] =
+	"SELECT control.source_json(s) FROM control.sources s "
+	"WHERE ($1::text IS NULL OR s.system = $1) AND ($2::text IS NULL OR s.source_type = $2) "
+	"AND ($3::boolean IS NULL OR s.active = $3) AND s.id > $4 ORDER BY s.id LIMIT $5";
+
+static enum store_result classify(PGresult *r, struct store_error *e)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	e->res = r;
+	if (state && strcmp(state, "23505") == 0) {
+		snprintf(e->detail, sizeof e->detail,
+			 "a source with this system, database and object already exists");
+		return STORE_CONFLICT;
+	}
+	if (state && strcmp(state, "23503") == 0) {
+		snprintf(e->detail, sizeof e->detail, "the source still has jobs");
+		return STORE_CONFLICT;
+	}
+	return STORE_ERROR;
+}
+
+/* Runs a statement returning zero or one source_json row. */
+static enum store_result one_source(PGconn *c, const char *sql, int n, const char *const *params,
+				    json_t **out, struct store_error *e)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	*out = NULL;
+	memset(e, 0, sizeof *e);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return classify(r, e);
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	PQclear(r);
+	return *out ? STORE_OK : STORE_ERROR;
+}
+
+enum store_result sources_insert(PGconn *c, json_t *def, json_t **out, struct store_error *e)
+{
+	char *text = json_dumps(def, JSON_COMPACT);
+	const char *params[1] = {text};
+	enum store_result res = one_source(c, sql_insert, 1, params, out, e);
+	free(text);
+	return res;
+}
+
+enum store_result sources_get(PGconn *c, long long id, bool lock, json_t **out, struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	const char *params[1] = {idbuf};
+	return one_source(c, lock ? sql_get_locked : sql_get, 1, params, out, e);
+}
+
+enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **out, struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	char *text = json_dumps(def, JSON_COMPACT);
+	const char *params[2] = {idbuf, text};
+	enum store_result res = one_source(c, sql_update, 2, params, out, e);
+	free(text);
+	return res;
+}
+
+enum store_result sources_delete(PGconn *c, long long id, struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	const char *params[1] = {idbuf};
+	memset(e, 0, sizeof *e);
+	PGresult *r = PQexecParams(c, sql_delete, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return classify(r, e);
+	enum store_result res = strcmp(PQcmdTuples(r), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
+	PQclear(r);
+	return res;
+}
+
+enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t **items, bool *more,
+			       struct store_error *e)
+{
+	char after[24], limit[16];
+	snprintf(after, sizeof after, "%lld", f->after_id);
+	snprintf(limit, sizeof limit, "%d", f->limit + 1);
+	const char *params[5] = {f->system, f->source_type, f->active, after, limit};
+	memset(e, 0, sizeof *e);
+	*items = NULL;
+	PGresult *r = PQexecParams(c, sql_list, 5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return classify(r, e);
+	int n = PQntuples(r);
+	*more = n > f->limit;
+	*items = json_array();
+	for (int i = 0; i < n && i < f->limit; i++)
+		json_array_append_new(*items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
+	PQclear(r);
+	return STORE_OK;
+}

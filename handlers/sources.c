@@ -1,0 +1,194 @@
+/* /v1/sources: the control table over HTTP. Parse, validate, call the
+ * store, answer; every refusal names the field at fault. */
+#include "control/source_validate.h"
+#include "control/sources_store.h"
+#include "handlers/handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 500
+
+static const char *const json_types[] = {"application/json", NULL};
+static const char *const patch_types[] = {"application/merge-patch+json", "application/json", NULL};
+
+static void reply_invalid(struct http_request *req, const struct validation_error *ve)
+{
+	http_reply_problem(req, 422, "Invalid field", ve->field, NULL, "%s %s", ve->field, ve->message);
+}
+
+static void reply_store_error(struct http_request *req, enum store_result r, struct store_error *e,
+			      PGconn *c)
+{
+	if (r == STORE_NOT_FOUND)
+		http_reply_problem(req, 404, "Not found", "id", NULL, "no source with this id");
+	else if (r == STORE_CONFLICT)
+		http_reply_problem(req, 409, "Conflict", NULL, NULL, "%s", e->detail);
+	else
+		http_reply_db_error(req, e->res, c);
+	PQclear(e->res);
+}
+
+static void set_location(struct http_request *req, json_t *source)
+{
+	char loc[64];
+	snprintf(loc, sizeof loc, "/v1/sources/%lld", (long long)json_integer_value(json_object_get(source, "id")));
+	http_add_header(req, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+void handle_sources_create(struct http_request *req)
+{
+	struct validation_error ve;
+	struct store_error se;
+	json_t *out = NULL;
+	json_t *def = http_body_object(req, json_types);
+	if (!def)
+		return;
+	if (source_validate(def, &ve) != 0) {
+		reply_invalid(req, &ve);
+		goto out;
+	}
+	PGconn *c = http_db(req);
+	if (!c)
+		goto out;
+	enum store_result r = sources_insert(c, def, &out, &se);
+	if (r == STORE_OK) {
+		http_reply_json(req, 201, json_incref(out));
+		set_location(req, out);
+	} else {
+		reply_store_error(req, r, &se, c);
+	}
+	http_db_done(req, c);
+out:
+	json_decref(out);
+	json_decref(def);
+}
+
+void handle_sources_list(struct http_request *req)
+{
+	static const char *const allowed[] = {"limit", "cursor", "system", "source_type", "active", NULL};
+	struct source_filter f = {0};
+	long long limit, cursor;
+
+	if (!http_check_query_names(req, allowed) ||
+	    !http_query_int(req, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX, &limit) ||
+	    !http_query_int(req, "cursor", 0, 0, 999999999999999999LL, &cursor))
+		return;
+	f.limit = (int)limit;
+	f.after_id = cursor;
+	f.system = http_query(req, "system");
+	f.source_type = http_query(req, "source_type");
+	f.active = http_query(req, "active");
+	if (f.active && strcmp(f.active, "true") && strcmp(f.active, "false")) {
+		http_reply_problem(req, 400, "Invalid query parameter", "active", NULL, "active must be true or false");
+		return;
+	}
+	if (f.source_type && strcmp(f.source_type, "sqlserver") && strcmp(f.source_type, "postgresql") &&
+	    strcmp(f.source_type, "api") && strcmp(f.source_type, "sftp")) {
+		http_reply_problem(req, 400, "Invalid query parameter", "source_type", NULL,
+				   "source_type must be one of: sqlserver, postgresql, api, sftp");
+		return;
+	}
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	struct store_error se;
+	json_t *items;
+	bool more;
+	enum store_result r = sources_list(c, &f, &items, &more, &se);
+	http_db_done(req, c);
+	if (r != STORE_OK) {
+		reply_store_error(req, r, &se, NULL);
+		return;
+	}
+	json_t *next = json_null();
+	if (more) {
+		json_t *last = json_array_get(items, json_array_size(items) - 1);
+		char cur[24];
+		snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(json_object_get(last, "id")));
+		next = json_string(cur);
+	}
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+void handle_source_get(struct http_request *req)
+{
+	long long id;
+	if (!http_path_id(req, "id", "source", &id))
+		return;
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	struct store_error se;
+	json_t *out;
+	enum store_result r = sources_get(c, id, false, &out, &se);
+	if (r == STORE_OK)
+		http_reply_json(req, 200, out);
+	else
+		reply_store_error(req, r, &se, c);
+	http_db_done(req, c);
+}
+
+void handle_source_patch(struct http_request *req)
+{
+	long long id;
+	struct store_error se;
+	struct validation_error ve;
+	json_t *patch = NULL, *current = NULL, *merged = NULL, *out = NULL;
+	PGconn *c = NULL;
+	char err[256];
+
+	if (!http_path_id(req, "id", "source", &id) || !(patch = http_body_object(req, patch_types)))
+		return;
+	if (!(c = http_db(req)))
+		goto out;
+	if (db_exec(c, "BEGIN", err, sizeof err) != 0) {
+		http_reply_db_error(req, NULL, c);
+		goto out;
+	}
+	enum store_result r = sources_get(c, id, true, &current, &se);
+	if (r != STORE_OK) {
+		reply_store_error(req, r, &se, c);
+		goto out;
+	}
+	if (!(merged = source_merge_patch(current, patch, &ve)) || source_validate(merged, &ve) != 0) {
+		reply_invalid(req, &ve);
+		goto out;
+	}
+	r = sources_update(c, id, merged, &out, &se);
+	if (r != STORE_OK) {
+		reply_store_error(req, r, &se, c);
+		goto out;
+	}
+	if (db_exec(c, "COMMIT", err, sizeof err) != 0) {
+		http_reply_db_error(req, NULL, c);
+		goto out;
+	}
+	http_reply_json(req, 200, json_incref(out));
+out:
+	if (c)
+		http_db_done(req, c); /* rolls back whatever did not commit */
+	json_decref(patch);
+	json_decref(current);
+	json_decref(merged);
+	json_decref(out);
+}
+
+void handle_source_delete(struct http_request *req)
+{
+	long long id;
+	if (!http_path_id(req, "id", "source", &id))
+		return;
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	struct store_error se;
+	enum store_result r = sources_delete(c, id, &se);
+	if (r == STORE_OK)
+		http_reply_empty(req, 204);
+	else
+		reply_store_error(req, r, &se, c);
+	http_db_done(req, c);
+}

@@ -1,0 +1,173 @@
+/* Reads the environment into struct config with checked numbers and sane
+ * defaults: the embedded default needs only an admin token. */
+#include "server/config.h"
+#include "server/secret.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct var_doc { const char *name, *def, *what; };
+
+static const struct var_doc vars[] = {
+	{"SHOPPERLAKE_HOME", "the source tree", "directory holding sql/, openapi/ and web/"},
+	{"SHOPPERLAKE_DATABASE_URL", "the private cluster under $HOME/var/pg", "libpq URL of the lake database"},
+	{"SHOPPERLAKE_LISTEN", "127.0.0.1", "address to listen on"},
+	{"SHOPPERLAKE_PORT", "8080", "TCP port, 0 for any free port (the log says which)"},
+	{"SHOPPERLAKE_MAX_CONNECTIONS", "256", "HTTP connections served at once (one thread each)"},
+	{"SHOPPERLAKE_DB_POOL", "16", "lake connections shared by HTTP requests"},
+	{"SHOPPERLAKE_WORKERS", "4", "job workers, each with its own lake connection; 0 = API only"},
+	{"SHOPPERLAKE_ADMIN_TOKEN", "(required)", "bearer token that may read and write; or SHOPPERLAKE_ADMIN_TOKEN_FILE"},
+	{"SHOPPERLAKE_READER_TOKEN", "(none)", "bearer token that may only read; or SHOPPERLAKE_READER_TOKEN_FILE"},
+	{"SHOPPERLAKE_BUCKET_DIR", "$HOME/var/bucket", "where extracted files are kept"},
+	{"SHOPPERLAKE_MAX_BODY", "1048576", "largest request body in bytes"},
+	{"SHOPPERLAKE_CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection is kept"},
+	{"SHOPPERLAKE_JOB_MAX_ATTEMPTS", "3", "tries of a job that fails transiently"},
+	{"SHOPPERLAKE_HEARTBEAT_SECS", "2", "how often a running job proves it is alive"},
+	{"SHOPPERLAKE_STALE_SECS", "20", "a running job silent this long is taken back"},
+	{"SHOPPERLAKE_LOG_LEVEL", "info", "debug, info, warn or error"},
+};
+
+void config_usage(FILE *out)
+{
+	fprintf(out, "usage: shopperlake [--help] [--version]\n\n"
+		     "shopper-lake data-lake server. Configured by environment variables:\n\n");
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		fprintf(out, "  %-32s %s\n  %-32s default: %s\n", vars[i].name, vars[i].what, "", vars[i].def);
+}
+
+static int get_int(config_getenv_fn get, const char *name, int def, int min, int max,
+		   int *out, char *err, size_t errlen)
+{
+	const char *v = get(name);
+	if (!v || !*v) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < min || n > max) {
+		snprintf(err, errlen, "%s must be an integer from %d to %d", name, min, max);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static char *dup_or(const char *v, const char *def)
+{
+	return strdup(v && *v ? v : def);
+}
+
+/* A token comes literally from NAME or from the file named by NAME_FILE. */
+static int get_token(config_getenv_fn get, const char *name, char **out, char *err, size_t errlen)
+{
+	char file_var[64];
+	snprintf(file_var, sizeof file_var, "%s_FILE", name);
+	const char *lit = get(name), *file = get(file_var);
+
+	*out = NULL;
+	if (lit && *lit)
+		*out = strdup(lit);
+	else if (file && *file) {
+		char ref[PATH_MAX + 8];
+		snprintf(ref, sizeof ref, "file:%s", file);
+		if (secret_resolve(ref, out, err, errlen) != 0)
+			return -1;
+	}
+	if (*out && strlen(*out) < 16) {
+		snprintf(err, errlen, "%s must be at least 16 characters", name);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	int max_body_bytes;
+
+	cfg->home = dup_or(get("SHOPPERLAKE_HOME"), SHOPPERLAKE_DEFAULT_HOME);
+	const char *url = get("SHOPPERLAKE_DATABASE_URL");
+	if (url && *url) {
+		cfg->database_url = strdup(url);
+	} else {
+		char port[32] = "5433";
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/var/pg/port", cfg->home);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(port, sizeof port, f))
+				strcpy(port, "5433");
+			port[strcspn(port, "\r\n")] = 0;
+			fclose(f);
+		}
+		if (asprintf(&cfg->database_url, "postgresql:///lake?host=%s/var/pg/run&port=%s&user=lake",
+			     cfg->home, port) < 0)
+			cfg->database_url = NULL;
+	}
+	cfg->listen_addr = dup_or(get("SHOPPERLAKE_LISTEN"), "127.0.0.1");
+	cfg->log_level = dup_or(get("SHOPPERLAKE_LOG_LEVEL"), "info");
+	const char *bucket = get("SHOPPERLAKE_BUCKET_DIR");
+	if (bucket && *bucket)
+		cfg->bucket_dir = strdup(bucket);
+	else if (asprintf(&cfg->bucket_dir, "%s/var/bucket", cfg->home) < 0)
+		cfg->bucket_dir = NULL;
+
+	if (get_int(get, "SHOPPERLAKE_PORT", 8080, 0, 65535, &cfg->port, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_MAX_CONNECTIONS", 256, 1, 10000, &cfg->max_connections, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_DB_POOL", 16, 1, 500, &cfg->db_pool, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_WORKERS", 4, 0, 256, &cfg->workers, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_CONNECTION_TIMEOUT", 30, 1, 3600, &cfg->connection_timeout, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_JOB_MAX_ATTEMPTS", 3, 1, 100, &cfg->job_max_attempts, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_HEARTBEAT_SECS", 2, 1, 3600, &cfg->heartbeat_secs, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_STALE_SECS", 20, 2, 86400, &cfg->stale_secs, err, errlen))
+		goto failed;
+	if (get_int(get, "SHOPPERLAKE_MAX_BODY", 1048576, 1024, 64 * 1024 * 1024, &max_body_bytes, err, errlen))
+		goto failed;
+	cfg->max_body = (size_t)max_body_bytes;
+	if (cfg->stale_secs <= cfg->heartbeat_secs) {
+		snprintf(err, errlen, "SHOPPERLAKE_STALE_SECS must be greater than SHOPPERLAKE_HEARTBEAT_SECS");
+		goto failed;
+	}
+	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
+	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
+		snprintf(err, errlen, "SHOPPERLAKE_LOG_LEVEL must be debug, info, warn or error");
+		goto failed;
+	}
+	if (get_token(get, "SHOPPERLAKE_ADMIN_TOKEN", &cfg->admin_token, err, errlen) ||
+	    get_token(get, "SHOPPERLAKE_READER_TOKEN", &cfg->reader_token, err, errlen))
+		goto failed;
+	if (!cfg->admin_token) {
+		snprintf(err, errlen, "SHOPPERLAKE_ADMIN_TOKEN (or SHOPPERLAKE_ADMIN_TOKEN_FILE) is required");
+		goto failed;
+	}
+	if (cfg->reader_token && strcmp(cfg->reader_token, cfg->admin_token) == 0) {
+		snprintf(err, errlen, "SHOPPERLAKE_READER_TOKEN must differ from the admin token");
+		goto failed;
+	}
+	if (!cfg->home || !cfg->database_url || !cfg->listen_addr || !cfg->bucket_dir || !cfg->log_level) {
+		snprintf(err, errlen, "out of memory");
+		goto failed;
+	}
+	return 0;
+failed:
+	config_free(cfg);
+	return -1;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->home);
+	free(cfg->database_url);
+	free(cfg->listen_addr);
+	free(cfg->log_level);
+	free(cfg->bucket_dir);
+	free(cfg->admin_token);
+	free(cfg->reader_token);
+	memset(cfg, 0, sizeof *cfg);
+}

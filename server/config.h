@@ -1,0 +1,36 @@
+/* Configuration from environment variables; `shopperlake --help` lists them. */
+#ifndef LAKE_CONFIG_H
+#define LAKE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+	char *home;            /* where sql/, openapi/ and web/ are */
+	char *database_url;    /* the lake; never logged as is */
+	char *listen_addr;     /* IPv4 or IPv6 literal */
+	int port;              /* 0 = any free port (logged at start) */
+	int max_connections;   /* HTTP connections at once (a thread each) */
+	int db_pool;           /* lake connections for HTTP handlers */
+	int workers;           /* job worker pool size, 0 = serve only */
+	char *admin_token;
+	char *reader_token;    /* NULL = no read-only token */
+	char *bucket_dir;
+	size_t max_body;       /* bytes */
+	int connection_timeout;/* seconds */
+	int job_max_attempts;
+	int heartbeat_secs;
+	int stale_secs;        /* a RUNNING job whose heartbeat is older is requeued */
+	char *log_level;
+};
+
+/* Returns the value of an environment variable or NULL; tests pass their own. */
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Fills `cfg` from the environment. Returns 0, or -1 with a message in err
+ * naming the variable. The strings in cfg are owned by it: config_free. */
+int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errlen);
+void config_free(struct config *cfg);
+void config_usage(FILE *out);
+
+#endif

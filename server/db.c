@@ -1,0 +1,167 @@
+/* A fixed-size pool of lake connections guarded by one mutex and condition. */
+#include "server/db.h"
+#include "server/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct db_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	char *url;
+	int size;
+	int open;        /* connections that exist, idle or lent */
+	int idle_count;
+	PGconn **idle;
+};
+
+PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen)
+{
+	const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
+	const char *vals[] = {url, app_name, "-c TimeZone=UTC -c statement_timeout=0", "10", NULL};
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+
+	if (!conn) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		/* libpq's message names host and database, never the password. */
+		snprintf(err, errlen, "%s", PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = 0;
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+struct db_pool *db_pool_open(const char *url, int size)
+{
+	struct db_pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->url = strdup(url);
+	p->idle = calloc((size_t)size, sizeof *p->idle);
+	if (!p->url || !p->idle) {
+		free(p->url);
+		free(p->idle);
+		free(p);
+		return NULL;
+	}
+	p->size = size;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	return p;
+}
+
+PGconn *db_acquire(struct db_pool *p, int timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (p->idle_count > 0) {
+			PGconn *c = p->idle[--p->idle_count];
+			pthread_mutex_unlock(&p->lock);
+			return c;
+		}
+		if (p->open < p->size) {
+			p->open++;
+			pthread_mutex_unlock(&p->lock);
+			char err[512];
+			PGconn *c = db_connect(p->url, "shopperlake-api", err, sizeof err);
+			if (c)
+				return c;
+			log_json(LOG_ERROR, "lake connection failed", json_pack("{s:s}", "error", err));
+			pthread_mutex_lock(&p->lock);
+			p->open--;
+			pthread_cond_signal(&p->freed);
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		if (pthread_cond_timedwait(&p->freed, &p->lock, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+	}
+}
+
+void db_release(struct db_pool *p, PGconn *c)
+{
+	if (!c)
+		return;
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(c, "ROLLBACK");
+		PQclear(r);
+	}
+	bool broken = PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE;
+	if (broken)
+		PQfinish(c);
+
+	pthread_mutex_lock(&p->lock);
+	if (broken)
+		p->open--;
+	else
+		p->idle[p->idle_count++] = c;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void db_pool_close(struct db_pool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->idle_count; i++)
+		PQfinish(p->idle[i]);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->freed);
+	free(p->idle);
+	free(p->url);
+	free(p);
+}
+
+const char *db_sqlstate(const PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s ? s : "";
+}
+
+bool db_error_transient(const char *sqlstate, const PGconn *conn)
+{
+	if (conn && PQstatus(conn) != CONNECTION_OK)
+		return true;
+	if (!sqlstate || !*sqlstate)
+		return true; /* no SQLSTATE: the connection went away mid-command */
+	return strncmp(sqlstate, "08", 2) == 0 ||   /* connection exception */
+	       strcmp(sqlstate, "40001") == 0 ||    /* serialization failure */
+	       strcmp(sqlstate, "40P01") == 0 ||    /* deadlock */
+	       strcmp(sqlstate, "57P01") == 0 ||    /* admin shutdown */
+	       strcmp(sqlstate, "57P02") == 0 ||    /* crash shutdown */
+	       strcmp(sqlstate, "57P03") == 0 ||    /* cannot connect now */
+	       strcmp(sqlstate, "53300") == 0;      /* too many connections */
+}
+
+int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = 0;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}

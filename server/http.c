@@ -1,0 +1,537 @@
+/* The listener: libmicrohttpd in thread-per-connection mode.
+ *
+ * Why that mode: handlers block on libpq. In the thread-pool mode a blocked
+ * handler stalls every connection that shares its thread; with a thread per
+ * connection it stalls only its own. SHOPPERLAKE_MAX_CONNECTIONS bounds the
+ * threads, the lake pool bounds the queries running at once, a connection
+ * timeout reaps idle clients and a per-connection memory limit bounds what
+ * headers may take. */
+#include "server/http.h"
+#include "server/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	const struct route *routes;
+	size_t nroutes;
+	atomic_int in_flight;
+	int port;
+};
+
+static void new_request_id(char *out, size_t len, const char *offered)
+{
+	if (offered) {
+		size_t n = strlen(offered);
+		bool ok = n > 0 && n < len && n <= 64;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)offered[i]) || offered[i] == '-' || offered[i] == '_';
+		if (ok) {
+			memcpy(out, offered, n + 1);
+			return;
+		}
+	}
+	unsigned char raw[8] = {0};
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		static atomic_ulong fallback;
+		unsigned long v = atomic_fetch_add(&fallback, 1) ^ (unsigned long)getpid();
+		memcpy(raw, &v, sizeof v < sizeof raw ? sizeof v : sizeof raw);
+	}
+	for (size_t i = 0; i < sizeof raw && 2 * i + 2 < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* Compares in time that depends only on the length of the token offered. */
+static bool token_equal(const char *offered, const char *secret)
+{
+	if (!secret)
+		return false;
+	size_t lo = strlen(offered), ls = strlen(secret);
+	unsigned diff = (unsigned)(lo ^ ls);
+	for (size_t i = 0; i < lo; i++)
+		diff |= (unsigned char)offered[i] ^ (unsigned char)secret[i % ls];
+	return diff == 0;
+}
+
+static enum auth_role role_of(struct http_request *req, bool *presented)
+{
+	const char *h = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+	*presented = h != NULL;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return ROLE_PUBLIC;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	/* Check both tokens every time so timing does not tell which matched. */
+	bool admin = token_equal(tok, req->app->cfg.admin_token);
+	bool reader = token_equal(tok, req->app->cfg.reader_token);
+	return admin ? ROLE_ADMIN : reader ? ROLE_READER : ROLE_PUBLIC;
+}
+
+const char *http_query(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct query_check {
+	const char *const *allowed;
+	const char *unknown;
+};
+
+static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	struct query_check *qc = cls;
+	for (const char *const *a = qc->allowed; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return MHD_YES;
+	qc->unknown = key;
+	return MHD_NO;
+}
+
+bool http_check_query_names(struct http_request *req, const char *const *allowed)
+{
+	struct query_check qc = {allowed, NULL};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_one_query, &qc);
+	if (!qc.unknown)
+		return true;
+	http_reply_problem(req, 400, "Invalid query parameter", qc.unknown, NULL,
+			   "unknown query parameter '%.64s'", qc.unknown);
+	return false;
+}
+
+static void set_response(struct http_request *req, unsigned status, struct MHD_Response *resp)
+{
+	if (req->response)
+		MHD_destroy_response(req->response);
+	req->status = status;
+	req->response = resp;
+	if (resp)
+		MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+}
+
+void http_reply_response(struct http_request *req, unsigned status, struct MHD_Response *resp)
+{
+	set_response(req, status, resp);
+}
+
+static void reply_text(struct http_request *req, unsigned status, char *text, const char *ctype)
+{
+	/* MUST_FREE: libmicrohttpd frees `text` with free() when it is sent. */
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	set_response(req, status, resp);
+}
+
+void http_reply_json(struct http_request *req, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (!text)
+		return;
+	reply_text(req, status, text, "application/json");
+}
+
+static void slug(const char *title, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = title; *p && o + 1 < len; p++) {
+		if (isalnum((unsigned char)*p))
+			out[o++] = (char)tolower((unsigned char)*p);
+		else if (o && out[o - 1] != '-')
+			out[o++] = '-';
+	}
+	while (o && out[o - 1] == '-')
+		o--;
+	out[o] = 0;
+}
+
+void http_reply_problem(struct http_request *req, unsigned status, const char *title,
+			const char *field, json_t *extra, const char *detail_fmt, ...)
+{
+	char detail[1024], type[128] = "urn:shopper-lake:problem:";
+	va_list ap;
+	va_start(ap, detail_fmt);
+	vsnprintf(detail, sizeof detail, detail_fmt, ap);
+	va_end(ap);
+	size_t tl = strlen(type);
+	slug(title, type + tl, sizeof type - tl);
+
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title", title,
+			      "status", (int)status, "detail", detail, "instance", req->path,
+			      "request_id", req->request_id);
+	if (!p) /* detail was not valid UTF-8: say so rather than fail */
+		p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title,
+			      "status", (int)status, "detail", "(detail not printable)",
+			      "request_id", req->request_id);
+	if (field)
+		json_object_set_new(p, "field", json_string(field) ? json_string(field) : json_string("?"));
+	if (extra) {
+		json_object_update(p, extra);
+		json_decref(extra);
+	}
+	char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(p);
+	if (text)
+		reply_text(req, status, text, "application/problem+json");
+}
+
+void http_reply_empty(struct http_request *req, unsigned status)
+{
+	set_response(req, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+}
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+	if (req->response)
+		MHD_add_response_header(req->response, name, value);
+}
+
+static bool content_type_is(const char *have, const char *want)
+{
+	size_t n = strlen(want);
+	return strncasecmp(have, want, n) == 0 && (have[n] == 0 || have[n] == ';' || have[n] == ' ');
+}
+
+json_t *http_body_object(struct http_request *req, const char *const *content_types)
+{
+	const char *ct = http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	bool ok = false;
+	for (const char *const *c = content_types; ct && *c; c++)
+		ok = ok || content_type_is(ct, *c);
+	if (!ok) {
+		http_reply_problem(req, 415, "Unsupported media type", "Content-Type", NULL,
+				   "send the body as %s", content_types[0]);
+		return NULL;
+	}
+	if (!req->body || req->body_len == 0) {
+		http_reply_problem(req, 400, "Malformed JSON", "body", NULL, "the request body is empty");
+		return NULL;
+	}
+	json_error_t e;
+	json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (!doc) {
+		http_reply_problem(req, 400, "Malformed JSON", "body",
+				   json_pack("{s:i, s:i, s:i}", "line", e.line, "column", e.column,
+					     "position", e.position),
+				   "invalid JSON at line %d, column %d (byte %d): %s", e.line, e.column,
+				   e.position, e.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		http_reply_problem(req, 400, "Malformed JSON", "body", NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	return doc;
+}
+
+PGconn *http_db(struct http_request *req)
+{
+	PGconn *c = db_acquire(req->app->db, 10000);
+	if (!c) {
+		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
+				   "the lake database cannot be reached; retry later");
+		http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	}
+	return c;
+}
+
+void http_db_done(struct http_request *req, PGconn *conn)
+{
+	db_release(req->app->db, conn);
+}
+
+void http_reply_db_error(struct http_request *req, PGresult *res, PGconn *conn)
+{
+	const char *state = db_sqlstate(res);
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+	log_json(LOG_ERROR, "database error",
+		 json_pack("{s:s, s:s, s:s?}", "request_id", req->request_id, "sqlstate", state, "error", msg));
+	if (db_error_transient(state, conn)) {
+		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
+				   "the lake database did not answer; retry later");
+		http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return;
+	}
+	http_reply_problem(req, 500, "Internal error", NULL, NULL,
+			   "the request failed inside the server; the log has request id %s", req->request_id);
+}
+
+/* --- the libmicrohttpd callbacks ------------------------------------ */
+
+static void route_and_authorise(struct http_server *srv, struct http_request *req)
+{
+	char allow[128];
+	switch (router_match(srv->routes, srv->nroutes, req->method, req->path, &req->route,
+			     &req->params, allow, sizeof allow)) {
+	case ROUTE_NOT_FOUND:
+		http_reply_problem(req, 404, "Not found", NULL, NULL, "no resource at %.200s", req->path);
+		return;
+	case ROUTE_METHOD_NOT_ALLOWED:
+		http_reply_problem(req, 405, "Method not allowed", NULL, NULL,
+				   "%.16s is not allowed here; use %s", req->method, allow);
+		http_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	if (req->route->min_role > ROLE_PUBLIC) {
+		bool presented;
+		req->role = role_of(req, &presented);
+		if (req->role == ROLE_PUBLIC) {
+			http_reply_problem(req, 401, "Unauthorized", "Authorization", NULL,
+					   presented ? "the bearer token is not valid"
+						     : "send Authorization: Bearer <token>");
+			http_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"shopper-lake\"");
+			return;
+		}
+		if (req->role < req->route->min_role) {
+			http_reply_problem(req, 403, "Forbidden", "Authorization", NULL,
+					   "this token may only read; %s needs the admin token", req->method);
+			return;
+		}
+	}
+	const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > srv->app->cfg.max_body)
+		http_reply_problem(req, 413, "Body too large", "body", NULL,
+				   "the body may be at most %zu bytes", srv->app->cfg.max_body);
+}
+
+static void append_body(struct http_request *req, const char *data, size_t len, size_t max)
+{
+	if (req->body_too_big || req->body_len + len > max) {
+		req->body_too_big = true;
+		return;
+	}
+	char *grown = realloc(req->body, req->body_len + len + 1);
+	if (!grown) {
+		req->body_too_big = true;
+		return;
+	}
+	req->body = grown;
+	memcpy(req->body + req->body_len, data, len);
+	req->body_len += len;
+	req->body[req->body_len] = 0;
+}
+
+static enum MHD_Result queue(struct http_request *req)
+{
+	if (!req->response) {
+		http_reply_problem(req, 500, "Internal error", NULL, NULL,
+				   "no answer was produced; the log has request id %s", req->request_id);
+		if (!req->response)
+			return MHD_NO;
+	}
+	enum MHD_Result r = MHD_queue_response(req->conn, req->status, req->response);
+	MHD_destroy_response(req->response);
+	req->response = NULL;
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *req_cls;
+
+	if (!req) {
+		req = calloc(1, sizeof *req);
+		if (!req)
+			return MHD_NO;
+		*req_cls = req;
+		atomic_fetch_add(&srv->in_flight, 1);
+		clock_gettime(CLOCK_MONOTONIC, &req->started);
+		req->conn = conn;
+		req->app = srv->app;
+		req->method = method;
+		req->path = url;
+		new_request_id(req->request_id, sizeof req->request_id, http_header(req, "X-Request-Id"));
+		route_and_authorise(srv, req);
+		if (req->response)
+			return queue(req);
+		return MHD_YES;
+	}
+	if (req->dispatched)
+		return MHD_YES;
+	if (*upload_data_size) {
+		append_body(req, upload_data, *upload_data_size, srv->app->cfg.max_body);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	req->dispatched = true;
+	if (req->body_too_big)
+		http_reply_problem(req, 413, "Body too large", "body", NULL,
+				   "the body may be at most %zu bytes", srv->app->cfg.max_body);
+	else
+		req->route->handler(req);
+	return queue(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *req_cls;
+	if (!req)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - req->started.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
+	json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", req->request_id,
+			      "method", req->method, "path", req->path, "status", (int)req->status,
+			      "duration_ms", ms);
+	if (!f) /* path was not valid UTF-8 */
+		f = json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "method", req->method,
+			      "status", (int)req->status, "duration_ms", ms);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		json_object_set_new(f, "aborted", json_integer(toe));
+	log_json(LOG_INFO, "request", f);
+
+	if (req->response)
+		MHD_destroy_response(req->response);
+	free(req->body);
+	free(req);
+	*req_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_json(LOG_WARN, "http", json_pack("{s:s}", "detail", msg));
+}
+
+struct http_server *http_start(struct app *app, const struct route *routes, size_t nroutes,
+			       char *err, size_t errlen)
+{
+	struct http_server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return NULL;
+	srv->app = app;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+
+	struct sockaddr_in in4 = {0};
+	struct sockaddr_in6 in6 = {0};
+	struct sockaddr *addr;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (inet_pton(AF_INET, app->cfg.listen_addr, &in4.sin_addr) == 1) {
+		in4.sin_family = AF_INET;
+		in4.sin_port = htons((uint16_t)app->cfg.port);
+		addr = (struct sockaddr *)&in4;
+	} else if (inet_pton(AF_INET6, app->cfg.listen_addr, &in6.sin6_addr) == 1) {
+		in6.sin6_family = AF_INET6;
+		in6.sin6_port = htons((uint16_t)app->cfg.port);
+		addr = (struct sockaddr *)&in6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "SHOPPERLAKE_LISTEN is not an IP address: %s", app->cfg.listen_addr);
+		free(srv);
+		return NULL;
+	}
+
+	srv->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, srv,
+		MHD_OPTION_SOCK_ADDR, addr,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2 * 1024 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(err, errlen, "cannot listen on %s port %d", app->cfg.listen_addr, app->cfg.port);
+		free(srv);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : app->cfg.port;
+	return srv;
+}
+
+int http_port(struct http_server *srv) { return srv->port; }
+
+void http_stop(struct http_server *srv, int drain_secs)
+{
+	if (!srv)
+		return;
+	MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	for (int i = 0; i < drain_secs * 20 && atomic_load(&srv->in_flight) > 0; i++)
+		usleep(50000);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}
+
+static int parse_positive(const char *s, long long *out)
+{
+	/* 1: ok, 0: not digits, -1: digits but too large */
+	if (!s || !*s || strlen(s) > 40)
+		return s && *s && strspn(s, "0123456789") == strlen(s) ? -1 : 0;
+	if (strspn(s, "0123456789") != strlen(s))
+		return 0;
+	if (strlen(s) > 18)
+		return -1;
+	*out = strtoll(s, NULL, 10);
+	return *out > 0 ? 1 : 0;
+}
+
+bool http_path_id(struct http_request *req, const char *name, const char *what, long long *id)
+{
+	const char *v = route_param(&req->params, name);
+	int r = parse_positive(v, id);
+	if (r == 1)
+		return true;
+	if (r < 0)
+		http_reply_problem(req, 404, "Not found", name, NULL, "no %s with this id", what);
+	else
+		http_reply_problem(req, 400, "Invalid path parameter", name, NULL,
+				   "the %s id must be a positive integer", what);
+	return false;
+}
+
+bool http_query_int(struct http_request *req, const char *name, long long def, long long min,
+		    long long max, long long *out)
+{
+	const char *v = http_query(req, name);
+	if (!v) {
+		*out = def;
+		return true;
+	}
+	if (parse_positive(v, out) == 1 && *out >= min && *out <= max)
+		return true;
+	if (strcmp(v, "0") == 0 && min == 0) {
+		*out = 0;
+		return true;
+	}
+	http_reply_problem(req, 400, "Invalid query parameter", name, NULL,
+			   "%s must be an integer from %lld to %lld", name, min, max);
+	return false;
+}

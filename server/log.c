@@ -1,0 +1,53 @@
+/* One JSON object per line on stderr. Lines are written with a single
+ * fputs under stdio's own lock, so lines of different threads never mix. */
+#include "server/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static enum log_level min_level = LOG_INFO;
+static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_level(enum log_level min) { min_level = min; }
+
+static void format_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void log_json(enum log_level level, const char *msg, json_t *fields)
+{
+	if (level < min_level) {
+		json_decref(fields);
+		return;
+	}
+	char ts[40];
+	format_now(ts, sizeof ts);
+
+	json_t *line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "msg", msg);
+	if (fields)
+		json_object_update_missing(line, fields);
+	json_decref(fields);
+
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_decref(line);
+	if (!text)
+		return;
+	flockfile(stderr);
+	fputs(text, stderr);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+	fflush(stderr);
+	free(text);
+}
+
+void log_info(const char *msg) { log_json(LOG_INFO, msg, NULL); }
+void log_warn(const char *msg) { log_json(LOG_WARN, msg, NULL); }
+void log_error(const char *msg) { log_json(LOG_ERROR, msg, NULL); }

@@ -1,0 +1,164 @@
+/* shopperlake: configure, migrate, serve, and stop cleanly on SIGTERM/SIGINT.
+ *
+ * Start-up order matters: signals are blocked before any thread exists so
+ * only the main thread's sigwait() sees them; migrations run before the
+ * listener opens so /readyz never answers for a half-migrated lake. */
+#include "server/app.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/migrate.h"
+#include "server/routes.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+static enum log_level level_from(const char *s)
+{
+	return !strcmp(s, "debug") ? LOG_DEBUG : !strcmp(s, "warn") ? LOG_WARN
+	     : !strcmp(s, "error") ? LOG_ERROR : LOG_INFO;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = n > 0 ? malloc((size_t)n + 1) : NULL;
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf) {
+		buf[n] = 0;
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+/* The lake may still be starting (a fresh cluster, a failover): try for 30 s. */
+static PGconn *connect_lake(const char *url)
+{
+	char err[512] = "";
+	for (int i = 0; i < 30; i++) {
+		PGconn *c = db_connect(url, "shopperlake-start", err, sizeof err);
+		if (c)
+			return c;
+		if (i == 0)
+			log_json(LOG_WARN, "lake not reachable yet, retrying", json_pack("{s:s}", "error", err));
+		sleep(1);
+	}
+	log_json(LOG_ERROR, "cannot connect to the lake", json_pack("{s:s}", "error", err));
+	return NULL;
+}
+
+static int prepare(struct app *app)
+{
+	char err[512], path[PATH_MAX];
+
+	PGconn *c = connect_lake(app->cfg.database_url);
+	if (!c)
+		return -1;
+	snprintf(path, sizeof path, "%s/sql/migrations", app->cfg.home);
+	app->migrations_expected = migrate_run(c, path, err, sizeof err);
+	PQfinish(c);
+	if (app->migrations_expected < 0) {
+		log_json(LOG_ERROR, "migrations failed", json_pack("{s:s}", "error", err));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/openapi/openapi.json", app->cfg.home);
+	app->openapi_json = slurp(path, &app->openapi_len);
+	if (!app->openapi_json) {
+		log_json(LOG_ERROR, "cannot read the OpenAPI spec", json_pack("{s:s}", "path", path));
+		return -1;
+	}
+	if (make_dirs(app->cfg.bucket_dir) != 0) {
+		log_json(LOG_ERROR, "cannot create the bucket directory",
+			 json_pack("{s:s, s:s}", "path", app->cfg.bucket_dir, "error", strerror(errno)));
+		return -1;
+	}
+	app->db = db_pool_open(app->cfg.database_url, app->cfg.db_pool);
+	return app->db ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {0};
+	char err[512];
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			config_usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("shopperlake %s\n", SHOPPERLAKE_VERSION);
+			return 0;
+		}
+		fprintf(stderr, "shopperlake: unknown argument %s (try --help)\n", argv[i]);
+		return 2;
+	}
+	if (config_load(&app.cfg, env_get, err, sizeof err) != 0) {
+		log_json(LOG_ERROR, "bad configuration", json_pack("{s:s}", "error", err));
+		return 2;
+	}
+	log_set_level(level_from(app.cfg.log_level));
+
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (prepare(&app) != 0)
+		goto out;
+	struct http_server *srv = http_start(&app, lake_routes, lake_routes_count, err, sizeof err);
+	if (!srv) {
+		log_json(LOG_ERROR, "cannot start the HTTP listener", json_pack("{s:s}", "error", err));
+		goto out;
+	}
+	log_json(LOG_INFO, "listening",
+		 json_pack("{s:s, s:i, s:i, s:s}", "address", app.cfg.listen_addr, "port", http_port(srv),
+			   "workers", app.cfg.workers, "version", SHOPPERLAKE_VERSION));
+
+	int sig = 0;
+	sigwait(&stop_signals, &sig);
+	log_json(LOG_INFO, "stopping", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+	http_stop(srv, 30);
+	rc = 0;
+	log_info("stopped");
+out:
+	db_pool_close(app.db);
+	free(app.openapi_json);
+	config_free(&app.cfg);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/* Every endpoint in one table. GETs need the reader token, writes the admin
+ * token; health, readiness and the spec need none. Keep in step with
+ * openapi/openapi.yaml (a test checks both list the same operations). */
+#include "server/routes.h"
+#include "handlers/handlers.h"
+
+const struct route lake_routes[] = {
+	{"GET", "/healthz", ROLE_PUBLIC, handle_healthz},
+	{"GET", "/readyz", ROLE_PUBLIC, handle_readyz},
+	{"GET", "/openapi.json", ROLE_PUBLIC, handle_openapi},
+
+	{"GET", "/v1/sources", ROLE_READER, handle_sources_list},
+	{"POST", "/v1/sources", ROLE_ADMIN, handle_sources_create},
+	{"GET", "/v1/sources/{id}", ROLE_READER, handle_source_get},
+	{"PATCH", "/v1/sources/{id}", ROLE_ADMIN, handle_source_patch},
+	{"DELETE", "/v1/sources/{id}", ROLE_ADMIN, handle_source_delete},
+};
+
+const size_t lake_routes_count = sizeof lake_routes / sizeof lake_routes[0];

@@ -1,0 +1,16 @@
+#include "server/sqlident.h"
+
+#include <string.h>
+
+static bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
+
+bool sqlident_valid(const char *s)
+{
+	if (!s || !ident_start(*s) || strlen(s) > SQLIDENT_MAX)
+		return false;
+	for (; *s; s++)
+		if (!ident_char(*s))
+			return false;
+	return true;
+}
