@@ -351,8 +351,12 @@ int source_validate(json_t *src, struct validation_error *err)
 	if (!schema)
 		json_object_set_new(src, "schema", relational ? json_string(strcmp(type, "sqlserver") == 0 ? "dbo" : "public")
 							      : json_null());
-	if (req_ident(src, "object", &object, err) ||
-	    check_columns(src, &has_key, err) ||
+	if (req_ident(src, "object", &object, err))
+		return -1;
+	/* The lake's tables are named <system>_<object>; keep that a valid name. */
+	if (strlen(system) + 1 + strlen(object) > SQLIDENT_MAX)
+		return fail(err, "object", "system and object together may have at most %d characters", SQLIDENT_MAX - 1);
+	if (check_columns(src, &has_key, err) ||
 	    req_enum(src, "load_type", loads, &load_type, err) ||
 	    check_offsets(src, type, load_type, err) ||
 	    check_misc(src, type, err))

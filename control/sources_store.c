@@ -30,51 +30,20 @@ static const char sql_get[] =
 	"SELECT control.source_json(s) FROM control.sources s WHERE s.id = $1";
 static const char sql_get_locked[] =
 	"SELECT control.source_json(s) FROM control.sources s WHERE s.id = $1 FOR UPDATE";
-static const char sql_delete[] = "DELETE FROM control.sources WHERE id = $1";
+static const char sql_delete[] =
+	"DELETE FROM control.sources s WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM control.jobs j "
+	"WHERE j.source_id = s.id AND j.state IN ('JOB_STATE_QUEUED', 'JOB_STATE_RUNNING', 'JOB_STATE_CANCELLING'))";
+static const char sql_exists[] = "SELECT 'true' FROM control.sources WHERE id = $1";
 static const char sql_list[] =
 	"SELECT control.source_json(s) FROM control.sources s "
 	"WHERE ($1::text IS NULL OR s.system = $1) AND ($2::text IS NULL OR s.source_type = $2) "
 	"AND ($3::boolean IS NULL OR s.active = $3) AND s.id > $4 ORDER BY s.id LIMIT $5";
 
-static enum store_result classify(PGresult *r, struct store_error *e)
-{
-	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	e->res = r;
-	if (state && strcmp(state, "23505") == 0) {
-		snprintf(e->detail, sizeof e->detail,
-			 "a source with this system, database and object already exists");
-		return STORE_CONFLICT;
-	}
-	if (state && strcmp(state, "23503") == 0) {
-		snprintf(e->detail, sizeof e->detail, "the source still has jobs");
-		return STORE_CONFLICT;
-	}
-	return STORE_ERROR;
-}
-
-/* Runs a statement returning zero or one source_json row. */
-static enum store_result one_source(PGconn *c, const char *sql, int n, const char *const *params,
-				    json_t **out, struct store_error *e)
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	*out = NULL;
-	memset(e, 0, sizeof *e);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return classify(r, e);
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return STORE_NOT_FOUND;
-	}
-	*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	PQclear(r);
-	return *out ? STORE_OK : STORE_ERROR;
-}
-
 enum store_result sources_insert(PGconn *c, json_t *def, json_t **out, struct store_error *e)
 {
 	char *text = json_dumps(def, JSON_COMPACT);
 	const char *params[1] = {text};
-	enum store_result res = one_source(c, sql_insert, 1, params, out, e);
+	enum store_result res = store_one_json(c, sql_insert, 1, params, out, e);
 	free(text);
 	return res;
 }
@@ -84,7 +53,7 @@ enum store_result sources_get(PGconn *c, long long id, bool lock, json_t **out, 
 	char idbuf[24];
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	const char *params[1] = {idbuf};
-	return one_source(c, lock ? sql_get_locked : sql_get, 1, params, out, e);
+	return store_one_json(c, lock ? sql_get_locked : sql_get, 1, params, out, e);
 }
 
 enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **out, struct store_error *e)
@@ -93,7 +62,7 @@ enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	char *text = json_dumps(def, JSON_COMPACT);
 	const char *params[2] = {idbuf, text};
-	enum store_result res = one_source(c, sql_update, 2, params, out, e);
+	enum store_result res = store_one_json(c, sql_update, 2, params, out, e);
 	free(text);
 	return res;
 }
@@ -103,13 +72,16 @@ enum store_result sources_delete(PGconn *c, long long id, struct store_error *e)
 	char idbuf[24];
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	const char *params[1] = {idbuf};
-	memset(e, 0, sizeof *e);
-	PGresult *r = PQexecParams(c, sql_delete, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return classify(r, e);
-	enum store_result res = strcmp(PQcmdTuples(r), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
-	PQclear(r);
-	return res;
+	enum store_result res = store_command(c, sql_delete, 1, params, e);
+	if (res != STORE_NOT_FOUND)
+		return res;
+	json_t *exists;
+	res = store_one_json(c, sql_exists, 1, params, &exists, e);
+	json_decref(exists);
+	if (res != STORE_OK)
+		return res;
+	snprintf(e->detail, sizeof e->detail, "the source has a queued or running load; cancel it first");
+	return STORE_CONFLICT;
 }
 
 enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t **items, bool *more,
@@ -119,16 +91,11 @@ enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t 
 	snprintf(after, sizeof after, "%lld", f->after_id);
 	snprintf(limit, sizeof limit, "%d", f->limit + 1);
 	const char *params[5] = {f->system, f->source_type, f->active, after, limit};
-	memset(e, 0, sizeof *e);
-	*items = NULL;
-	PGresult *r = PQexecParams(c, sql_list, 5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return classify(r, e);
-	int n = PQntuples(r);
-	*more = n > f->limit;
-	*items = json_array();
-	for (int i = 0; i < n && i < f->limit; i++)
-		json_array_append_new(*items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
-	PQclear(r);
+	enum store_result res = store_json_rows(c, sql_list, 5, params, items, e);
+	if (res != STORE_OK)
+		return res;
+	*more = (int)json_array_size(*items) > f->limit;
+	if (*more)
+		json_array_remove(*items, json_array_size(*items) - 1);
 	return STORE_OK;
 }

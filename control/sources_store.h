@@ -8,12 +8,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-enum store_result { STORE_OK, STORE_NOT_FOUND, STORE_CONFLICT, STORE_ERROR };
-
-struct store_error {
-	PGresult *res;      /* the failed result (caller PQclears), may be NULL */
-	char detail[256];   /* for conflicts: what collided */
-};
+#include "control/store.h"
 
 struct source_filter {
 	const char *system, *source_type, *active; /* NULL = any; active "true"/"false" */

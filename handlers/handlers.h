@@ -16,4 +16,20 @@ void handle_source_get(struct http_request *req);
 void handle_source_patch(struct http_request *req);
 void handle_source_delete(struct http_request *req);
 
+/* jobs.c */
+void handle_load_create(struct http_request *req);
+void handle_jobs_list(struct http_request *req);
+void handle_job_get(struct http_request *req);
+void handle_job_cancel(struct http_request *req);
+/* Answers a failed store call: 404 naming `what`, 409 with the detail, or 5xx. */
+#include "control/store.h"
+void handle_reply_store(struct http_request *req, enum store_result r, struct store_error *e,
+			PGconn *c, const char *what);
+
+/* pipelines.c */
+void handle_pipelines_list(struct http_request *req);
+void handle_pipeline_run_create(struct http_request *req);
+void handle_pipeline_runs_list(struct http_request *req);
+void handle_pipeline_run_get(struct http_request *req);
+
 #endif

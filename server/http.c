@@ -456,6 +456,7 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
 	}
 
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
@@ -463,7 +464,6 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2 * 1024 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot listen on %s port %d", app->cfg.listen_addr, app->cfg.port);

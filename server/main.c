@@ -3,6 +3,7 @@
  * Start-up order matters: signals are blocked before any thread exists so
  * only the main thread's sigwait() sees them; migrations run before the
  * listener opens so /readyz never answers for a half-migrated lake. */
+#include "jobs/pool.h"
 #include "server/app.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -146,6 +147,11 @@ int main(int argc, char **argv)
 		log_json(LOG_ERROR, "cannot start the HTTP listener", json_pack("{s:s}", "error", err));
 		goto out;
 	}
+	if (app.cfg.workers > 0 && !(app.jobs = job_pool_start(&app, err, sizeof err))) {
+		log_json(LOG_ERROR, "cannot start the workers", json_pack("{s:s}", "error", err));
+		http_stop(srv, 0);
+		goto out;
+	}
 	log_json(LOG_INFO, "listening",
 		 json_pack("{s:s, s:i, s:i, s:s}", "address", app.cfg.listen_addr, "port", http_port(srv),
 			   "workers", app.cfg.workers, "version", SHOPPERLAKE_VERSION));
@@ -154,6 +160,7 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &sig);
 	log_json(LOG_INFO, "stopping", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	http_stop(srv, 30);
+	job_pool_stop(app.jobs);
 	rc = 0;
 	log_info("stopped");
 out:

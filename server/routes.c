@@ -14,6 +14,16 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/sources/{id}", ROLE_READER, handle_source_get},
 	{"PATCH", "/v1/sources/{id}", ROLE_ADMIN, handle_source_patch},
 	{"DELETE", "/v1/sources/{id}", ROLE_ADMIN, handle_source_delete},
+	{"POST", "/v1/sources/{id}/loads", ROLE_ADMIN, handle_load_create},
+
+	{"GET", "/v1/jobs", ROLE_READER, handle_jobs_list},
+	{"GET", "/v1/jobs/{id}", ROLE_READER, handle_job_get},
+	{"POST", "/v1/jobs/{id}/cancel", ROLE_ADMIN, handle_job_cancel},
+
+	{"GET", "/v1/pipelines", ROLE_READER, handle_pipelines_list},
+	{"POST", "/v1/pipelines/{name}/runs", ROLE_ADMIN, handle_pipeline_run_create},
+	{"GET", "/v1/pipelines/{name}/runs", ROLE_READER, handle_pipeline_runs_list},
+	{"GET", "/v1/pipelines/{name}/runs/{run_id}", ROLE_READER, handle_pipeline_run_get},
 };
 
 const size_t lake_routes_count = sizeof lake_routes / sizeof lake_routes[0];

@@ -1,0 +1,389 @@
+/* Extraction from a PostgreSQL source (the marketplace locally).
+ *
+ * Everything is read in one REPEATABLE READ, READ ONLY source transaction,
+ * so the rows and the offset stored with them describe the same instant.
+ * Rows stream COPY TO STDOUT -> COPY FROM STDIN, one buffer per row, never
+ * more than one row in our memory.
+ *
+ * Offsets:
+ * - change_tracking: the source's snapshot (pg_current_snapshot()) of the
+ *   load. The next load takes the changes in ct.<table> written by
+ *   transactions that snapshot did not see. Unlike a counter, this cannot
+ *   skip a long transaction that commits after a load started: its changes
+ *   were invisible to that load's snapshot, so the next load takes them.
+ *   ct.min_valid_xid() tells when retention removed changes we would need:
+ *   then the job fails and asks for a full load.
+ * - watermark: max(offset_column) in the load's snapshot; the next load
+ *   takes rows above it. A row committed late with a smaller value is
+ *   missed: the documented limit of watermarks, prefer change tracking.
+ * - none: a full snapshot every time.
+ * An incremental load of a source that has no offset yet is a full snapshot
+ * that records the offset (the initial load). */
+#include "jobs/extract.h"
+#include "jobs/land.h"
+#include "server/db.h"
+#include "server/secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRESS_EVERY 8192
+
+struct pg_load {
+	PGconn *src, *lake;
+	json_t *source;
+	char *qtable;        /* "schema"."object" */
+	char *qobject;       /* "object", for ct."object" */
+	char *sql;           /* the COPY query being built */
+	size_t sql_len;
+};
+
+static int source_error(struct load_error *err, PGconn *src, PGresult *r, const char *what)
+{
+	const char *state = db_sqlstate(r);
+	bool transient = db_error_transient(state, src);
+	return load_fail(err, transient ? JOB_TRANSIENT : JOB_PERMANENT, "source %s: %s", what,
+			 r ? PQresultErrorMessage(r) : PQerrorMessage(src));
+}
+
+/* Runs a query on the source returning one text value (NULL allowed). */
+static int source_value(struct pg_load *l, const char *sql, int n, const char *const *params,
+			char **out, struct load_error *err, const char *what)
+{
+	PGresult *r = PQexecParams(l->src, sql, n, NULL, params, NULL, NULL, 0);
+	*out = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		source_error(err, l->src, r, what);
+		PQclear(r);
+		return -1;
+	}
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		*out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+static bool sql_add(struct pg_load *l, const char *text)
+{
+	size_t n = strlen(text);
+	char *grown = realloc(l->sql, l->sql_len + n + 1);
+	if (!grown)
+		return false;
+	memcpy(grown + l->sql_len, text, n + 1);
+	l->sql = grown;
+	l->sql_len += n;
+	return true;
+}
+
+/* Connection failures that retrying will not fix. */
+static bool connect_error_permanent(const char *msg)
+{
+	return strstr(msg, "password authentication failed") || strstr(msg, "does not exist") ||
+	       strstr(msg, "no pg_hba.conf entry") || strstr(msg, "invalid connection option") ||
+	       strstr(msg, "missing \"=\"") || strstr(msg, "invalid URI");
+}
+
+static int connect_source(struct pg_load *l, json_t *source, struct load_error *err)
+{
+	char msg[512], *url = NULL;
+	const char *ref = json_string_value(json_object_get(source, "connection_secret"));
+	if (secret_resolve(ref, &url, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_PERMANENT, "connection_secret: %s", msg);
+	l->src = db_connect(url, "shopperlake-extract", msg, sizeof msg);
+	free(url);
+	if (!l->src)
+		return load_fail(err, connect_error_permanent(msg) ? JOB_PERMANENT : JOB_TRANSIENT,
+				 "cannot connect to the source: %s", msg);
+	return 0;
+}
+
+/* Checks the table and every declared column exist in the source. */
+static int check_catalog(struct pg_load *l, struct load_error *err)
+{
+	const char *params[1] = {l->qtable};
+	PGresult *r = PQexecParams(l->src,
+		"SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+		"AND a.attnum > 0 AND NOT a.attisdropped", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		source_error(err, l->src, r, "catalog");
+		PQclear(r);
+		return -1;
+	}
+	int rc = 0;
+	if (PQntuples(r) == 0)
+		rc = load_fail(err, JOB_PERMANENT, "table %s does not exist in the source", l->qtable);
+	size_t i;
+	json_t *col;
+	json_array_foreach(json_object_get(l->source, "columns"), i, col) {
+		const char *name = json_string_value(json_object_get(col, "name"));
+		bool found = false;
+		for (int k = 0; k < PQntuples(r) && !found; k++)
+			found = strcmp(PQgetvalue(r, k, 0), name) == 0;
+		if (!found && rc == 0)
+			rc = load_fail(err, JOB_PERMANENT, "column %s does not exist in source table %s", name, l->qtable);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static const char *key_column(json_t *source, int *count)
+{
+	const char *key = NULL;
+	size_t i;
+	json_t *col;
+	*count = 0;
+	json_array_foreach(json_object_get(source, "columns"), i, col)
+		if (json_is_true(json_object_get(col, "key"))) {
+			key = json_string_value(json_object_get(col, "name"));
+			(*count)++;
+		}
+	return key;
+}
+
+/* SELECT list of the source columns, each prefixed by `alias.`, except the
+ * key, which is taken from `key_alias` (the change table for deletes). */
+static bool add_select_list(struct pg_load *l, const char *alias, const char *key, const char *key_alias)
+{
+	size_t i;
+	json_t *col;
+	bool ok = sql_add(l, "SELECT ");
+	json_array_foreach(json_object_get(l->source, "columns"), i, col) {
+		const char *name = json_string_value(json_object_get(col, "name"));
+		char *q = land_quote(l->src, name);
+		ok = ok && q && sql_add(l, key && strcmp(name, key) == 0 ? key_alias : alias) &&
+		     sql_add(l, ".") && sql_add(l, q) && sql_add(l, ", ");
+		free(q);
+	}
+	return ok;
+}
+
+static int ct_enabled(struct pg_load *l, struct load_error *err)
+{
+	char *exists = NULL, ctname[200];
+	snprintf(ctname, sizeof ctname, "ct.%s", l->qobject);
+	const char *params[1] = {ctname};
+	if (source_value(l, "SELECT to_regclass($1)::text", 1, params, &exists, err, "change tracking") != 0)
+		return -1;
+	if (!exists)
+		return load_fail(err, JOB_PERMANENT,
+				 "change tracking is not enabled for %s in the source (no table %s)", l->qtable, ctname);
+	free(exists);
+	return 0;
+}
+
+/* Streams the source COPY into the LAND COPY. */
+static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *land_table,
+		       struct load_result *res, struct load_error *err)
+{
+	char msg[512];
+	if (land_copy_begin(l->lake, l->source, land_table, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+
+	PGresult *r = PQexec(l->src, l->sql);
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		source_error(err, l->src, r, "query");
+		PQclear(r);
+		long long ignored;
+		land_copy_end(l->lake, "source query failed", &ignored, msg, sizeof msg);
+		return -1;
+	}
+	PQclear(r);
+
+	char *buf;
+	int n;
+	long long rows = 0;
+	const char *lake_failed = NULL;
+	while ((n = PQgetCopyData(l->src, &buf, 0)) > 0) {
+		if (!lake_failed && PQputCopyData(l->lake, buf, n) != 1)
+			lake_failed = PQerrorMessage(l->lake);
+		PQfreemem(buf);
+		if (++rows % PROGRESS_EVERY == 0) {
+			atomic_store(&w->rows_read, rows);
+			if (worker_should_stop(w) || lake_failed) {
+				worker_interrupt(w); /* the source stops sending; drain below */
+				break;
+			}
+		}
+	}
+	/* Drain what is left of the source COPY (after an interrupt too). */
+	while (n > 0 && (n = PQgetCopyData(l->src, &buf, 0)) > 0)
+		PQfreemem(buf);
+	atomic_store(&w->rows_read, rows);
+	res->rows_read = rows;
+
+	bool source_ok = true;
+	while ((r = PQgetResult(l->src))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && source_ok) {
+			source_ok = false;
+			if (!worker_should_stop(w))
+				source_error(err, l->src, r, "copy");
+		}
+		PQclear(r);
+	}
+	if (worker_should_stop(w)) {
+		long long ignored;
+		land_copy_end(l->lake, "cancelled", &ignored, msg, sizeof msg);
+		return load_fail(err, JOB_CANCELLED, "cancelled after %lld rows", rows);
+	}
+	if (!source_ok || lake_failed) {
+		long long ignored;
+		land_copy_end(l->lake, "source failed", &ignored, msg, sizeof msg);
+		return lake_failed ? load_fail(err, JOB_TRANSIENT, "lake copy: %s", lake_failed) : -1;
+	}
+	if (land_copy_end(l->lake, NULL, &res->rows_written, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
+	return 0;
+}
+
+static int build_query(struct pg_load *l, const struct claimed_job *job, struct load_result *res,
+		       struct load_error *err)
+{
+	const char *mode = json_string_value(json_object_get(l->source, "offset_mode"));
+	const char *before = json_string_value(json_object_get(l->source, "last_offset"));
+	bool incremental = strcmp(job->load_type, "incremental") == 0 && before;
+	bool ct = strcmp(mode, "change_tracking") == 0, watermark = strcmp(mode, "watermark") == 0;
+	int nkeys;
+	const char *key = key_column(l->source, &nkeys);
+	char *value = NULL;
+
+	if (ct && nkeys != 1)
+		return load_fail(err, JOB_PERMANENT, "change tracking needs exactly one key column (found %d)", nkeys);
+	if (ct && ct_enabled(l, err) != 0)
+		return -1;
+
+	if (incremental && (ct || watermark)) {
+		const char *params[1] = {before};
+		if (source_value(l, "SELECT set_config('shopperlake.offset', $1, true)", 1, params, &value, err,
+				 "offset") != 0)
+			return -1;
+		free(value);
+	}
+	if (ct && incremental) {
+		char *gap = NULL, ctname[200];
+		snprintf(ctname, sizeof ctname, "ct.%s", l->qobject);
+		const char *params[2] = {before, json_string_value(json_object_get(l->source, "object"))};
+		if (source_value(l, "SELECT (pg_snapshot_xmin($1::pg_snapshot) < ct.min_valid_xid($2))::text",
+				 2, params, &gap, err, "offset check") != 0)
+			return -1;
+		bool lost = gap && strcmp(gap, "true") == 0;
+		free(gap);
+		if (lost)
+			return load_fail(err, JOB_PERMANENT,
+					 "the source no longer has the changes since the stored offset (change "
+					 "tracking retention); run a full load");
+		char *qkey = land_quote(l->src, key);
+		bool ok = add_select_list(l, "t", key, "c") &&
+			  sql_add(l, "c.sys_change_version, c.sys_change_operation FROM ") && sql_add(l, ctname) &&
+			  sql_add(l, " c LEFT JOIN ") && sql_add(l, l->qtable) && sql_add(l, " t ON t.") &&
+			  sql_add(l, qkey) && sql_add(l, " = c.id WHERE c.txid >= (SELECT pg_snapshot_xmin("
+				 "current_setting('shopperlake.offset')::pg_snapshot)) AND NOT pg_visible_in_snapshot("
+				 "c.txid, (SELECT current_setting('shopperlake.offset')::pg_snapshot)) "
+				 "ORDER BY c.sys_change_version");
+		free(qkey);
+		if (!ok)
+			return load_fail(err, JOB_TRANSIENT, "out of memory");
+		char q[512];
+		snprintf(q, sizeof q, "SELECT count(*)::text FROM %s c WHERE c.txid >= (SELECT pg_snapshot_xmin("
+			 "current_setting('shopperlake.offset')::pg_snapshot))", ctname);
+		if (source_value(l, q, 0, NULL, &value, err, "estimate") != 0)
+			return -1;
+		res->rows_estimate = value ? atoll(value) : -1;
+		free(value);
+	} else if (watermark && incremental) {
+		const char *col = json_string_value(json_object_get(l->source, "offset_column"));
+		const char *ctype = NULL;
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(l->source, "columns"), i, c)
+			if (strcmp(json_string_value(json_object_get(c, "name")), col) == 0)
+				ctype = json_string_value(json_object_get(c, "type"));
+		char *qcol = land_quote(l->src, col);
+		/* ctype was validated against a fixed list of type names. */
+		bool ok = add_select_list(l, "t", NULL, NULL) &&
+			  sql_add(l, "NULL, NULL FROM ") && sql_add(l, l->qtable) && sql_add(l, " t WHERE t.") &&
+			  sql_add(l, qcol) && sql_add(l, " > current_setting('shopperlake.offset')::") && sql_add(l, ctype);
+		free(qcol);
+		if (!ok)
+			return load_fail(err, JOB_TRANSIENT, "out of memory");
+	} else {
+		res->snapshot = true;
+		if (!add_select_list(l, "t", NULL, NULL) || !sql_add(l, "NULL, NULL FROM ") ||
+		    !sql_add(l, l->qtable) || !sql_add(l, " t"))
+			return load_fail(err, JOB_TRANSIENT, "out of memory");
+	}
+
+	/* The offset this load will store, read in the same snapshot as the rows. */
+	if (ct) {
+		if (source_value(l, "SELECT pg_current_snapshot()::text", 0, NULL, &res->offset_after, err, "offset") != 0)
+			return -1;
+	} else if (watermark) {
+		char *qcol = land_quote(l->src, json_string_value(json_object_get(l->source, "offset_column")));
+		char q[512];
+		snprintf(q, sizeof q, "SELECT max(%s)::text FROM %s", qcol, l->qtable);
+		free(qcol);
+		if (source_value(l, q, 0, NULL, &res->offset_after, err, "offset") != 0)
+			return -1;
+		if (!res->offset_after && before)
+			res->offset_after = strdup(before); /* empty table: stay where we were */
+	}
+	if (res->snapshot) {
+		const char *params[1] = {l->qtable};
+		if (source_value(l, "SELECT greatest(reltuples, 0)::bigint::text FROM pg_class WHERE oid = to_regclass($1)",
+				 1, params, &value, err, "estimate") != 0)
+			return -1;
+		res->rows_estimate = value ? atoll(value) : -1;
+		free(value);
+	}
+	return 0;
+}
+
+int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+	       const char *land_table, struct load_result *res, struct load_error *err)
+{
+	struct pg_load l = {.lake = w->lake, .source = source};
+	char msg[512];
+	int rc = -1;
+
+	if (connect_source(&l, source, err) != 0)
+		return -1;
+	worker_set_source(w, l.src);
+	if (worker_should_stop(w)) {
+		load_fail(err, JOB_CANCELLED, "cancelled before it started");
+		goto out;
+	}
+	char *qschema = land_quote(l.src, json_string_value(json_object_get(source, "schema")));
+	l.qobject = land_quote(l.src, json_string_value(json_object_get(source, "object")));
+	if (!qschema || !l.qobject || asprintf(&l.qtable, "%s.%s", qschema, l.qobject) < 0)
+		l.qtable = NULL;
+	free(qschema);
+	if (!l.qtable) {
+		load_fail(err, JOB_TRANSIENT, "out of memory");
+		goto out;
+	}
+	if (db_exec(l.src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", msg, sizeof msg) != 0) {
+		source_error(err, l.src, NULL, "begin");
+		goto out;
+	}
+	if (check_catalog(&l, err) != 0 || build_query(&l, job, res, err) != 0)
+		goto out;
+	atomic_store(&w->rows_estimate, res->rows_estimate);
+
+	/* COPY (query) TO STDOUT */
+	char *copy = NULL;
+	if (asprintf(&copy, "COPY (%s) TO STDOUT", l.sql) < 0) {
+		load_fail(err, JOB_TRANSIENT, "out of memory");
+		goto out;
+	}
+	free(l.sql);
+	l.sql = copy;
+	rc = stream_rows(w, &l, land_table, res, err);
+out:
+	worker_set_source(w, NULL);
+	if (l.src)
+		PQfinish(l.src); /* read-only: closing ends the transaction */
+	free(l.sql);
+	free(l.qtable);
+	free(l.qobject);
+	return rc;
+}

@@ -1,0 +1,156 @@
+/* DDL and COPY for LAND. Names come from the validated source definition
+ * and are quoted with PQescapeIdentifier. */
+#include "jobs/land.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *land_quote(PGconn *c, const char *ident)
+{
+	char *q = PQescapeIdentifier(c, ident, strlen(ident));
+	char *copy = q ? strdup(q) : NULL;
+	PQfreemem(q);
+	return copy;
+}
+
+static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Appends the NULL-ended list of strings to a growing buffer. */
+static bool append(char **buf, size_t *len, ...)
+{
+	va_list ap;
+	const char *part;
+	va_start(ap, len);
+	while ((part = va_arg(ap, const char *))) {
+		size_t n = strlen(part);
+		char *grown = realloc(*buf, *len + n + 1);
+		if (!grown) {
+			va_end(ap);
+			return false;
+		}
+		memcpy(grown + *len, part, n + 1);
+		*buf = grown;
+		*len += n;
+	}
+	va_end(ap);
+	return true;
+}
+
+int land_prepare(PGconn *lake, json_t *source, char *table, size_t tablelen, char *err, size_t errlen)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	char *qname = land_quote(lake, name);
+	if (!qname) {
+		snprintf(err, errlen, "cannot quote %s", name);
+		return -1;
+	}
+	snprintf(table, tablelen, "land.%s", qname);
+
+	char *sql = NULL;
+	size_t len = 0;
+	int rc = -1;
+	bool ok = append(&sql, &len, "CREATE TABLE IF NOT EXISTS ", table, " (", NULL);
+	size_t i;
+	json_t *col;
+	json_array_foreach(json_object_get(source, "columns"), i, col) {
+		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		ok = ok && q && append(&sql, &len, q, " text, ", NULL);
+		free(q);
+	}
+	ok = ok && append(&sql, &len,
+		"sys_change_version bigint, sys_change_operation char(1), "
+		"_job_id bigint NOT NULL DEFAULT current_setting('shopperlake.job_id')::bigint, "
+		"_partitiontime timestamptz NOT NULL DEFAULT current_setting('shopperlake.partition_time')::timestamptz)", NULL);
+	if (!ok || exec_ok(lake, sql, err, errlen) != 0)
+		goto out;
+
+	/* Columns added to the source definition since the table was made. */
+	json_array_foreach(json_object_get(source, "columns"), i, col) {
+		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		char alter[512];
+		snprintf(alter, sizeof alter, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", table, q ? q : "\"?\"");
+		free(q);
+		if (exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
+		    exec_ok(lake, alter, err, errlen) != 0)
+			goto out;
+	}
+	/* One index to find a load's rows; named after the table, within 63 bytes. */
+	char idx[160], create[512];
+	snprintf(idx, sizeof idx, "%.55s_job_id", name);
+	char *qidx = land_quote(lake, idx);
+	snprintf(create, sizeof create, "CREATE INDEX IF NOT EXISTS %s ON %s (_job_id)", qidx ? qidx : "\"?\"", table);
+	free(qidx);
+	if (exec_ok(lake, create, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(sql);
+	free(qname);
+	return rc;
+}
+
+int land_copy_begin(PGconn *lake, json_t *source, const char *table, char *err, size_t errlen)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	bool ok = append(&sql, &len, "COPY ", table, " (", NULL);
+	size_t i;
+	json_t *col;
+	json_array_foreach(json_object_get(source, "columns"), i, col) {
+		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		ok = ok && q && append(&sql, &len, q, ", ", NULL);
+		free(q);
+	}
+	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation) FROM STDIN", NULL);
+	if (!ok) {
+		free(sql);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	PGresult *r = PQexec(lake, sql);
+	free(sql);
+	int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
+	if (rc) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int land_copy_end(PGconn *lake, const char *abort_reason, long long *rows, char *err, size_t errlen)
+{
+	*rows = 0;
+	if (PQputCopyEnd(lake, abort_reason) != 1) {
+		snprintf(err, errlen, "%s", PQerrorMessage(lake));
+		return -1;
+	}
+	int rc = 0;
+	PGresult *r;
+	while ((r = PQgetResult(lake))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !abort_reason) {
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+			err[strcspn(err, "\n")] = 0;
+			rc = -1;
+		} else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			*rows = atoll(PQcmdTuples(r));
+		}
+		PQclear(r);
+	}
+	return abort_reason ? -1 : rc;
+}

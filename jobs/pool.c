@@ -1,0 +1,266 @@
+/* The worker pool and its supervisor.
+ *
+ * Workers sleep on a condition variable and wake when the supervisor hears
+ * NOTIFY shopperlake_jobs (a handler queued a job), or every second anyway
+ * (jobs whose retry backoff ran out need no notification). Each worker
+ * claims one job at a time with its own lake connection and runs it.
+ *
+ * The supervisor has its own lake connection. Every heartbeat period it
+ * writes the heartbeat and progress of each running job of this process,
+ * and learns from the same UPDATE whether the user asked to cancel; NOTIFY
+ * shopperlake_cancel makes it look at once. It also reaps: jobs of workers
+ * that stopped answering anywhere, and at once those of dead processes on
+ * this host. */
+#include "jobs/pool.h"
+#include "jobs/worker.h"
+#include "server/log.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct job_pool {
+	struct app *app;
+	int count;
+	struct worker_slot *slots;
+	pthread_t supervisor;
+	atomic_bool stopping;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	char hostname[128];
+};
+
+bool worker_pool_stopping(struct worker_slot *w) { return atomic_load(&w->pool->stopping); }
+
+bool worker_should_stop(struct worker_slot *w)
+{
+	return atomic_load(&w->cancel) || atomic_load(&w->pool->stopping);
+}
+
+void worker_set_source(struct worker_slot *w, PGconn *source)
+{
+	pthread_mutex_lock(&w->source_lock);
+	if (w->source_cancel)
+		PQfreeCancel(w->source_cancel);
+	w->source_cancel = source ? PQgetCancel(source) : NULL;
+	pthread_mutex_unlock(&w->source_lock);
+}
+
+void worker_interrupt(struct worker_slot *w)
+{
+	char err[256];
+	pthread_mutex_lock(&w->source_lock);
+	if (w->source_cancel)
+		PQcancel(w->source_cancel, err, sizeof err);
+	pthread_mutex_unlock(&w->source_lock);
+}
+
+static void wake_workers(struct job_pool *p)
+{
+	pthread_mutex_lock(&p->wake_lock);
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->wake_lock);
+}
+
+static void sleep_until_woken(struct job_pool *p, int ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->wake_lock);
+	if (!atomic_load(&p->stopping))
+		pthread_cond_timedwait(&p->wake, &p->wake_lock, &t);
+	pthread_mutex_unlock(&p->wake_lock);
+}
+
+/* Keeps a connection open, reconnecting with a pause when it breaks. */
+static PGconn *ensure_connected(struct job_pool *p, PGconn *c, const char *app_name)
+{
+	if (c && PQstatus(c) == CONNECTION_OK)
+		return c;
+	if (c)
+		PQfinish(c);
+	char err[512];
+	c = db_connect(p->app->cfg.database_url, app_name, err, sizeof err);
+	if (!c) {
+		log_json(LOG_WARN, "lake connection failed; retrying", json_pack("{s:s, s:s}", "who", app_name, "error", err));
+		sleep_until_woken(p, 2000);
+	}
+	return c;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker_slot *w = arg;
+	struct job_pool *p = w->pool;
+
+	while (!atomic_load(&p->stopping)) {
+		w->lake = ensure_connected(p, w->lake, "shopperlake-worker");
+		if (!w->lake)
+			continue;
+		struct claimed_job job;
+		int claimed = queue_claim(w->lake, w->name, &job);
+		if (claimed <= 0) {
+			sleep_until_woken(p, claimed < 0 ? 2000 : 1000);
+			continue;
+		}
+		atomic_store(&w->rows_read, 0);
+		atomic_store(&w->rows_estimate, -1);
+		atomic_store(&w->cancel, false);
+		atomic_store(&w->job_id, job.id);
+		log_json(LOG_INFO, "job started", json_pack("{s:I, s:s, s:i, s:s}", "job_id", (json_int_t)job.id,
+			 "job", job.name, "attempt", job.attempt, "worker", w->name));
+		runner_run(w, &job);
+		atomic_store(&w->job_id, 0);
+	}
+	if (w->lake)
+		PQfinish(w->lake);
+	w->lake = NULL;
+	return NULL;
+}
+
+/* Heartbeats for this process's running jobs; flags the cancelled ones. */
+static void heartbeat_all(struct job_pool *p, PGconn *c)
+{
+	for (int i = 0; i < p->count; i++) {
+		struct worker_slot *w = &p->slots[i];
+		long long id = atomic_load(&w->job_id);
+		if (!id)
+			continue;
+		bool cancelling;
+		if (queue_heartbeat(c, id, w->name, atomic_load(&w->rows_read), atomic_load(&w->rows_estimate),
+				    &cancelling) != 0)
+			continue; /* finished meanwhile, or no longer ours: the worker will see */
+		if (cancelling && !atomic_exchange(&w->cancel, true)) {
+			log_json(LOG_INFO, "cancelling job", json_pack("{s:I}", "job_id", (json_int_t)id));
+			worker_interrupt(w);
+		}
+	}
+}
+
+static PGconn *supervisor_connect(struct job_pool *p, PGconn *c)
+{
+	bool fresh = !c || PQstatus(c) != CONNECTION_OK;
+	c = ensure_connected(p, c, "shopperlake-supervisor");
+	if (c && fresh) {
+		char err[256];
+		if (db_exec(c, "LISTEN shopperlake_jobs; LISTEN shopperlake_cancel", err, sizeof err) != 0)
+			log_json(LOG_WARN, "LISTEN failed", json_pack("{s:s}", "error", err));
+		/* First thing on a (re)connect: take back jobs of dead workers. */
+		queue_reap(c, p->app->cfg.stale_secs, p->hostname);
+		wake_workers(p);
+	}
+	return c;
+}
+
+static void *supervisor_main(void *arg)
+{
+	struct job_pool *p = arg;
+	PGconn *c = NULL;
+	time_t last_beat = 0;
+
+	while (!atomic_load(&p->stopping)) {
+		c = supervisor_connect(p, c);
+		if (!c)
+			continue;
+		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+		poll(&pfd, 1, 250);
+		bool jobs = false, cancels = false;
+		if (PQconsumeInput(c) == 0) {
+			log_json(LOG_WARN, "supervisor lost the lake connection", NULL);
+			PQfinish(c);
+			c = NULL;
+			continue;
+		}
+		PGnotify *n;
+		while ((n = PQnotifies(c))) {
+			jobs = jobs || strcmp(n->relname, "shopperlake_jobs") == 0;
+			cancels = cancels || strcmp(n->relname, "shopperlake_cancel") == 0;
+			PQfreemem(n);
+		}
+		if (jobs)
+			wake_workers(p);
+		time_t now = time(NULL);
+		if (cancels || now - last_beat >= p->app->cfg.heartbeat_secs) {
+			heartbeat_all(p, c);
+			if (now - last_beat >= p->app->cfg.heartbeat_secs) {
+				if (queue_reap(c, p->app->cfg.stale_secs, p->hostname) > 0)
+					wake_workers(p);
+				last_beat = now;
+			}
+		}
+	}
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
+{
+	struct job_pool *p = calloc(1, sizeof *p);
+	if (!p || !(p->slots = calloc((size_t)app->cfg.workers, sizeof *p->slots))) {
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->app = app;
+	p->count = app->cfg.workers;
+	pthread_mutex_init(&p->wake_lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	if (gethostname(p->hostname, sizeof p->hostname) != 0)
+		snprintf(p->hostname, sizeof p->hostname, "localhost");
+	p->hostname[strcspn(p->hostname, ":")] = 0;
+
+	for (int i = 0; i < p->count; i++) {
+		struct worker_slot *w = &p->slots[i];
+		w->pool = p;
+		w->app = app;
+		w->index = i;
+		snprintf(w->name, sizeof w->name, "%s:%ld:%d", p->hostname, (long)getpid(), i);
+		pthread_mutex_init(&w->source_lock, NULL);
+		atomic_store(&w->rows_estimate, -1);
+	}
+	if (pthread_create(&p->supervisor, NULL, supervisor_main, p) != 0) {
+		snprintf(err, errlen, "cannot start the supervisor thread");
+		free(p->slots);
+		free(p);
+		return NULL;
+	}
+	for (int i = 0; i < p->count; i++)
+		if (pthread_create(&p->slots[i].thread, NULL, worker_main, &p->slots[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker %d", i);
+			p->count = i;
+			job_pool_stop(p);
+			return NULL;
+		}
+	return p;
+}
+
+void job_pool_stop(struct job_pool *p)
+{
+	if (!p)
+		return;
+	atomic_store(&p->stopping, true);
+	wake_workers(p);
+	for (int i = 0; i < p->count; i++)
+		worker_interrupt(&p->slots[i]);
+	for (int i = 0; i < p->count; i++)
+		pthread_join(p->slots[i].thread, NULL);
+	pthread_join(p->supervisor, NULL);
+	for (int i = 0; i < p->count; i++) {
+		worker_set_source(&p->slots[i], NULL);
+		pthread_mutex_destroy(&p->slots[i].source_lock);
+	}
+	pthread_mutex_destroy(&p->wake_lock);
+	pthread_cond_destroy(&p->wake);
+	free(p->slots);
+	free(p);
+}
