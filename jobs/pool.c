@@ -119,6 +119,7 @@ static void *worker_main(void *arg)
 		log_json(LOG_INFO, "job started", json_pack("{s:I, s:s, s:i, s:s}", "job_id", (json_int_t)job.id,
 			 "job", job.name, "attempt", job.attempt, "worker", w->name));
 		runner_run(w, &job);
+		queue_job_free(&job);
 		atomic_store(&w->job_id, 0);
 	}
 	if (w->lake)

@@ -30,15 +30,20 @@ static const char sql_claim[] =
 	" UPDATE control.jobs j SET state = 'JOB_STATE_RUNNING', worker = $1, heartbeat_at = now(),"
 	"   started_at = coalesce(j.started_at, now()), attempt = j.attempt + 1, error = NULL, error_kind = NULL"
 	" FROM cand WHERE j.id = cand.id"
-	" RETURNING j.id, coalesce(j.source_id, 0), j.attempt, j.max_attempts, j.load_type, j.name";
+	" RETURNING j.id, coalesce(j.source_id, 0), j.attempt, j.max_attempts, j.load_type, j.name,"
+	"   j.loaded_at IS NOT NULL, j.steps";
 
 static const char sql_offset[] =
 	"UPDATE control.sources SET last_offset = $2, last_loaded_at = now() "
 	"WHERE id = $1 AND last_offset IS NOT DISTINCT FROM $3";
+static const char sql_loaded[] =
+	"UPDATE control.jobs SET loaded_at = now(), heartbeat_at = now(), "
+	"rows_read = $4, rows_written = $5, rows_estimate = $6, offset_before = $7, offset_after = $8, "
+	"steps = $9::jsonb "
+	"WHERE id = $1 AND worker = $2 AND attempt = $3 AND state = 'JOB_STATE_RUNNING'";
 static const char sql_done[] =
 	"UPDATE control.jobs SET state = 'JOB_STATE_DONE', finished_at = now(), heartbeat_at = now(), "
-	"rows_read = $4, rows_written = $5, rows_estimate = $6, offset_before = $7, offset_after = $8, "
-	"steps = $9::jsonb, error = NULL, error_kind = NULL "
+	"steps = $4::jsonb, rows_quarantined = $5, error = NULL, error_kind = NULL "
 	"WHERE id = $1 AND worker = $2 AND attempt = $3 AND state = 'JOB_STATE_RUNNING'";
 
 /* Retry after min(2^attempt, 60) s, with up to 50 % jitter so a fleet of
@@ -103,6 +108,12 @@ int queue_claim(PGconn *lake, const char *worker, struct claimed_job *job)
 		job->max_attempts = atoi(PQgetvalue(r, 0, 3));
 		snprintf(job->load_type, sizeof job->load_type, "%s", PQgetvalue(r, 0, 4));
 		snprintf(job->name, sizeof job->name, "%s", PQgetvalue(r, 0, 5));
+		job->loaded = strcmp(PQgetvalue(r, 0, 6), "t") == 0;
+		job->steps = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
+		if (!json_is_array(job->steps)) {
+			json_decref(job->steps);
+			job->steps = json_array();
+		}
 	}
 	PQclear(r);
 	if (db_exec(lake, "COMMIT", err, sizeof err) == 0)
@@ -113,7 +124,13 @@ out:
 	return rc;
 }
 
-int queue_finish_in_tx(PGconn *lake, const struct claimed_job *job, const char *worker,
+void queue_job_free(struct claimed_job *job)
+{
+	json_decref(job->steps);
+	job->steps = NULL;
+}
+
+int queue_loaded_in_tx(PGconn *lake, const struct claimed_job *job, const char *worker,
 		       const char *before, const char *after, long long rows_read,
 		       long long rows_written, long long rows_estimate, json_t *steps, const char **why)
 {
@@ -137,7 +154,7 @@ int queue_finish_in_tx(PGconn *lake, const struct claimed_job *job, const char *
 	PQclear(r);
 	const char *jp[9] = {id, worker, attempt, nread, nwritten, rows_estimate >= 0 ? nest : NULL,
 			     before, after, steps_text};
-	r = PQexecParams(lake, sql_done, 9, NULL, jp, NULL, NULL, 0);
+	r = PQexecParams(lake, sql_loaded, 9, NULL, jp, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdTuples(r), "1") != 0) {
 		*why = PQresultStatus(r) == PGRES_COMMAND_OK
 			? "the job was cancelled or taken back while it ran" : "could not mark the job done";
@@ -145,6 +162,22 @@ int queue_finish_in_tx(PGconn *lake, const struct claimed_job *job, const char *
 	}
 	rc = 0;
 out:
+	PQclear(r);
+	free(steps_text);
+	return rc;
+}
+
+int queue_done(PGconn *lake, const struct claimed_job *job, const char *worker, json_t *steps,
+	       long long rows_quarantined)
+{
+	char id[24], attempt[16], quarantined[24];
+	snprintf(id, sizeof id, "%lld", job->id);
+	snprintf(attempt, sizeof attempt, "%d", job->attempt);
+	snprintf(quarantined, sizeof quarantined, "%lld", rows_quarantined);
+	char *steps_text = json_dumps(steps, JSON_COMPACT);
+	const char *params[5] = {id, worker, attempt, steps_text, quarantined};
+	PGresult *r = PQexecParams(lake, sql_done, 5, NULL, params, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0 ? 0 : -1;
 	PQclear(r);
 	free(steps_text);
 	return rc;

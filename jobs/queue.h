@@ -19,7 +19,11 @@ struct claimed_job {
 	int attempt, max_attempts;
 	char load_type[16];
 	char name[256];
+	bool loaded;           /* LAND and RAW committed by an earlier attempt */
+	json_t *steps;         /* steps recorded so far (owned; free with queue_job_free) */
 };
+
+void queue_job_free(struct claimed_job *job);
 
 enum job_outcome { JOB_TRANSIENT, JOB_PERMANENT, JOB_CANCELLED, JOB_INTERRUPTED };
 
@@ -29,12 +33,16 @@ enum job_outcome { JOB_TRANSIENT, JOB_PERMANENT, JOB_CANCELLED, JOB_INTERRUPTED 
 int queue_claim(PGconn *lake, const char *worker, struct claimed_job *job);
 
 /* Inside the caller's open transaction: moves the source's offset from
- * `before` to `after` and marks the job DONE. Returns 0, or -1 when the job
- * is no longer ours (cancelled, or taken back) or the offset moved under us:
- * then the caller must roll back. *why explains. */
-int queue_finish_in_tx(PGconn *lake, const struct claimed_job *job, const char *worker,
+ * `before` to `after` and marks the job loaded (LAND and RAW written).
+ * Returns 0, or -1 when the job is no longer ours (cancelled, or taken back)
+ * or the offset moved under us: then the caller must roll back. *why explains. */
+int queue_loaded_in_tx(PGconn *lake, const struct claimed_job *job, const char *worker,
 		       const char *before, const char *after, long long rows_read,
 		       long long rows_written, long long rows_estimate, json_t *steps, const char **why);
+
+/* Marks a loaded job DONE once its layer steps ran; -1 if it is no longer ours. */
+int queue_done(PGconn *lake, const struct claimed_job *job, const char *worker, json_t *steps,
+	       long long rows_quarantined);
 
 /* Records a failed attempt outside any transaction: retried later with
  * backoff (transient, attempts left), failed, cancelled, or put back as it

@@ -5,6 +5,7 @@
  * own server is stopping) handed back to the queue untouched. */
 #include "jobs/extract.h"
 #include "jobs/land.h"
+#include "jobs/layers.h"
 #include "server/log.h"
 
 #include <stdarg.h>
@@ -66,68 +67,105 @@ static int set_load_settings(PGconn *lake, long long job_id, char *err, size_t e
 	return rc;
 }
 
+/* Transaction 1: LAND rows, RAW append, new offset and "loaded" mark. */
+static int load(struct worker_slot *w, const struct claimed_job *job, json_t *source, json_t *steps,
+		struct load_error *err)
+{
+	struct load_result res = {.rows_estimate = -1};
+	char started[40], table[256], msg[512], id[24], src[24];
+	const char *why = NULL;
+	int rc = -1;
+
+	now_iso(started, sizeof started);
+	const char *type = json_string_value(json_object_get(source, "source_type"));
+	extract_fn extract = extractor_for(type);
+	if (!extract)
+		return load_fail(err, JOB_PERMANENT, "loading %s sources is not implemented yet", type);
+	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	if (set_load_settings(w->lake, job->id, msg, sizeof msg) != 0 ||
+	    land_prepare(w->lake, source, table, sizeof table, msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+		goto out;
+	}
+	if (extract(w, job, source, table, &res, err) != 0)
+		goto out;
+	json_array_append_new(steps, step("extract", "JOB_STATE_DONE", started, res.rows_read));
+	json_array_append_new(steps, step("land", "JOB_STATE_DONE", started, res.rows_written));
+	json_object_set_new(json_array_get(steps, json_array_size(steps) - 1), "snapshot", json_boolean(res.snapshot));
+
+	now_iso(started, sizeof started);
+	snprintf(id, sizeof id, "%lld", job->id);
+	snprintf(src, sizeof src, "%lld", job->source_id);
+	const char *params[2] = {src, id};
+	PGresult *r = PQexecParams(w->lake, "SELECT layers.raw_append($1, $2)", 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		load_fail(err, JOB_TRANSIENT, "raw: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		goto out;
+	}
+	json_array_append_new(steps, step("raw", "JOB_STATE_DONE", started, atoll(PQgetvalue(r, 0, 0))));
+	PQclear(r);
+
+	const char *before = json_string_value(json_object_get(source, "last_offset"));
+	if (queue_loaded_in_tx(w->lake, job, w->name, before, res.offset_after, res.rows_read,
+			       res.rows_written, res.rows_estimate, steps, &why) != 0) {
+		load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "%s", why);
+		goto out;
+	}
+	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake commit failed: %s", msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+	free(res.offset_after);
+	return rc;
+}
+
 void runner_run(struct worker_slot *w, const struct claimed_job *job)
 {
 	struct load_error err = {.outcome = JOB_TRANSIENT};
-	struct load_result res = {.rows_estimate = -1};
-	json_t *steps = json_array();
-	json_t *source = NULL;
-	char started[40], table[256], msg[512];
-	const char *why = NULL;
-	bool in_tx = false;
+	json_t *steps = json_deep_copy(job->steps);
+	json_t *source = job->source_id ? queue_source(w->lake, job->source_id) : NULL;
+	long long quarantined = 0;
+	char started[40], table[160];
 
 	now_iso(started, sizeof started);
-	source = job->source_id ? queue_source(w->lake, job->source_id) : NULL;
 	if (!source) {
 		load_fail(&err, job->source_id ? JOB_TRANSIENT : JOB_PERMANENT,
 			  job->source_id ? "cannot read the source definition" : "the source was deleted");
 		goto failed;
 	}
-	const char *type = json_string_value(json_object_get(source, "source_type"));
-	extract_fn extract = extractor_for(type);
-	if (!extract) {
-		load_fail(&err, JOB_PERMANENT, "loading %s sources is not implemented yet", type);
+	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	if (!job->loaded && load(w, job, source, steps, &err) != 0)
+		goto failed;
+	if (worker_should_stop(w)) {
+		load_fail(&err, JOB_CANCELLED, "stopped after the load");
 		goto failed;
 	}
-	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0) {
-		load_fail(&err, JOB_TRANSIENT, "lake: %s", msg);
+	if (layers_trusted(w, job->source_id, steps, &quarantined, &err) != 0 ||
+	    layers_refined(w, table, steps, &err) != 0)
+		goto failed;
+	if (queue_done(w->lake, job, w->name, steps, quarantined) != 0) {
+		load_fail(&err, JOB_CANCELLED, "the job was cancelled or taken back while it ran");
 		goto failed;
 	}
-	in_tx = true;
-	if (set_load_settings(w->lake, job->id, msg, sizeof msg) != 0 ||
-	    land_prepare(w->lake, source, table, sizeof table, msg, sizeof msg) != 0) {
-		load_fail(&err, JOB_TRANSIENT, "lake: %s", msg);
-		goto failed;
-	}
-	if (extract(w, job, source, table, &res, &err) != 0)
-		goto failed;
-
-	json_array_append_new(steps, step("extract", "JOB_STATE_DONE", started, res.rows_read));
-	json_array_append_new(steps, step("land", "JOB_STATE_DONE", started, res.rows_written));
-	const char *before = json_string_value(json_object_get(source, "last_offset"));
-	if (queue_finish_in_tx(w->lake, job, w->name, before, res.offset_after, res.rows_read,
-			       res.rows_written, res.rows_estimate, steps, &why) != 0) {
-		load_fail(&err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "%s", why);
-		goto failed;
-	}
-	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
-		in_tx = false;
-		load_fail(&err, JOB_TRANSIENT, "lake commit failed: %s", msg);
-		goto failed;
-	}
-	log_json(LOG_INFO, "job done", json_pack("{s:I, s:s, s:I, s:I}", "job_id", (json_int_t)job->id,
-		 "job", job->name, "rows_read", (json_int_t)res.rows_read, "rows_written", (json_int_t)res.rows_written));
+	log_json(LOG_INFO, "job done", json_pack("{s:I, s:s, s:I}", "job_id", (json_int_t)job->id,
+		 "job", job->name, "rows_quarantined", (json_int_t)quarantined));
 	goto out;
 
 failed:
-	if (in_tx)
-		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
 	if (atomic_load(&w->cancel))
 		load_fail(&err, JOB_CANCELLED, "cancelled by request");
 	else if (worker_pool_stopping(w))
 		load_fail(&err, JOB_INTERRUPTED, "the server stopped; the job goes back to the queue");
-	json_array_append_new(steps, step("extract", err.outcome == JOB_CANCELLED ? "JOB_STATE_CANCELLED"
-						    : "JOB_STATE_FAILED", started, atomic_load(&w->rows_read)));
+	if (!job->loaded && json_array_size(steps) == json_array_size(job->steps))
+		json_array_append_new(steps, step("extract", err.outcome == JOB_CANCELLED ? "JOB_STATE_CANCELLED"
+						  : "JOB_STATE_FAILED", started, atomic_load(&w->rows_read)));
 	queue_record_failure(w->lake, job, w->name, err.outcome, err.message, steps);
 	log_json(err.outcome == JOB_PERMANENT ? LOG_ERROR : LOG_WARN, "job attempt ended",
 		 json_pack("{s:I, s:s, s:i, s:s, s:s}", "job_id", (json_int_t)job->id, "job", job->name,
@@ -135,7 +173,6 @@ failed:
 			   (const char *[]){"transient", "permanent", "cancelled", "interrupted"}[err.outcome],
 			   "error", err.message));
 out:
-	free(res.offset_after);
 	json_decref(steps);
 	json_decref(source);
 }

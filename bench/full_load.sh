@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Full load of the demo marketplace's `vendas` into LAND, side by side in one
+# run with the anchors the jobs issue names, on the same data:
+#   1. a plain psql pipe:  \copy (SELECT ...) TO STDOUT | \copy land FROM STDIN
+#   2. pgloader (Debian), PostgreSQL to PostgreSQL, same table
+#   3. shopperlake (release build), a full load job through the API
+# Prints rows/s, seconds and peak RSS for each, and our share of the pipe.
+#
+#   bench/full_load.sh [SALES]       (default 5000000; the demo is regenerated if its size differs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sales=${1:-5000000}
+dir=var/bench-pg; port=5440
+
+scripts/install-deps
+command -v pgloader >/dev/null || { apt-get install -y -qq pgloader >/dev/null; }
+[[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
+meson compile -C build-release >/dev/null
+scripts/pg start $dir $port
+src=$(scripts/pg url $dir marketplace)
+sup="postgresql:///postgres?host=$PWD/$dir/run&port=$port&user=postgres"
+
+have=$(psql -XAtq "$src" -c "select case when to_regclass('public.vendas') is null then 0 else (select count(*) from vendas) end")
+if [[ $have != "$sales" ]]; then
+  echo "bench: generating $sales sales" >&2
+  scripts/demo-db "$src" "$sales" >/dev/null
+fi
+psql -XAtq "$src" -c "vacuum analyze vendas"
+cols="id, produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total, updated_at"
+
+fresh_lake() {
+  psql -XAtq "$sup" -c "drop database if exists $1 with (force)" -c "create database $1 owner lake"
+}
+now() { date +%s.%N; }
+
+# 1. psql pipe
+fresh_lake bench_pipe
+lake=$(scripts/pg url $dir bench_pipe)
+psql -XAtq "$lake" -c "create table vendas ($(sed 's/,/ text,/g' <<<"$cols") text)"
+t0=$(now)
+psql -XAtq "$src" -c "\\copy (select $cols from vendas) to stdout" | psql -XAtq "$lake" -c "\\copy vendas from stdin"
+t1=$(now)
+pipe_s=$(echo "$t1 - $t0" | bc -l)
+
+# 2. pgloader
+fresh_lake bench_pgloader
+cat > var/bench-pgloader.load <<LOAD
+LOAD DATABASE
+  FROM pgsql://lake@unix:$PWD/$dir/run:$port/marketplace
+  INTO pgsql://lake@unix:$PWD/$dir/run:$port/bench_pgloader
+  WITH data only, create tables, no foreign keys, no indexes, workers = 2, concurrency = 1
+  INCLUDING ONLY TABLE NAMES MATCHING 'vendas';
+LOAD
+t0=$(now)
+/usr/bin/time -f "%M" -o var/bench-pgloader.rss pgloader --quiet var/bench-pgloader.load >/dev/null 2>var/bench-pgloader.log || true
+t1=$(now)
+pgl_s=$(echo "$t1 - $t0" | bc -l)
+pgl_rows=$(psql -XAtq "$(scripts/pg url $dir bench_pgloader)" -c "select count(*) from vendas" 2>/dev/null || echo 0)
+pgl_rss=$(( $(cat var/bench-pgloader.rss 2>/dev/null || echo 0) / 1024 ))
+
+# 3. shopperlake
+fresh_lake bench_lake
+export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_lake) SHOPPERLAKE_PORT=18099 SHOPPERLAKE_WORKERS=1
+export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
+build-release/shopperlake & pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+for _ in $(seq 50); do curl -sf localhost:18099/readyz >/dev/null && break; sleep 0.2; done
+H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: application/json')
+columns=$(jq -cn --arg c "$cols" '$c | split(", ") | map({name: ., type: "text", key: (. == "id")})')
+curl -sf "${H[@]}" localhost:18099/v1/sources -d "{\"system\":\"bench\",\"source_type\":\"postgresql\",
+  \"database\":\"marketplace\",\"object\":\"vendas\",\"load_type\":\"full\",
+  \"connection_secret\":\"env:BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
+job=$(curl -sf "${H[@]}" localhost:18099/v1/sources/1/loads -d '{"load_type":"full"}' | jq .id)
+until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.2; done
+lake_json=$(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job)
+lake_s=$(jq -r .duration_seconds <<<"$lake_json")
+lake_rows=$(jq -r .rows_written <<<"$lake_json")
+lake_rss=$(( $(awk '/VmHWM/ {print $2}' /proc/$pid/status) / 1024 ))
+
+printf "\nfull load of %s vendas rows (same cluster, source and target on one machine)\n" "$sales"
+printf "%-28s %10s %12s %12s\n" "tool" "seconds" "rows/s" "peak RSS MB"
+printf "%-28s %10.2f %12.0f %12s\n" "psql \\copy pipe (anchor)" "$pipe_s" "$(echo "$sales / $pipe_s" | bc -l)" "-"
+printf "%-28s %10.2f %12.0f %12s\n" "pgloader (anchor)" "$pgl_s" "$(echo "$pgl_rows / $pgl_s" | bc -l)" "$pgl_rss"
+printf "%-28s %10.2f %12.0f %12s\n" "shopperlake" "$lake_s" "$(echo "$lake_rows / $lake_s" | bc -l)" "$lake_rss"
+printf "shopperlake / pipe throughput: %.0f %%   shopperlake / pgloader: %.1fx   (goals: >= 90 %%, >= 2x, RSS < 100 MB)\n" \
+  "$(echo "100 * $pipe_s / $lake_s" | bc -l)" "$(echo "$pgl_s / $lake_s" | bc -l)"

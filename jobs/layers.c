@@ -1,0 +1,126 @@
+/* TRUSTED and checks for one source: one lake transaction, so a failed
+ * check leaves the previous TRUSTED table untouched (nothing half-merged is
+ * ever visible). The lake connection is registered as the job's cancel
+ * target meanwhile, so a cancel interrupts a long merge too. */
+#include "jobs/layers.h"
+#include "server/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void iso_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *finished_now(void)
+{
+	char buf[32];
+	iso_now(buf, sizeof buf);
+	return json_string(buf);
+}
+
+/* Runs a statement returning one JSON value. */
+static json_t *lake_json(PGconn *lake, const char *sql, int n, const char *const *params, char *err, size_t errlen)
+{
+	PGresult *r = PQexecParams(lake, sql, n, NULL, params, NULL, NULL, 0);
+	json_t *out = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, NULL);
+	else {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+	}
+	PQclear(r);
+	return out;
+}
+
+/* "check not_null(cliente_id): 3 rows fail not_null; e.g. [...]" for the first failures. */
+static void describe_failures(json_t *failed, char *out, size_t len)
+{
+	size_t used = 0, i;
+	json_t *f;
+	out[0] = 0;
+	json_array_foreach(failed, i, f) {
+		char *check = json_dumps(json_object_get(f, "check"), JSON_COMPACT);
+		char *sample = json_dumps(json_object_get(f, "sample"), JSON_COMPACT);
+		int w = snprintf(out + used, len - used, "%scheck %s failed: %s%s%.300s", i ? "; " : "",
+				 check ? check : "?", json_string_value(json_object_get(f, "detail")),
+				 sample ? "; sample rows: " : "", sample ? sample : "");
+		free(check);
+		free(sample);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, long long *quarantined,
+		   struct load_error *err)
+{
+	char id[24], msg[1024], before_s[24], started[32];
+	json_t *merge = NULL, *before = NULL, *failed = NULL;
+	int rc = -1;
+	snprintf(id, sizeof id, "%lld", source_id);
+	const char *params[2] = {id, before_s};
+	iso_now(started, sizeof started);
+	*quarantined = 0;
+
+	worker_set_source(w, w->lake);
+	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0 ||
+	    db_exec(w->lake, "SET LOCAL client_min_messages = warning", msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+		goto out;
+	}
+	if (!(before = lake_json(w->lake, "SELECT layers.rows_before_merge($1)", 1, params, msg, sizeof msg)) ||
+	    !(merge = lake_json(w->lake, "SELECT layers.trusted_merge($1)", 1, params, msg, sizeof msg))) {
+		load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "trusted: %s", msg);
+		goto out;
+	}
+	*quarantined = json_integer_value(json_object_get(merge, "quarantined"));
+	json_t *trusted_step = json_pack("{s:s, s:s, s:s, s:O}", "name", "trusted", "state", "JOB_STATE_DONE",
+					 "started_at", started, "result", merge);
+	json_object_set_new(trusted_step, "rows", json_integer(json_integer_value(json_object_get(merge, "merged"))));
+	json_object_set_new(trusted_step, "finished_at", finished_now());
+	json_array_append_new(steps, trusted_step);
+
+	snprintf(before_s, sizeof before_s, "%lld", (long long)json_integer_value(before));
+	if (!(failed = lake_json(w->lake, "SELECT layers.run_checks($1, $2)", 2, params, msg, sizeof msg))) {
+		load_fail(err, JOB_TRANSIENT, "checks: %s", msg);
+		goto out;
+	}
+	if (json_array_size(failed) > 0) {
+		describe_failures(failed, msg, sizeof msg);
+		json_object_set_new(trusted_step, "state", json_string("JOB_STATE_FAILED"));
+		json_object_set_new(trusted_step, "detail", json_string("rolled back: a check failed"));
+		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:O}", "name", "checks", "state",
+						       "JOB_STATE_FAILED", "started_at", started, "failed", failed));
+		/* The data will not change by retrying: fail, keep the previous TRUSTED. */
+		load_fail(err, JOB_PERMANENT, "%s", msg);
+		goto out;
+	}
+	json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "name", "checks", "state", "JOB_STATE_DONE",
+					       "started_at", started, "finished_at", finished_now()));
+	PGresult *r = PQexecParams(w->lake, "SELECT layers.table_name($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		layers_mark_refreshed(w->lake, "trusted", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake commit: %s", msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+	worker_set_source(w, NULL);
+	json_decref(merge);
+	json_decref(before);
+	json_decref(failed);
+	return rc;
+}

@@ -1,0 +1,25 @@
+/* The layer steps of a job after its load: TRUSTED (merge + checks) and the
+ * REFINED reports that read the table. SQL lives in sql/migrations (the
+ * layers.* functions) and sql/refined/ (one report per file). */
+#ifndef LAKE_LAYERS_H
+#define LAKE_LAYERS_H
+
+#include "jobs/extract.h"
+
+/* Merges RAW into TRUSTED and runs the source's checks, in one transaction:
+ * a failed check rolls it back, so readers keep the previous good table.
+ * Appends steps "trusted" and "checks"; *quarantined gets the rows sent to
+ * quarantine. `table` is <system>_<object>. */
+int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, long long *quarantined,
+		   struct load_error *err);
+
+/* Rebuilds every report in sql/refined/ that depends on trusted.<table>,
+ * each in its own transaction (build aside, then swap). Appends a "refined"
+ * step. */
+int layers_refined(struct worker_slot *w, const char *table, json_t *steps, struct load_error *err);
+
+/* Records in control.table_refresh (when it exists) that a table changed.
+ * Runs in the caller's transaction. */
+void layers_mark_refreshed(PGconn *lake, const char *layer, const char *table);
+
+#endif

@@ -1,0 +1,232 @@
+/* REFINED reports: one SQL file per report in sql/refined/, a SELECT with a
+ * header that says what it reads and what its key is:
+ *
+ *   -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos
+ *   -- key: dia, produto_id
+ *   SELECT ...
+ *
+ * A report is rebuilt after a job changes a table it depends on: built aside
+ * as refined.<name>__next, its key checked, then swapped in within one
+ * transaction, so readers see the old report or the new one, never half. */
+#include "jobs/layers.h"
+#include "jobs/land.h"
+#include "server/db.h"
+#include "server/sqlident.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct report {
+	char name[64];
+	char depends[1024];   /* "trusted.a, trusted.b" */
+	char key[512];        /* "a, b" or "" */
+	char *sql;            /* the whole file */
+};
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Copies the value of header line "-- <tag>:" into out. */
+static void header_value(const char *sql, const char *tag, char *out, size_t len)
+{
+	char pattern[32];
+	snprintf(pattern, sizeof pattern, "-- %s:", tag);
+	out[0] = 0;
+	const char *p = strstr(sql, pattern);
+	if (!p)
+		return;
+	p += strlen(pattern);
+	while (*p == ' ')
+		p++;
+	size_t n = strcspn(p, "\r\n");
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* true when the comma list `list` holds `item` exactly. */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; (p = strstr(p, item)); p += n) {
+		bool start = p == list || p[-1] == ' ' || p[-1] == ',';
+		bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+static int exec_or(PGconn *c, const char *sql, char *msg, size_t len)
+{
+	return db_exec(c, sql, msg, len);
+}
+
+/* Every dependency exists? Otherwise the report waits for them. */
+static bool dependencies_ready(PGconn *lake, const char *depends, char *missing, size_t len)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", depends);
+	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		const char *params[1] = {tok};
+		PGresult *r = PQexecParams(lake, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (!ok) {
+			snprintf(missing, len, "%s", tok);
+			return false;
+		}
+	}
+	return true;
+}
+
+void layers_mark_refreshed(PGconn *lake, const char *layer, const char *table)
+{
+	PGresult *r = PQexec(lake, "SELECT to_regclass('control.table_refresh') IS NOT NULL");
+	bool present = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!present)
+		return;
+	const char *params[2] = {layer, table};
+	r = PQexecParams(lake, "INSERT INTO control.table_refresh (layer, table_name, refreshed_at) "
+			       "VALUES ($1, $2, now()) ON CONFLICT (layer, table_name) DO UPDATE SET refreshed_at = now()",
+			 2, NULL, params, NULL, NULL, 0);
+	PQclear(r);
+}
+
+static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
+{
+	char next_name[80], *qname = land_quote(lake, rep->name), *qnext;
+	snprintf(next_name, sizeof next_name, "%s__next", rep->name);
+	qnext = land_quote(lake, next_name);
+	char *sql = NULL;
+	int rc = -1;
+	const char *params[1] = {rep->name};
+
+	if (exec_or(lake, "BEGIN", msg, len) != 0)
+		goto out;
+	PGresult *r = PQexecParams(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, NULL,
+				   params, NULL, NULL, 0);
+	PQclear(r);
+	if (asprintf(&sql, "SET LOCAL client_min_messages = warning; DROP TABLE IF EXISTS refined.%s; "
+			   "CREATE TABLE refined.%s AS %s", qnext, qnext, rep->sql) < 0) {
+		sql = NULL;
+		goto rollback;
+	}
+	/* a trailing ';' in the file would end the CREATE early: strip it */
+	for (char *e = sql + strlen(sql); e > sql && strchr(" \t\r\n;", e[-1]); e--)
+		e[-1] = 0;
+	if (exec_or(lake, sql, msg, len) != 0)
+		goto rollback;
+	free(sql);
+	sql = NULL;
+	if (rep->key[0]) {
+		/* the key columns are checked identifiers, one by one */
+		char cols[600] = "";
+		char buf[512];
+		snprintf(buf, sizeof buf, "%s", rep->key);
+		for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+			if (!sqlident_valid(tok)) {
+				snprintf(msg, len, "report %s: key column %s is not an identifier", rep->name, tok);
+				goto rollback;
+			}
+			snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s\"%s\"", cols[0] ? ", " : "", tok);
+		}
+		if (asprintf(&sql, "ALTER TABLE refined.%s ADD PRIMARY KEY (%s)", qnext, cols) < 0) {
+			sql = NULL;
+			goto rollback;
+		}
+		if (exec_or(lake, sql, msg, len) != 0) {
+			char detail[200];
+			snprintf(detail, sizeof detail, "%.199s", msg);
+			snprintf(msg, len, "report %.60s: key (%.200s) is not unique or has nulls: %s", rep->name,
+				 rep->key, detail);
+			goto rollback;
+		}
+		free(sql);
+		sql = NULL;
+	}
+	if (asprintf(&sql, "DROP TABLE IF EXISTS refined.%s; ALTER TABLE refined.%s RENAME TO %s", qname, qnext, qname) < 0) {
+		sql = NULL;
+		goto rollback;
+	}
+	if (exec_or(lake, sql, msg, len) != 0)
+		goto rollback;
+	layers_mark_refreshed(lake, "refined", rep->name);
+	if (exec_or(lake, "COMMIT", msg, len) != 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	{
+		char ignored[128];
+		db_exec(lake, "ROLLBACK", ignored, sizeof ignored);
+	}
+out:
+	free(sql);
+	free(qname);
+	free(qnext);
+	return rc;
+}
+
+int layers_refined(struct worker_slot *w, const char *table, json_t *steps, struct load_error *err)
+{
+	char dir[4096], dep[200], msg[1024];
+	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
+	snprintf(dep, sizeof dep, "trusted.%s", table);
+	json_t *built = json_array(), *waiting = json_array();
+	int rc = 0;
+
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) && rc == 0) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
+			continue;
+		struct report rep = {0};
+		snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
+		if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
+			continue;
+		char path[8192];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!(rep.sql = read_all(path)))
+			continue;
+		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
+		header_value(rep.sql, "key", rep.key, sizeof rep.key);
+		if (list_has(rep.depends, dep)) {
+			char missing[200];
+			if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
+				json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
+			} else {
+				if (rebuild(w->lake, &rep, msg, sizeof msg) == 0)
+					json_array_append_new(built, json_string(rep.name));
+				else
+					rc = load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_PERMANENT,
+						       "refined report %s: %s", rep.name, msg);
+			}
+		}
+		free(rep.sql);
+	}
+	if (d)
+		closedir(d);
+	json_array_append_new(steps, json_pack("{s:s, s:s, s:o, s:o}", "name", "refined", "state",
+					       rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "rebuilt", built,
+					       "waiting", waiting));
+	return rc;
+}

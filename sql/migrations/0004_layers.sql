@@ -1,0 +1,202 @@
+-- The layers after LAND, as SQL that PostgreSQL runs (the runner only calls
+-- these functions, each in the transaction that makes it atomic):
+--   raw      append-only history, still text, partitioned by day of _partitiontime
+--   trusted  typed, one row per key, merged from raw: newest change wins,
+--            'D' deletes (or marks, with options.soft_delete), bad values to
+--            trusted.<table>_quarantine with the column, the value and the reason
+-- Tables are named <system>_<object> in every layer.
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS trusted;
+CREATE SCHEMA IF NOT EXISTS refined;
+CREATE SCHEMA IF NOT EXISTS layers;
+
+-- How far TRUSTED has merged RAW, per source. Loads of one source run one at
+-- a time in job-id order, so "every RAW row of a job above merged_through_job"
+-- is exactly what is new.
+CREATE TABLE control.layer_state (
+    source_id          bigint PRIMARY KEY REFERENCES control.sources (id) ON DELETE CASCADE,
+    merged_through_job bigint NOT NULL DEFAULT 0,
+    trusted_refreshed_at timestamptz
+);
+
+CREATE FUNCTION layers.table_name(p_source bigint) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT system || '_' || object FROM control.sources WHERE id = p_source
+$$;
+
+-- RAW: creates the table and the day partitions it needs, then appends the
+-- job's LAND rows unless that job is already there (a rerun appends nothing).
+CREATE FUNCTION layers.raw_append(p_source bigint, p_job bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text := layers.table_name(p_source);
+    day date;
+    col record;
+    n bigint;
+BEGIN
+    EXECUTE format('CREATE TABLE IF NOT EXISTS raw.%I (LIKE land.%I) PARTITION BY RANGE (_partitiontime)', t, t);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON raw.%I (_job_id)', left(t, 55) || '_job_id', t);
+    -- columns the source gained since RAW was made
+    FOR col IN SELECT a.attname FROM pg_attribute a
+               WHERE a.attrelid = format('land.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                 AND NOT EXISTS (SELECT 1 FROM pg_attribute r WHERE r.attrelid = format('raw.%I', t)::regclass
+                                 AND r.attname = a.attname AND NOT r.attisdropped)
+    LOOP
+        EXECUTE format('ALTER TABLE raw.%I ADD COLUMN %I text', t, col.attname);
+    END LOOP;
+    FOR day IN EXECUTE format('SELECT DISTINCT (_partitiontime AT TIME ZONE ''UTC'')::date FROM land.%I WHERE _job_id = $1', t)
+               USING p_job
+    LOOP
+        EXECUTE format('CREATE TABLE IF NOT EXISTS raw.%I PARTITION OF raw.%I FOR VALUES FROM (%L) TO (%L)',
+                       left(t, 50) || '_p' || to_char(day, 'YYYYMMDD'), t,
+                       day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+    END LOOP;
+    EXECUTE format('INSERT INTO raw.%I SELECT * FROM land.%I l WHERE l._job_id = $1 '
+                   'AND NOT EXISTS (SELECT 1 FROM raw.%I r WHERE r._job_id = $1)', t, t, t)
+        USING p_job;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+-- NULL when v casts to type t, else the error. Only used on the slow path,
+-- after a set-based cast of a batch failed.
+CREATE FUNCTION layers.cast_error(v text, t text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    IF v IS NULL THEN RETURN NULL; END IF;
+    EXECUTE format('SELECT %L::%s', v, t);
+    RETURN NULL;
+EXCEPTION WHEN others THEN
+    RETURN SQLERRM;
+END $$;
+
+-- TRUSTED: merges every RAW row above merged_through_job. When one of the new
+-- jobs was a full snapshot, TRUSTED becomes that snapshot (keys it lacks are
+-- deleted) plus the changes after it. Per key the newest change wins
+-- (job, then change version). Returns counts as jsonb.
+CREATE FUNCTION layers.trusted_merge(p_source bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    s control.sources;
+    t text;
+    q text;
+    last_job bigint;
+    top_job bigint;
+    snap_job bigint;
+    keys text;           -- "a", "b"
+    key_match text;      -- t."a" = b."a" AND ...
+    typed_cols text;     -- b."a"::bigint AS "a", ...
+    col_list text;       -- "a", "b", ...
+    set_list text;       -- "a" = excluded."a", ...
+    soft boolean;
+    n_upserted bigint := 0;
+    n_deleted bigint := 0;
+    n_quarantined bigint := 0;
+    n_batch bigint := 0;
+    c jsonb;
+    k bigint;
+BEGIN
+    SELECT * INTO s FROM control.sources WHERE id = p_source;
+    t := s.system || '_' || s.object;
+    soft := coalesce((s.options->>'soft_delete')::boolean, false);
+    IF to_regclass(format('raw.%I', t)) IS NULL THEN
+        RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0);
+    END IF;
+
+    SELECT string_agg(format('%I', x->>'name'), ', ' ORDER BY i) FILTER (WHERE (x->>'key')::boolean),
+           string_agg(format('t.%I = b.%I', x->>'name', x->>'name'), ' AND ' ORDER BY i) FILTER (WHERE (x->>'key')::boolean),
+           string_agg(format('b.%I::%s AS %I', x->>'name', x->>'type', x->>'name'), ', ' ORDER BY i),
+           string_agg(format('%I', x->>'name'), ', ' ORDER BY i),
+           string_agg(format('%I = excluded.%I', x->>'name', x->>'name'), ', ' ORDER BY i)
+      INTO keys, key_match, typed_cols, col_list, set_list
+      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i);
+
+    EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, _job_id bigint NOT NULL, '
+                   '_change_version bigint, _deleted boolean NOT NULL DEFAULT false, '
+                   '_merged_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (%s))',
+                   t, (SELECT string_agg(format('%I %s', x->>'name', x->>'type'), ', ' ORDER BY i)
+                         FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)), keys);
+    FOR c IN SELECT x FROM jsonb_array_elements(s.columns) x LOOP
+        EXECUTE format('ALTER TABLE trusted.%I ADD COLUMN IF NOT EXISTS %I %s', t, c->>'name', c->>'type');
+    END LOOP;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (_job_id bigint NOT NULL, '
+                   '_quarantined_at timestamptz NOT NULL DEFAULT now(), key jsonb, column_name text, '
+                   'value text, reason text, row jsonb)', t || '_quarantine');
+
+    INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
+    SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
+    EXECUTE format('SELECT max(_job_id), max(_job_id) FILTER (WHERE sys_change_operation IS NULL) '
+                   'FROM raw.%I WHERE _job_id > $1', t) INTO top_job, snap_job USING last_job;
+    IF top_job IS NULL THEN
+        RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
+    END IF;
+
+    -- The batch: newest RAW row per key among the new jobs (from the latest snapshot on).
+    DROP TABLE IF EXISTS pg_temp.batch;
+    EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS '
+                   'SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > $1 AND _job_id >= $2 '
+                   'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST', keys, t, keys)
+        USING last_job, coalesce(snap_job, 0);
+    GET DIAGNOSTICS n_batch = ROW_COUNT;
+
+    -- Type the batch; on a bad value, quarantine the rows that hold one.
+    DROP TABLE IF EXISTS pg_temp.typed;
+    q := format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, b._job_id, b.sys_change_version, '
+                'b.sys_change_operation FROM batch b', typed_cols);
+    BEGIN
+        EXECUTE q;
+    EXCEPTION WHEN data_exception THEN
+        -- slow path: find each bad row's first bad column
+        EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
+                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
+                       'FROM batch b CROSS JOIN LATERAL ('
+                       '  SELECT x->>''name'' AS name, to_jsonb(b)->>(x->>''name'') AS value, '
+                       '         layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') AS reason '
+                       '  FROM jsonb_array_elements($1) WITH ORDINALITY AS c(x, i) '
+                       '  WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL '
+                       '  ORDER BY i LIMIT 1) e', t || '_quarantine',
+                       (SELECT string_agg(format('%L, b.%I', x->>'name', x->>'name'), ', ')
+                          FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
+            USING s.columns;
+        GET DIAGNOSTICS n_quarantined = ROW_COUNT;
+        EXECUTE format('DELETE FROM batch b WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1) x '
+                       'WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL)')
+            USING s.columns;
+        EXECUTE q;
+    END;
+
+    IF snap_job IS NOT NULL THEN
+        -- a snapshot: keys it does not have are gone from the source
+        -- (keys whose row was quarantined keep their last good version)
+        EXECUTE format('DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
+                       'AND NOT EXISTS (SELECT 1 FROM trusted.%I q WHERE q._job_id >= $1 AND %s)',
+                       t, key_match, t || '_quarantine',
+                       (SELECT string_agg(format('q.key->>%L = t.%I::text', x->>'name', x->>'name'), ' AND ')
+                          FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
+            USING snap_job;
+        GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    END IF;
+
+    IF soft THEN
+        EXECUTE format('UPDATE trusted.%I t SET _deleted = true, _job_id = b._job_id, '
+                       '_change_version = b.sys_change_version, _merged_at = now() '
+                       'FROM typed b WHERE %s AND b.sys_change_operation = ''D'' AND NOT t._deleted', t, key_match);
+    ELSE
+        EXECUTE format('DELETE FROM trusted.%I t USING typed b WHERE %s AND b.sys_change_operation = ''D''',
+                       t, key_match);
+    END IF;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    n_deleted := n_deleted + k;
+
+    EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
+                   'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
+                   'WHERE sys_change_operation IS DISTINCT FROM ''D'' '
+                   'ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+                   '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
+                   t, col_list, col_list, keys, set_list);
+    GET DIAGNOSTICS n_upserted = ROW_COUNT;
+
+    UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
+     WHERE source_id = p_source;
+    RETURN jsonb_build_object('batch', n_batch, 'merged', n_upserted, 'deleted', n_deleted,
+                              'quarantined', n_quarantined, 'through_job', top_job,
+                              'snapshot_job', snap_job);
+END $$;
