@@ -279,6 +279,49 @@ static int check_offsets(json_t *src, const char *type, const char *load_type, s
 	return 0;
 }
 
+/* options.checks: the data-quality checks run on TRUSTED after each merge. */
+static int check_quality_checks(json_t *src, json_t *checks, struct validation_error *err)
+{
+	static const char *const kinds[] = {"not_null", "accepted_values", "references", "unique",
+					    "row_count_not_collapsing", NULL};
+	char field[128];
+	size_t i;
+	json_t *c;
+	if (!json_is_array(checks))
+		return fail(err, "options.checks", "must be an array of {check, ...}");
+	json_array_foreach(checks, i, c) {
+		snprintf(field, sizeof field, "options.checks[%zu]", i);
+		const char *kind = json_string_value(json_object_get(c, "check"));
+		if (!json_is_object(c) || !kind || !in_list(kind, kinds))
+			return fail(err, field, "needs \"check\": not_null, accepted_values, references, unique or row_count_not_collapsing");
+		const char *column = json_string_value(json_object_get(c, "column"));
+		bool needs_column = strcmp(kind, "unique") && strcmp(kind, "row_count_not_collapsing");
+		if (needs_column && (!column || !column_exists(src, column)))
+			return fail(err, field, "%s needs \"column\", one of the source's columns", kind);
+		if (!strcmp(kind, "accepted_values") && (!json_is_array(json_object_get(c, "values")) ||
+							 json_array_size(json_object_get(c, "values")) == 0))
+			return fail(err, field, "accepted_values needs a non-empty \"values\" array");
+		if (!strcmp(kind, "references") &&
+		    (!sqlident_valid(json_string_value(json_object_get(c, "table"))) ||
+		     !sqlident_valid(json_string_value(json_object_get(c, "to")))))
+			return fail(err, field, "references needs \"table\" (a TRUSTED table, e.g. marketplace_produtos) and \"to\" (its column)");
+		if (!strcmp(kind, "unique")) {
+			json_t *cols = json_object_get(c, "columns");
+			size_t k;
+			json_t *name;
+			if (!json_is_array(cols) || json_array_size(cols) == 0)
+				return fail(err, field, "unique needs a non-empty \"columns\" array");
+			json_array_foreach(cols, k, name)
+				if (!json_is_string(name) || !column_exists(src, json_string_value(name)))
+					return fail(err, field, "unique: every entry of \"columns\" must be one of the source's columns");
+		}
+		json_t *pct = json_object_get(c, "max_drop_pct");
+		if (pct && (!json_is_number(pct) || json_number_value(pct) < 0 || json_number_value(pct) > 100))
+			return fail(err, field, "max_drop_pct must be a number from 0 to 100");
+	}
+	return 0;
+}
+
 static int check_misc(json_t *src, const char *type, struct validation_error *err)
 {
 	const char *secret, *s;
@@ -305,6 +348,13 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 		return fail(err, "options", "must be an object");
 	if (!v || json_is_null(v))
 		json_object_set_new(src, "options", json_object());
+	v = json_object_get(src, "options");
+	json_t *checks = json_object_get(v, "checks");
+	if (checks && check_quality_checks(src, checks, err) != 0)
+		return -1;
+	json_t *soft = json_object_get(v, "soft_delete");
+	if (soft && !json_is_boolean(soft))
+		return fail(err, "options.soft_delete", "must be true or false");
 
 	static const char *const texts[] = {"project", "region", NULL};
 	for (const char *const *f = texts; *f; f++) {

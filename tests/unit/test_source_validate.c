@@ -103,6 +103,23 @@ static void secrets_only_by_reference(void **state)
 	expect_field("options", "[]", "options", "object");
 }
 
+static void quality_checks(void **state)
+{
+	expect_field("options", "{\"checks\": {}}", "options.checks", "array");
+	expect_field("options", "{\"checks\": [{\"check\": \"sometimes\"}]}", "options.checks[0]", "needs");
+	expect_field("options", "{\"checks\": [{\"check\": \"not_null\", \"column\": \"nope\"}]}",
+		     "options.checks[0]", "one of the source's columns");
+	expect_field("options", "{\"checks\": [{\"check\": \"references\", \"column\": \"id\", \"table\": \"x; drop\", \"to\": \"id\"}]}",
+		     "options.checks[0]", "references");
+	expect_field("options", "{\"soft_delete\": 1}", "options.soft_delete", "true or false");
+	struct validation_error ve;
+	assert_int_equal(check_with(valid_pg, "options",
+		"{\"soft_delete\": true, \"checks\": [{\"check\": \"not_null\", \"column\": \"total\"},"
+		"{\"check\": \"unique\", \"columns\": [\"id\", \"total\"]},"
+		"{\"check\": \"row_count_not_collapsing\", \"max_drop_pct\": 30},"
+		"{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [1, 2]}]}", &ve), 0);
+}
+
 static void merge_patch(void **state)
 {
 	struct validation_error ve;
@@ -133,6 +150,7 @@ int main(void)
 		cmocka_unit_test(column_rules),
 		cmocka_unit_test(offset_rules),
 		cmocka_unit_test(secrets_only_by_reference),
+		cmocka_unit_test(quality_checks),
 		cmocka_unit_test(merge_patch),
 	};
 	return cmocka_run_group_tests_name("source_validate", tests, NULL, NULL);
