@@ -1,0 +1,14 @@
+-- Stores ranked by revenue over the last 30 days of sales in the lake.
+-- depends: trusted.marketplace_vendas, trusted.marketplace_lojas
+-- key: loja_id
+WITH ate AS (SELECT max(data_venda) AS fim FROM trusted.marketplace_vendas WHERE NOT _deleted),
+recentes AS (
+    SELECT v.loja_id, count(*) AS vendas, sum(v.quantidade) AS itens, sum(v.total) AS receita,
+           count(DISTINCT v.cliente_id) AS clientes
+    FROM trusted.marketplace_vendas v, ate
+    WHERE NOT v._deleted AND v.data_venda > ate.fim - interval '30 days'
+    GROUP BY v.loja_id
+)
+SELECT r.loja_id, l.nome, l.cidade, l.uf, r.vendas, r.itens, r.receita, r.clientes,
+       rank() OVER (ORDER BY r.receita DESC) AS posicao
+FROM recentes r JOIN trusted.marketplace_lojas l ON l.id = r.loja_id

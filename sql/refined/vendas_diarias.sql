@@ -1,0 +1,19 @@
+-- Daily sales by product, category and store (days in Brasília time).
+-- Margin uses the product's current cost: the source keeps no cost history.
+-- depends: trusted.marketplace_vendas, trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_lojas
+-- key: dia, produto_id, loja_id
+SELECT (v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS dia,
+       v.produto_id, p.nome AS produto, p.categoria_id, c.nome AS categoria,
+       v.loja_id, l.nome AS loja, l.uf,
+       count(*) AS vendas,
+       sum(v.quantidade) AS itens,
+       sum(v.total) AS receita,
+       sum(v.quantidade * p.custo) AS custo,
+       sum(v.total) - sum(v.quantidade * p.custo) AS margem,
+       count(*) FILTER (WHERE v.promocao_id IS NOT NULL) AS vendas_em_promocao
+FROM trusted.marketplace_vendas v
+JOIN trusted.marketplace_produtos p ON p.id = v.produto_id
+LEFT JOIN trusted.marketplace_categorias c ON c.id = p.categoria_id
+JOIN trusted.marketplace_lojas l ON l.id = v.loja_id
+WHERE NOT v._deleted
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
