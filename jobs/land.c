@@ -106,6 +106,24 @@ out:
 
 int land_copy_begin(PGconn *lake, json_t *source, const char *table, char *err, size_t errlen)
 {
+	return land_copy_begin_extra(lake, source, table, "", err, errlen);
+}
+
+int land_add_column(PGconn *lake, const char *table, const char *column, const char *type, char *err,
+		    size_t errlen)
+{
+	char *q = land_quote(lake, column);
+	char sql[512];
+	snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", table, q ? q : "\"?\"", type);
+	free(q);
+	if (exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0)
+		return -1;
+	return exec_ok(lake, sql, err, errlen);
+}
+
+int land_copy_begin_extra(PGconn *lake, json_t *source, const char *table, const char *extra, char *err,
+			  size_t errlen)
+{
 	char *sql = NULL;
 	size_t len = 0;
 	bool ok = append(&sql, &len, "COPY ", table, " (", NULL);
@@ -116,7 +134,7 @@ int land_copy_begin(PGconn *lake, json_t *source, const char *table, char *err, 
 		ok = ok && q && append(&sql, &len, q, ", ", NULL);
 		free(q);
 	}
-	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation) FROM STDIN", NULL);
+	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation", extra, ") FROM STDIN", NULL);
 	if (!ok) {
 		free(sql);
 		snprintf(err, errlen, "out of memory");
