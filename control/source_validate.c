@@ -160,7 +160,19 @@ static int check_fields_known(json_t *src, struct validation_error *err)
 	return 0;
 }
 
-static int check_columns(json_t *src, bool *has_key, struct validation_error *err)
+/* A JSON path into an API record: dot-separated names, e.g. "product.id". */
+static bool json_path_valid(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 256 || p[0] == '.' || p[n - 1] == '.' || strstr(p, ".."))
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			return false;
+	return true;
+}
+
+static int check_columns(json_t *src, bool api, bool *has_key, struct validation_error *err)
 {
 	json_t *cols = json_object_get(src, "columns");
 	char field[128];
@@ -185,9 +197,14 @@ static int check_columns(json_t *src, bool *has_key, struct validation_error *er
 		const char *k;
 		json_t *kv;
 		json_object_foreach(c, k, kv) {
-			if (strcmp(k, "name") && strcmp(k, "type") && strcmp(k, "key")) {
+			if (strcmp(k, "name") && strcmp(k, "type") && strcmp(k, "key") && (!api || strcmp(k, "path"))) {
 				snprintf(field, sizeof field, "columns[%zu].%.32s", i, k);
-				return fail(err, field, "is not a field of a column (name, type, key)");
+				return fail(err, field, api ? "is not a field of a column (name, type, key, path)"
+							    : "is not a field of a column (name, type, key)");
+			}
+			if (!strcmp(k, "path") && (!json_is_string(kv) || !json_path_valid(json_string_value(kv)))) {
+				snprintf(field, sizeof field, "columns[%zu].path", i);
+				return fail(err, field, "must be a dotted path into the record, e.g. product.id");
 			}
 		}
 		json_t *name = json_object_get(c, "name"), *type = json_object_get(c, "type");
@@ -406,7 +423,7 @@ int source_validate(json_t *src, struct validation_error *err)
 	/* The lake's tables are named <system>_<object>; keep that a valid name. */
 	if (strlen(system) + 1 + strlen(object) > SQLIDENT_MAX)
 		return fail(err, "object", "system and object together may have at most %d characters", SQLIDENT_MAX - 1);
-	if (check_columns(src, &has_key, err) ||
+	if (check_columns(src, strcmp(type, "api") == 0, &has_key, err) ||
 	    req_enum(src, "load_type", loads, &load_type, err) ||
 	    check_offsets(src, type, load_type, err) ||
 	    check_misc(src, type, err))

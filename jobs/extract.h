@@ -28,6 +28,9 @@ typedef int (*extract_fn)(struct worker_slot *w, const struct claimed_job *job, 
 int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *source,
 	       const char *land_table, struct load_result *res, struct load_error *err);
 
+int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+		const char *land_table, struct load_result *res, struct load_error *err);
+
 /* Formats err (printf-style) with an outcome; returns -1 for `return load_fail(...)`. */
 int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -39,6 +39,8 @@ static extract_fn extractor_for(const char *source_type)
 {
 	if (strcmp(source_type, "postgresql") == 0)
 		return extract_pg;
+	if (strcmp(source_type, "api") == 0)
+		return extract_api;
 	return NULL;
 }
 

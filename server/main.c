@@ -10,6 +10,7 @@
 #include "server/migrate.h"
 #include "server/routes.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread exists */
 	if (prepare(&app) != 0)
 		goto out;
 	struct http_server *srv = http_start(&app, lake_routes, lake_routes_count, err, sizeof err);
@@ -167,5 +169,6 @@ out:
 	db_pool_close(app.db);
 	free(app.openapi_json);
 	config_free(&app.cfg);
+	curl_global_cleanup();
 	return rc;
 }

@@ -1,0 +1,443 @@
+/* Extraction from a JSON API (the redesocial social network).
+ *
+ * A load asks the API for everything updated after the stored offset (the
+ * newest updated_at already landed), page by page. Each page's body is kept
+ * in the bucket exactly as received (written to a temporary name, then
+ * renamed), then its records stream into LAND: the declared columns taken
+ * from the record by path, the whole record as jsonb, and the file name.
+ * The offset becomes the newest updated_at seen, committed with the rows by
+ * the runner, so a page is never skipped: a failure anywhere rolls back the
+ * whole load, and the rerun starts again from the same offset.
+ *
+ * Faults: 401 renews the token once; 429 waits for Retry-After; 5xx, a
+ * transport error, an empty body or a truncated JSON body are retried with
+ * capped exponential backoff and jitter (an empty or unreadable answer is
+ * also kept in the bucket as an error file, as the seed does); after
+ * options.max_retries the job fails with the last error and is retried as a
+ * job. Any other 4xx is permanent. */
+#include "jobs/extract.h"
+#include "jobs/http_fetch.h"
+#include "jobs/land.h"
+#include "server/secret.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct api_load {
+	struct worker_slot *w;
+	const struct claimed_job *job;
+	json_t *source;
+	struct fetch http;
+	char base_url[1024], endpoint[256], token_path[256];
+	char *client_id, *client_secret;   /* from the secret; freed at the end */
+	char *token;
+	int page_size, max_retries;
+	char bucket[4096];                 /* directory of this load's files */
+	char *row;                         /* COPY text of one row */
+	size_t row_len, row_cap;
+	long long version;                 /* grows with every record of the load */
+	char *newest;                      /* newest updated_at seen (malloc'd) */
+	const char *offset_column;
+};
+
+static const char *opt_str(json_t *source, const char *name, const char *def)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(source, "options"), name));
+	return v ? v : def;
+}
+
+static int opt_int(json_t *source, const char *name, int def, int min, int max)
+{
+	json_t *v = json_object_get(json_object_get(source, "options"), name);
+	if (!json_is_integer(v))
+		return def;
+	long long n = json_integer_value(v);
+	return n < min ? min : n > max ? max : (int)n;
+}
+
+/* Sleeps ms, waking early (and saying so) when the job must stop. */
+static bool nap(struct api_load *a, long ms)
+{
+	while (ms > 0 && !worker_should_stop(a->w)) {
+		long step = ms > 100 ? 100 : ms;
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return !worker_should_stop(a->w);
+}
+
+static long backoff_ms(int attempt)
+{
+	long base = 200L << (attempt < 6 ? attempt : 6); /* 200 ms .. 12.8 s */
+	if (base > 10000)
+		base = 10000;
+	return base / 2 + (long)(random() % (base / 2 + 1));
+}
+
+/* --- the bucket ------------------------------------------------------ */
+
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Writes data to dir/name atomically: a temporary name, fsync, rename. */
+static int bucket_write(const char *dir, const char *name, const char *data, size_t len)
+{
+	char tmp[4400], final[4400];
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+	snprintf(final, sizeof final, "%s/%s", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			unlink(tmp);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, final) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void bucket_error_file(struct api_load *a, int page, int attempt, const char *url, const char *what)
+{
+	char name[512];
+	snprintf(name, sizeof name, "%s-%05d.error-%d.json", a->job->name, page, attempt);
+	json_t *e = json_pack("{s:s, s:s, s:i, s:I, s:s}", "error", what, "url", url, "status", (int)a->http.status,
+			      "bytes", (json_int_t)a->http.len, "job", a->job->name);
+	char *text = json_dumps(e, JSON_COMPACT);
+	json_decref(e);
+	if (text)
+		bucket_write(a->bucket, name, text, strlen(text));
+	free(text);
+}
+
+/* --- COPY rows ------------------------------------------------------- */
+
+static bool row_add(struct api_load *a, const char *s, size_t n)
+{
+	if (a->row_len + n + 1 > a->row_cap) {
+		size_t cap = (a->row_len + n + 1) * 2;
+		char *grown = realloc(a->row, cap);
+		if (!grown)
+			return false;
+		a->row = grown;
+		a->row_cap = cap;
+	}
+	memcpy(a->row + a->row_len, s, n);
+	a->row_len += n;
+	return true;
+}
+
+/* Appends one COPY text field: backslash, tab, newline and CR escaped. */
+static bool row_field(struct api_load *a, const char *s)
+{
+	if (!s)
+		return row_add(a, "\\N", 2);
+	for (const char *p = s; *p; p++) {
+		const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+		if (!(esc ? row_add(a, esc, 2) : row_add(a, p, 1)))
+			return false;
+	}
+	return true;
+}
+
+/* The value at a dotted path in a record, or NULL. */
+static json_t *at_path(json_t *rec, const char *path)
+{
+	char buf[300];
+	snprintf(buf, sizeof buf, "%s", path);
+	json_t *cur = rec;
+	for (char *save, *tok = strtok_r(buf, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save))
+		cur = json_is_array(cur) ? json_array_get(cur, strtoul(tok, NULL, 10)) : json_object_get(cur, tok);
+	return cur;
+}
+
+/* Text of a JSON value as LAND keeps it (strings bare, the rest as JSON). */
+static char *value_text(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+static int land_record(struct api_load *a, json_t *rec, const char *file, struct load_error *err)
+{
+	size_t i;
+	json_t *col;
+	bool ok = true;
+	a->row_len = 0;
+	json_array_foreach(json_object_get(a->source, "columns"), i, col) {
+		const char *path = json_string_value(json_object_get(col, "path"));
+		char *text = value_text(at_path(rec, path ? path : json_string_value(json_object_get(col, "name"))));
+		ok = ok && row_field(a, text) && row_add(a, "\t", 1);
+		free(text);
+	}
+	char version[32];
+	snprintf(version, sizeof version, "%lld", ++a->version);
+	char *record = json_dumps(rec, JSON_COMPACT);
+	ok = ok && record && row_field(a, version) && row_add(a, "\tU\t", 3) && row_field(a, record) &&
+	     row_add(a, "\t", 1) && row_field(a, file) && row_add(a, "\n", 1);
+	free(record);
+	if (!ok)
+		return load_fail(err, JOB_TRANSIENT, "out of memory");
+	if (PQputCopyData(a->w->lake, a->row, (int)a->row_len) != 1)
+		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", PQerrorMessage(a->w->lake));
+
+	/* the offset: the newest value of the offset column seen */
+	json_t *ts = at_path(rec, a->offset_column);
+	if (json_is_string(ts) && (!a->newest || strcmp(json_string_value(ts), a->newest) > 0)) {
+		free(a->newest);
+		a->newest = strdup(json_string_value(ts));
+	}
+	return 0;
+}
+
+/* --- the API --------------------------------------------------------- */
+
+static int get_token(struct api_load *a, struct load_error *err)
+{
+	char url[1400];
+	free(a->token);
+	a->token = NULL;
+	if (!a->client_id)
+		return 0; /* an open API */
+	snprintf(url, sizeof url, "%s%s", a->base_url, a->token_path);
+	for (int attempt = 0; attempt <= a->max_retries; attempt++) {
+		if (fetch_post_form(&a->http, url, a->client_id, a->client_secret, "grant_type=client_credentials") == 0) {
+			if (a->http.status == 200) {
+				json_t *doc = json_loads(a->http.body, 0, NULL);
+				const char *tok = json_string_value(json_object_get(doc, "access_token"));
+				a->token = tok ? strdup(tok) : NULL;
+				json_decref(doc);
+				if (a->token)
+					return 0;
+			} else if (a->http.status == 400 || a->http.status == 401 || a->http.status == 403) {
+				return load_fail(err, JOB_PERMANENT, "the API refused the client credentials (HTTP %ld)",
+						 a->http.status);
+			}
+		}
+		if (!nap(a, backoff_ms(attempt)))
+			return load_fail(err, JOB_CANCELLED, "cancelled");
+	}
+	return load_fail(err, JOB_TRANSIENT, "no token from %s: %s (HTTP %ld)", url,
+			 a->http.error[0] ? a->http.error : "bad answer", a->http.status);
+}
+
+/* Fetches one page with every retry; on success *doc is the parsed body. */
+static int fetch_page(struct api_load *a, const char *url, int page, json_t **doc, struct load_error *err)
+{
+	bool renewed = false;
+	char what[300] = "";
+	for (int attempt = 0; attempt <= a->max_retries; attempt++) {
+		if (worker_should_stop(a->w))
+			return load_fail(err, JOB_CANCELLED, "cancelled");
+		if (fetch_get(&a->http, url, a->token) != 0) {
+			snprintf(what, sizeof what, "%s", a->http.error);
+		} else if (a->http.status == 401 && !renewed) {
+			renewed = true;
+			attempt--; /* a renewed token is not a retry */
+			if (get_token(a, err) != 0)
+				return -1;
+			continue;
+		} else if (a->http.status == 429) {
+			snprintf(what, sizeof what, "HTTP 429 (rate limited)");
+			long wait = a->http.retry_after >= 0 ? a->http.retry_after * 1000 : backoff_ms(attempt);
+			if (!nap(a, wait > 60000 ? 60000 : wait))
+				return load_fail(err, JOB_CANCELLED, "cancelled");
+			continue;
+		} else if (a->http.status >= 500) {
+			snprintf(what, sizeof what, "HTTP %ld", a->http.status);
+		} else if (a->http.status != 200) {
+			json_t *e = json_loads(a->http.body, 0, NULL);
+			const char *code = json_string_value(json_object_get(e, "error"));
+			load_fail(err, JOB_PERMANENT, "%s answered HTTP %ld%s%s%s", url, a->http.status,
+				  code ? " (" : "", code ? code : "", code ? ")" : "");
+			if (code && strcmp(code, "since_out_of_window") == 0)
+				load_fail(err, JOB_PERMANENT, "the API no longer serves changes since the stored offset "
+					  "(%s); run a full load", code);
+			json_decref(e);
+			return -1;
+		} else if (a->http.len == 0) {
+			snprintf(what, sizeof what, "empty answer");
+			bucket_error_file(a, page, attempt, url, what);
+		} else {
+			json_error_t je;
+			*doc = json_loadb(a->http.body, a->http.len, 0, &je);
+			if (*doc && json_is_array(json_object_get(*doc, "data")))
+				return 0;
+			json_decref(*doc);
+			*doc = NULL;
+			snprintf(what, sizeof what, "unreadable JSON (%s at byte %d)", je.text, je.position);
+			bucket_error_file(a, page, attempt, url, what);
+		}
+		if (!nap(a, backoff_ms(attempt)))
+			return load_fail(err, JOB_CANCELLED, "cancelled");
+	}
+	return load_fail(err, JOB_TRANSIENT, "page %d of %s failed %d times; last: %s", page, url,
+			 a->max_retries + 1, what);
+}
+
+static int setup(struct api_load *a, struct load_error *err)
+{
+	char msg[256], *secret = NULL;
+	const char *base = opt_str(a->source, "base_url", NULL);
+	if (!base || (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)))
+		return load_fail(err, JOB_PERMANENT, "options.base_url must be an http(s) URL");
+	snprintf(a->base_url, sizeof a->base_url, "%s", base);
+	while (a->base_url[0] && a->base_url[strlen(a->base_url) - 1] == '/')
+		a->base_url[strlen(a->base_url) - 1] = 0;
+	char def_endpoint[128];
+	snprintf(def_endpoint, sizeof def_endpoint, "/v1/%s", json_string_value(json_object_get(a->source, "object")));
+	snprintf(a->endpoint, sizeof a->endpoint, "%s", opt_str(a->source, "endpoint", def_endpoint));
+	snprintf(a->token_path, sizeof a->token_path, "%s", opt_str(a->source, "token_path", "/oauth/token"));
+	a->page_size = opt_int(a->source, "page_size", 500, 1, 10000);
+	a->max_retries = opt_int(a->source, "max_retries", 6, 0, 50);
+	a->offset_column = json_string_value(json_object_get(a->source, "offset_column"));
+	if (!a->offset_column)
+		a->offset_column = "updated_at";
+
+	const char *ref = json_string_value(json_object_get(a->source, "connection_secret"));
+	if (ref) {
+		if (secret_resolve(ref, &secret, msg, sizeof msg) != 0)
+			return load_fail(err, JOB_PERMANENT, "connection_secret: %s", msg);
+		char *colon = strchr(secret, ':');
+		if (!colon) {
+			free(secret);
+			return load_fail(err, JOB_PERMANENT, "connection_secret must hold client_id:client_secret");
+		}
+		*colon = 0;
+		a->client_id = strdup(secret);
+		a->client_secret = strdup(colon + 1);
+		memset(secret, 0, strlen(colon + 1) + (size_t)(colon - secret) + 1);
+		free(secret);
+	}
+
+	char day[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	snprintf(a->bucket, sizeof a->bucket, "%s/%s/%s/dt=%s", a->w->app->cfg.bucket_dir,
+		 json_string_value(json_object_get(a->source, "system")),
+		 json_string_value(json_object_get(a->source, "object")), day);
+	if (make_dirs(a->bucket) != 0)
+		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", a->bucket, strerror(errno));
+	if (fetch_init(&a->http, opt_int(a->source, "timeout_ms", 30000, 100, 600000)) != 0)
+		return load_fail(err, JOB_TRANSIENT, "out of memory");
+	return 0;
+}
+
+int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+		const char *land_table, struct load_result *res, struct load_error *err)
+{
+	struct api_load a = {.w = w, .job = job, .source = source};
+	char msg[512], url[4096];
+	int rc = -1;
+	bool copying = false;
+	const char *before = json_string_value(json_object_get(source, "last_offset"));
+	bool incremental = strcmp(job->load_type, "incremental") == 0 && before;
+
+	if (setup(&a, err) != 0 || get_token(&a, err) != 0)
+		goto out;
+	if (land_add_column(w->lake, land_table, "_record", "jsonb", msg, sizeof msg) != 0 ||
+	    land_add_column(w->lake, land_table, "_file", "text", msg, sizeof msg) != 0 ||
+	    land_copy_begin_extra(w->lake, source, land_table, ", _record, _file", msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+		goto out;
+	}
+	copying = true;
+	res->snapshot = false;
+	char *page_token = NULL;
+	for (int page = 1;; page++) {
+		char *since = incremental ? curl_easy_escape(a.http.curl, before, 0) : NULL;
+		char *tok = page_token ? curl_easy_escape(a.http.curl, page_token, 0) : NULL;
+		snprintf(url, sizeof url, "%s%s?page_size=%d%s%s%s%s", a.base_url, a.endpoint, a.page_size,
+			 since ? "&since=" : "", since ? since : "", tok ? "&page_token=" : "", tok ? tok : "");
+		curl_free(since);
+		curl_free(tok);
+		json_t *doc = NULL;
+		if (fetch_page(&a, url, page, &doc, err) != 0) {
+			free(page_token);
+			goto out;
+		}
+		char name[512];
+		snprintf(name, sizeof name, "%s-%05d.json", job->name, page);
+		if (bucket_write(a.bucket, name, a.http.body, a.http.len) != 0) {
+			json_decref(doc);
+			free(page_token);
+			load_fail(err, JOB_TRANSIENT, "cannot write %s/%s: %s", a.bucket, name, strerror(errno));
+			goto out;
+		}
+		char file[4700];
+		snprintf(file, sizeof file, "%s/%s", a.bucket, name);
+		size_t i;
+		json_t *rec;
+		json_array_foreach(json_object_get(doc, "data"), i, rec) {
+			if (land_record(&a, rec, file, err) != 0) {
+				json_decref(doc);
+				free(page_token);
+				goto out;
+			}
+			res->rows_read++;
+		}
+		atomic_store(&w->rows_read, res->rows_read);
+		free(page_token);
+		const char *next = json_string_value(json_object_get(doc, "next_page_token"));
+		page_token = next && *next ? strdup(next) : NULL;
+		json_decref(doc);
+		if (!page_token)
+			break;
+	}
+	copying = false;
+	if (land_copy_end(w->lake, NULL, &res->rows_written, msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
+		goto out;
+	}
+	res->offset_after = a.newest ? strdup(a.newest) : before ? strdup(before) : NULL;
+	rc = 0;
+out:
+	if (copying) {
+		long long ignored;
+		land_copy_end(w->lake, "extraction failed", &ignored, msg, sizeof msg);
+	}
+	fetch_cleanup(&a.http);
+	if (a.client_secret)
+		memset(a.client_secret, 0, strlen(a.client_secret));
+	free(a.client_id);
+	free(a.client_secret);
+	free(a.token);
+	free(a.row);
+	free(a.newest);
+	return rc;
+}
