@@ -369,6 +369,24 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 	json_t *checks = json_object_get(v, "checks");
 	if (checks && check_quality_checks(src, checks, err) != 0)
 		return -1;
+	json_t *children = json_object_get(v, "children");
+	if (children) {
+		size_t i;
+		json_t *c;
+		char field[64];
+		if (!json_is_array(children) || strcmp(type, "api"))
+			return fail(err, "options.children", "is a list of {name, path} for api sources");
+		json_array_foreach(children, i, c) {
+			snprintf(field, sizeof field, "options.children[%zu]", i);
+			const char *name = json_string_value(json_object_get(c, "name"));
+			const char *path = json_string_value(json_object_get(c, "path"));
+			if (!name || !sqlident_valid(name) || !path || !json_path_valid(path))
+				return fail(err, field, "needs a \"name\" (identifier) and a \"path\" (e.g. mentions)");
+			if (strlen(json_string_value(json_object_get(src, "system"))) +
+			    strlen(json_string_value(json_object_get(src, "object"))) + strlen(name) + 2 > SQLIDENT_MAX)
+				return fail(err, field, "system, object and child name together are too long");
+		}
+	}
 	json_t *soft = json_object_get(v, "soft_delete");
 	if (soft && !json_is_boolean(soft))
 		return fail(err, "options.soft_delete", "must be true or false");

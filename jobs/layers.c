@@ -83,6 +83,15 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 		goto out;
 	}
 	*quarantined = json_integer_value(json_object_get(merge, "quarantined"));
+	json_t *children = lake_json(w->lake, "SELECT layers.trusted_children($1)", 1, params, msg, sizeof msg);
+	if (!children) {
+		load_fail(err, JOB_TRANSIENT, "trusted children: %s", msg);
+		goto out;
+	}
+	if (json_object_size(children))
+		json_object_set_new(merge, "children", children);
+	else
+		json_decref(children);
 	json_t *trusted_step = json_pack("{s:s, s:s, s:s, s:O}", "name", "trusted", "state", "JOB_STATE_DONE",
 					 "started_at", started, "result", merge);
 	json_object_set_new(trusted_step, "rows", json_integer(json_integer_value(json_object_get(merge, "merged"))));
