@@ -14,6 +14,7 @@ struct load_result {
 	long long rows_written;
 	long long rows_estimate;   /* -1 = unknown */
 	bool snapshot;             /* a full snapshot (not a set of changes) */
+	double wait_seconds;       /* time spent waiting on the source's network (API loads) */
 };
 
 struct load_error {

@@ -425,6 +425,7 @@ int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		goto out;
 	}
 	res->offset_after = a.newest ? strdup(a.newest) : before ? strdup(before) : NULL;
+	res->wait_seconds = a.http.wait_seconds;
 	rc = 0;
 out:
 	if (copying) {

@@ -68,6 +68,9 @@ static int perform(struct fetch *f, const char *url, struct curl_slist *headers)
 	curl_easy_setopt(f->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(f->curl, CURLOPT_ACCEPT_ENCODING, "");
 	CURLcode rc = curl_easy_perform(f->curl);
+	curl_off_t us = 0;
+	if (curl_easy_getinfo(f->curl, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+		f->wait_seconds += (double)us / 1e6;
 	if (rc != CURLE_OK) {
 		if (!f->error[0])
 			snprintf(f->error, sizeof f->error, "%s", curl_easy_strerror(rc));

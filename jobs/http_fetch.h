@@ -16,6 +16,7 @@ struct fetch {
 	long retry_after;    /* seconds from Retry-After, -1 if absent */
 	char error[CURL_ERROR_SIZE];
 	int timeout_ms;
+	double wait_seconds;  /* total time of every transfer so far */
 };
 
 int fetch_init(struct fetch *f, int timeout_ms);

@@ -92,7 +92,10 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	}
 	if (extract(w, job, source, table, &res, err) != 0)
 		goto out;
-	json_array_append_new(steps, step("extract", "JOB_STATE_DONE", started, res.rows_read));
+	json_t *extract_step = step("extract", "JOB_STATE_DONE", started, res.rows_read);
+	if (res.wait_seconds > 0)
+		json_object_set_new(extract_step, "network_wait_seconds", json_real(res.wait_seconds));
+	json_array_append_new(steps, extract_step);
 	json_array_append_new(steps, step("land", "JOB_STATE_DONE", started, res.rows_written));
 	json_object_set_new(json_array_get(steps, json_array_size(steps) - 1), "snapshot", json_boolean(res.snapshot));
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# redesocial API load: N posts (default 1 000 000) from the simulator into
+# LAND/RAW/TRUSTED, reporting posts/s for the extract+land step and for the
+# whole job, and the share of the extract step spent waiting on the network
+# (libcurl's transfer time: the simulator generating and sending pages) versus
+# our own work (parsing, flattening, COPY into LAND, writing the bucket).
+# The anchor is the simulator itself: a bare `curl` paging through the same
+# data set to /dev/null, in the same run.
+#
+#   bench/api_load.sh [POSTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+posts=${1:-1000000}
+dir=var/bench-pg; port=5440; sim_port=18950; lake_port=18098
+
+scripts/install-deps
+[[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
+meson compile -C build-release >/dev/null
+scripts/pg start $dir $port
+sup="postgresql:///postgres?host=$PWD/$dir/run&port=$port&user=postgres"
+psql -XAtq "$sup" -c "drop database if exists bench_api with (force)" -c "create database bench_api owner lake"
+
+build-release/tests/fixtures/redesocial/redesocial-sim --port $sim_port --posts "$posts" --max-page-size 1000 >/dev/null 2>&1 &
+sim=$!
+export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_api) SHOPPERLAKE_PORT=$lake_port SHOPPERLAKE_WORKERS=1
+export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 SHOPPERLAKE_LOG_LEVEL=warn
+export SHOPPERLAKE_REDESOCIAL_CLIENT=redesocial-client:redesocial-secret SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket
+rm -rf var/bench-bucket
+build-release/shopperlake & pid=$!
+trap 'kill $pid $sim 2>/dev/null' EXIT
+for _ in $(seq 50); do curl -sf localhost:$lake_port/readyz >/dev/null && curl -sf localhost:$sim_port/_control/stats >/dev/null && break; sleep 0.2; done
+
+# the anchor: page through everything with curl alone
+token=$(curl -s -u redesocial-client:redesocial-secret -d grant_type=client_credentials localhost:$sim_port/oauth/token | jq -r .access_token)
+t0=$(date +%s.%N); next=""; pages=0
+while :; do
+  body=$(curl -s -H "Authorization: Bearer $token" "localhost:$sim_port/v1/posts?page_size=1000${next:+&page_token=$next}")
+  pages=$((pages + 1))
+  next=$(jq -r '.next_page_token // empty' <<<"$body")
+  [[ -n $next ]] || break
+done
+t1=$(date +%s.%N)
+curl_s=$(echo "$t1 - $t0" | bc -l)
+
+H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: application/json')
+jq -c --arg url "http://127.0.0.1:$sim_port" '.[0] | .options.base_url = $url | .options.page_size = 1000' \
+  sql/demo/sources_redesocial.json | curl -sf "${H[@]}" localhost:$lake_port/v1/sources -d @- >/dev/null
+job=$(curl -sf "${H[@]}" localhost:$lake_port/v1/sources/1/loads -d '{"load_type":"incremental"}' | jq .id)
+until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.5; done
+j=$(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job)
+rows=$(jq -r .rows_written <<<"$j")
+ex=$(jq -r '[.steps[] | select(.name == "extract")][0] | ((.finished_at | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.started_at | sub("\\.[0-9]+Z$"; "Z") | fromdate))' <<<"$j")
+wait=$(jq -r '[.steps[] | select(.name == "extract")][0].network_wait_seconds' <<<"$j")
+total=$(jq -r .duration_seconds <<<"$j")
+rss=$(( $(awk '/VmHWM/ {print $2}' /proc/$pid/status) / 1024 ))
+
+printf "\nredesocial posts: %s versions landed (%s pages by the curl anchor)\n" "$rows" "$pages"
+printf "%-40s %10s %12s\n" "" "seconds" "posts/s"
+printf "%-40s %10.1f %12.0f\n" "curl paging to /dev/null (anchor)" "$curl_s" "$(echo "$rows / $curl_s" | bc -l)"
+printf "%-40s %10.1f %12.0f\n" "shopperlake extract+land (1 s clock)" "$ex" "$(echo "$rows / ($ex + 0.5)" | bc -l)"
+printf "%-40s %10.1f %12.0f\n" "shopperlake whole job (land..refined)" "$total" "$(echo "$rows / $total" | bc -l)"
+printf "network wait in extract: %.1f s (%.0f %%), our own work: %.0f %%; peak RSS %s MB\n" "$wait" \
+  "$(echo "100 * $wait / ($ex + 0.001)" | bc -l)" "$(echo "100 - 100 * $wait / ($ex + 0.001)" | bc -l)" "$rss"
