@@ -13,10 +13,10 @@
 int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, long long *quarantined,
 		   struct load_error *err);
 
-/* Rebuilds every report in sql/refined/ that depends on trusted.<table>,
- * each in its own transaction (build aside, then swap). Appends a "refined"
- * step. */
-int layers_refined(struct worker_slot *w, const char *table, json_t *steps, struct load_error *err);
+/* Rebuilds the reports in sql/refined/ that read a table this job (or, for
+ * the last job of a pipeline run, the run) changed, each in its own
+ * transaction (built aside, then swapped). Appends a "refined" step. */
+int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err);
 
 /* Records in control.table_refresh (when it exists) that a table changed.
  * Runs in the caller's transaction. */

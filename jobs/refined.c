@@ -185,13 +185,56 @@ out:
 	return rc;
 }
 
-int layers_refined(struct worker_slot *w, const char *table, json_t *steps, struct load_error *err)
+/* The tables whose reports this job rebuilds (control.refined_tables). */
+static json_t *tables_to_refresh(PGconn *lake, long long job_id, char *msg, size_t len)
 {
-	char dir[4096], dep[200], msg[1024];
+	char id[24];
+	snprintf(id, sizeof id, "%lld", job_id);
+	const char *params[1] = {id};
+	json_t *tables = NULL;
+	if (db_exec(lake, "BEGIN", msg, len) != 0)
+		return NULL;
+	PGresult *r = PQexecParams(lake, "SELECT control.refined_tables($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		tables = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	else
+		snprintf(msg, len, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	if (!tables || db_exec(lake, "COMMIT", msg, len) != 0) {
+		char ignored[128];
+		db_exec(lake, "ROLLBACK", ignored, sizeof ignored);
+		json_decref(tables);
+		return NULL;
+	}
+	return tables;
+}
+
+/* Does the report read any of these TRUSTED tables? */
+static bool reads_any(const char *depends, json_t *tables)
+{
+	size_t i;
+	json_t *t;
+	char dep[200];
+	json_array_foreach(tables, i, t) {
+		snprintf(dep, sizeof dep, "trusted.%s", json_string_value(t));
+		if (list_has(depends, dep))
+			return true;
+	}
+	return false;
+}
+
+int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err)
+{
+	char dir[4096], msg[1024];
 	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
-	snprintf(dep, sizeof dep, "trusted.%s", table);
 	json_t *built = json_array(), *waiting = json_array();
 	int rc = 0;
+	json_t *tables = tables_to_refresh(w->lake, job_id, msg, sizeof msg);
+	if (!tables) {
+		json_decref(built);
+		json_decref(waiting);
+		return load_fail(err, JOB_TRANSIENT, "refined: %s", msg);
+	}
 
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -209,7 +252,7 @@ int layers_refined(struct worker_slot *w, const char *table, json_t *steps, stru
 			continue;
 		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
 		header_value(rep.sql, "key", rep.key, sizeof rep.key);
-		if (list_has(rep.depends, dep)) {
+		if (reads_any(rep.depends, tables)) {
 			char missing[200];
 			if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
 				json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
@@ -225,8 +268,11 @@ int layers_refined(struct worker_slot *w, const char *table, json_t *steps, stru
 	}
 	if (d)
 		closedir(d);
-	json_array_append_new(steps, json_pack("{s:s, s:s, s:o, s:o}", "name", "refined", "state",
-					       rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "rebuilt", built,
-					       "waiting", waiting));
+	json_t *step = json_pack("{s:s, s:s, s:o, s:o}", "name", "refined", "state",
+				 rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "rebuilt", built, "waiting", waiting);
+	if (json_array_size(tables) == 0)
+		json_object_set_new(step, "deferred", json_string("the last job of the pipeline run rebuilds the reports"));
+	json_array_append_new(steps, step);
+	json_decref(tables);
 	return rc;
 }

@@ -136,7 +136,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 	json_t *steps = json_deep_copy(job->steps);
 	json_t *source = job->source_id ? queue_source(w->lake, job->source_id) : NULL;
 	long long quarantined = 0;
-	char started[40], table[160];
+	char started[40];
 
 	now_iso(started, sizeof started);
 	if (!source) {
@@ -144,8 +144,6 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 			  job->source_id ? "cannot read the source definition" : "the source was deleted");
 		goto failed;
 	}
-	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
 	if (!job->loaded && load(w, job, source, steps, &err) != 0)
 		goto failed;
 	if (worker_should_stop(w)) {
@@ -153,7 +151,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 		goto failed;
 	}
 	if (layers_trusted(w, job->source_id, steps, &quarantined, &err) != 0 ||
-	    layers_refined(w, table, steps, &err) != 0)
+	    layers_refined(w, job->id, steps, &err) != 0)
 		goto failed;
 	if (queue_done(w->lake, job, w->name, steps, quarantined) != 0) {
 		load_fail(&err, JOB_CANCELLED, "the job was cancelled or taken back while it ran");

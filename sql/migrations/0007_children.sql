@@ -19,8 +19,14 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
-    IF jsonb_array_length(coalesce(s.options->'children', '[]')) = 0 OR to_regclass('pg_temp.typed') IS NULL
-       OR NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pg_temp.batch'::regclass AND attname = '_record') THEN
+    -- (separate tests: SQL does not promise to stop an OR at the first true)
+    IF jsonb_array_length(coalesce(s.options->'children', '[]')) = 0 THEN
+        RETURN counts;
+    END IF;
+    IF to_regclass('pg_temp.typed') IS NULL OR to_regclass('pg_temp.batch') IS NULL THEN
+        RETURN counts;  -- nothing new was merged
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.batch') AND attname = '_record') THEN
         RETURN counts;
     END IF;
     SELECT string_agg(format('%I %s', x->>'name', x->>'type'), ', '),

@@ -1,0 +1,800 @@
+/* CSV -> COPY text, streaming (see csv_copy.h for the contract).
+ *
+ * How a chunk travels: transcoded to UTF-8 if needed (iconv), cut into
+ * physical lines, each line appended to the raw text of the current record
+ * and handed to libcsv. libcsv calls on_field for every field and on_row at
+ * the end of a record; on_row turns the record into a COPY row (or a
+ * reject) at once. Feeding libcsv line by line is what lets us know the
+ * line a record starts on and its raw text without a second parser: a
+ * record is over when libcsv reports a row, and between records libcsv's
+ * state is back to "row not begun". */
+#include "jobs/csv_copy.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_BATCH (256 * 1024)
+#define MAX_FIELDS 4096
+#define PSTATE_ROW_NOT_BEGUN 0 /* libcsv's parser state between records */
+#define PSTATE_FIELD_BEGUN 2
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct field {
+	size_t off, len;
+	bool null;
+};
+
+struct csv_copy {
+	struct csv_parser parser;
+	bool parser_ready;
+	struct csv_dialect d;
+	struct csv_column *cols;
+	size_t ncols;
+	char *file_copy;            /* the file name, COPY-escaped */
+	long long version_base;
+	struct csv_sink sink;
+	iconv_t cd;                 /* (iconv_t)-1 for UTF-8 input */
+
+	unsigned char bom[3];       /* the first bytes, until we know they are no BOM */
+	size_t bom_len;
+	bool bom_done;
+
+	struct buf utf8;            /* a transcoded chunk */
+	struct buf raw;             /* raw text of the current record */
+	long long rec_line;         /* the line it starts on */
+	bool row_ended;
+	bool skip_line;             /* dropping the rest of an over-long line */
+
+	struct buf fdata;           /* the current record's fields */
+	struct field *fields;
+	size_t nfields, fields_cap, nfields_seen;
+
+	bool header_pending;
+	size_t *map;                /* column i is field map[i] */
+	size_t expected;            /* fields per record */
+
+	struct buf out;             /* a batch of COPY rows */
+	struct buf rej;             /* one reject row */
+	struct buf val;             /* a rewritten value */
+
+	bool failed, sink_failed;
+	char error[512];
+	struct csv_copy_stats stats;
+};
+
+/* --- small buffers --------------------------------------------------- */
+
+static bool buf_reserve(struct buf *b, size_t more)
+{
+	if (b->len + more <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more)
+		cap *= 2;
+	char *grown = realloc(b->p, cap);
+	if (!grown)
+		return false;
+	b->p = grown;
+	b->cap = cap;
+	return true;
+}
+
+static bool buf_add(struct buf *b, const void *s, size_t n)
+{
+	if (n == 0)
+		return true;
+	if (!buf_reserve(b, n))
+		return false;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return true;
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+static void fail(struct csv_copy *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct csv_copy *c, const char *fmt, ...)
+{
+	if (c->failed)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof c->error, fmt, ap);
+	va_end(ap);
+	c->failed = true;
+}
+
+/* --- UTF-8 and COPY text --------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (0 if invalid). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+			return 0; /* overlong, above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* Appends s as a COPY text value. With `lenient`, bytes that are not UTF-8
+ * (and NUL) are written as the four characters \xNN; otherwise the first
+ * such byte stops it: returns its index, or -1 when all went in. -2 = no memory. */
+static long add_copy_text(struct buf *b, const char *str, size_t n, bool lenient)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	if (!buf_reserve(b, n * 2 + 16))
+		return -2;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char ch = s[i];
+		if (ch >= 0x20 && ch < 0x80 && ch != '\\') {
+			b->p[b->len++] = (char)ch;
+			i++;
+			continue;
+		}
+		size_t k = ch == 0 ? 0 : utf8_len(s + i, n - i);
+		if (k == 0) {
+			if (!lenient)
+				return (long)i;
+			char hex[8];
+			snprintf(hex, sizeof hex, "\\\\x%02X", ch);
+			if (!buf_add(b, hex, 5) || !buf_reserve(b, (n - i) * 2 + 16))
+				return -2;
+			i++;
+			continue;
+		}
+		if (k > 1) {
+			memcpy(b->p + b->len, s + i, k);
+			b->len += k;
+			i += k;
+			continue;
+		}
+		const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
+		if (esc) {
+			b->p[b->len++] = esc[0];
+			b->p[b->len++] = esc[1];
+		} else {
+			b->p[b->len++] = (char)ch;
+		}
+		i++;
+	}
+	return -1;
+}
+
+/* --- value rewriting ------------------------------------------------- */
+
+/* "1.234,56" -> "1234.56"; false (value untouched) when it is not such a number. */
+static bool rewrite_decimal_comma(struct buf *out, const char *s, size_t n)
+{
+	int commas = 0, digits = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch >= '0' && ch <= '9')
+			digits++;
+		else if (ch == ',')
+			commas++;
+		else if (ch == '.') {
+			if (commas)
+				return false;
+		} else if (!((ch == '-' || ch == '+') && i == 0))
+			return false;
+	}
+	if (!digits || commas > 1)
+		return false;
+	out->len = 0;
+	if (!buf_reserve(out, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '.')
+			out->p[out->len++] = s[i] == ',' ? '.' : s[i];
+	return true;
+}
+
+static int read_digits(const char *s, size_t n, size_t *i, int min, int max)
+{
+	int v = 0, k = 0;
+	while (*i < n && k < max && s[*i] >= '0' && s[*i] <= '9') {
+		v = v * 10 + (s[*i] - '0');
+		(*i)++;
+		k++;
+	}
+	return k >= min ? v : -1;
+}
+
+bool csv_date_format_valid(const char *fmt)
+{
+	int d = 0, m = 0, y = 0;
+	if (!fmt || strlen(fmt) >= sizeof ((struct csv_dialect *)0)->date_format)
+		return false;
+	for (const char *f = fmt; *f;) {
+		if (strncmp(f, "YYYY", 4) == 0)
+			y++, f += 4;
+		else if (strncmp(f, "DD", 2) == 0)
+			d++, f += 2;
+		else if (strncmp(f, "MM", 2) == 0)
+			m++, f += 2;
+		else if (strchr("/-. ", *f))
+			f++;
+		else
+			return false;
+	}
+	return d == 1 && m == 1 && y == 1;
+}
+
+/* Rewrites a value that matches `fmt` (plus an optional time after a space
+ * or 'T') as YYYY-MM-DD[ time]; false when it does not match. DD and MM take
+ * one or two digits when a separator follows them in the format. */
+static bool rewrite_date(struct buf *out, const char *fmt, const char *s, size_t n)
+{
+	int d = -1, m = -1, y = -1;
+	size_t i = 0;
+	for (const char *f = fmt; *f;) {
+		if (strncmp(f, "YYYY", 4) == 0) {
+			y = read_digits(s, n, &i, 4, 4);
+			f += 4;
+			if (y < 0)
+				return false;
+		} else if (strncmp(f, "DD", 2) == 0 || strncmp(f, "MM", 2) == 0) {
+			bool sep = f[2] && strchr("/-. ", f[2]);
+			int v = read_digits(s, n, &i, sep ? 1 : 2, 2);
+			if (v < 0)
+				return false;
+			*(f[0] == 'D' ? &d : &m) = v;
+			f += 2;
+		} else {
+			if (i >= n || s[i] != *f)
+				return false;
+			i++, f++;
+		}
+	}
+	if (i < n && s[i] != ' ' && s[i] != 'T')
+		return false;
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	char iso[16];
+	int k = snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, d);
+	out->len = 0;
+	return buf_add(out, iso, (size_t)k) && buf_add(out, s + i, n - i);
+}
+
+/* --- header names ---------------------------------------------------- */
+
+/* Lower case, accents off (the Latin-1 letters of UTF-8), blanks, '-' and
+ * '.' as '_': "Código Produto" and "codigo_produto" are the same name. */
+static void normalise_name(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char *const c3 = /* U+00C0 .. U+00FF, base letters */
+		"AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == 0xC3 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0xBF) {
+			ch = (unsigned char)c3[(unsigned char)s[++i] - 0x80];
+		}
+		if (ch == ' ' || ch == '-' || ch == '.' || ch == '\t')
+			ch = '_';
+		else if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		out[o++] = (char)ch;
+	}
+	out[o] = 0;
+}
+
+static void take_header(struct csv_copy *c)
+{
+	char want[256], have[256];
+	for (size_t i = 0; i < c->ncols; i++) {
+		normalise_name(c->cols[i].name, strlen(c->cols[i].name), want, sizeof want);
+		size_t found = SIZE_MAX;
+		for (size_t j = 0; j < c->nfields; j++) {
+			struct field *f = &c->fields[j];
+			if (f->null)
+				continue;
+			normalise_name(c->fdata.p + f->off, f->len, have, sizeof have);
+			if (strcmp(want, have) != 0)
+				continue;
+			if (found != SIZE_MAX) {
+				fail(c, "the header names column %s twice (fields %zu and %zu)", c->cols[i].name, found + 1,
+				     j + 1);
+				return;
+			}
+			found = j;
+		}
+		if (found == SIZE_MAX) {
+			char names[200] = "";
+			for (size_t j = 0; j < c->nfields && strlen(names) < 150; j++)
+				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", j ? ", " : "",
+					 (int)(c->fields[j].len > 40 ? 40 : c->fields[j].len), c->fdata.p + c->fields[j].off);
+			fail(c, "the header has no column %s (it has: %s)", c->cols[i].name, names);
+			return;
+		}
+		c->map[i] = found;
+	}
+	c->expected = c->nfields_seen;
+}
+
+/* --- records --------------------------------------------------------- */
+
+static void clear_record(struct csv_copy *c)
+{
+	c->fdata.len = 0;
+	c->nfields = c->nfields_seen = 0;
+}
+
+static void flush_rows(struct csv_copy *c)
+{
+	if (c->out.len == 0 || c->failed)
+		return;
+	if (c->sink.rows(c->sink.ctx, c->out.p, c->out.len) != 0) {
+		c->sink_failed = true;
+		fail(c, "the lake refused the rows");
+	}
+	c->out.len = 0;
+}
+
+/* Sends the current record's raw text to the rejects with a reason. */
+static void reject(struct csv_copy *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reject(struct csv_copy *c, const char *fmt, ...)
+{
+	char reason[300], num[24];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+
+	size_t n = c->raw.len;
+	while (n > 0 && (c->raw.p[n - 1] == '\n' || c->raw.p[n - 1] == '\r'))
+		n--;
+	bool cut = n > CSV_MAX_RAW;
+	c->rej.len = 0;
+	snprintf(num, sizeof num, "\t%lld\t", c->rec_line);
+	bool ok = buf_add(&c->rej, c->file_copy, strlen(c->file_copy)) && buf_add(&c->rej, num, strlen(num)) &&
+		  add_copy_text(&c->rej, c->raw.p ? c->raw.p : "", cut ? CSV_MAX_RAW : n, true) == -1;
+	if (ok && cut) {
+		char more[64];
+		snprintf(more, sizeof more, " [... %zu bytes in all]", n);
+		ok = buf_add(&c->rej, more, strlen(more));
+	}
+	ok = ok && buf_add(&c->rej, "\t", 1) && add_copy_text(&c->rej, reason, strlen(reason), true) == -1 &&
+	     buf_add(&c->rej, "\n", 1);
+	if (!ok) {
+		fail(c, "out of memory");
+		return;
+	}
+	c->stats.rejects++;
+	if (!c->stats.first_reject[0])
+		snprintf(c->stats.first_reject, sizeof c->stats.first_reject, "line %lld: %s", c->rec_line, reason);
+	if (c->sink.reject(c->sink.ctx, c->rej.p, c->rej.len) != 0) {
+		c->sink_failed = true;
+		fail(c, "the lake refused a reject");
+	}
+}
+
+static const char *encoding_problem(const struct csv_copy *c)
+{
+	return c->d.encoding == CSV_WIN1252 ? "is not a Windows-1252 character" : "is not valid UTF-8";
+}
+
+/* Appends the value of column i of the current record to the row. 0, or -1
+ * when the record must be rejected (the reason is given to reject()). */
+static int add_value(struct csv_copy *c, size_t i)
+{
+	const struct field *f = &c->fields[c->map[i]];
+	const char *s = c->fdata.p + f->off;
+	size_t n = f->len;
+	enum csv_kind kind = c->cols[i].kind;
+
+	if (f->null || (n == 0 && kind != CSV_TEXT))
+		return buf_add(&c->out, "\\N", 2) ? 0 : (fail(c, "out of memory"), -1);
+	if (kind == CSV_NUMBER && c->d.decimal_comma && rewrite_decimal_comma(&c->val, s, n))
+		s = c->val.p, n = c->val.len;
+	else if (kind == CSV_DATE && c->d.date_format[0] && rewrite_date(&c->val, c->d.date_format, s, n))
+		s = c->val.p, n = c->val.len;
+	long bad = add_copy_text(&c->out, s, n, false);
+	if (bad == -2) {
+		fail(c, "out of memory");
+		return -1;
+	}
+	if (bad >= 0) {
+		unsigned char b = (unsigned char)s[bad];
+		if (b == 0)
+			reject(c, "NUL byte in column %s", c->cols[i].name);
+		else
+			reject(c, "byte 0x%02X %s (column %s, byte %ld of the value)", b, encoding_problem(c),
+			       c->cols[i].name, bad + 1);
+		return -1;
+	}
+	return 0;
+}
+
+static void finish_record(struct csv_copy *c)
+{
+	if (c->failed)
+		return;
+	if (c->header_pending) {
+		c->header_pending = false;
+		take_header(c);
+		clear_record(c);
+		return;
+	}
+	if (c->rec_line >= CSV_MAX_LINES) {
+		fail(c, "more than %lld lines", CSV_MAX_LINES);
+		return;
+	}
+	if (c->nfields_seen != c->expected) {
+		reject(c, "expected %zu fields, found %zu", c->expected, c->nfields_seen);
+		clear_record(c);
+		return;
+	}
+	size_t start = c->out.len;
+	for (size_t i = 0; i < c->ncols; i++) {
+		int r = add_value(c, i);
+		if (r == 0 && !buf_add(&c->out, "\t", 1)) {
+			fail(c, "out of memory");
+			r = -1;
+		}
+		if (r != 0) {
+			c->out.len = start; /* the record was rejected, or we fail */
+			clear_record(c);
+			return;
+		}
+	}
+	char tail[64];
+	int k = snprintf(tail, sizeof tail, "%lld\tU\t", c->version_base + c->rec_line);
+	char line[24];
+	int l = snprintf(line, sizeof line, "\t%lld\n", c->rec_line);
+	if (!buf_add(&c->out, tail, (size_t)k) || !buf_add(&c->out, c->file_copy, strlen(c->file_copy)) ||
+	    !buf_add(&c->out, line, (size_t)l)) {
+		fail(c, "out of memory");
+		return;
+	}
+	c->stats.rows++;
+	clear_record(c);
+	if (c->out.len >= OUT_BATCH)
+		flush_rows(c);
+}
+
+/* --- libcsv callbacks ------------------------------------------------ */
+
+static void on_field(void *s, size_t len, void *arg)
+{
+	struct csv_copy *c = arg;
+	if (c->nfields_seen++ >= MAX_FIELDS)
+		return; /* counted, not kept: the record is rejected anyway */
+	if (c->nfields == c->fields_cap) {
+		size_t cap = c->fields_cap ? c->fields_cap * 2 : 32;
+		struct field *grown = realloc(c->fields, cap * sizeof *grown);
+		if (!grown) {
+			fail(c, "out of memory");
+			return;
+		}
+		c->fields = grown;
+		c->fields_cap = cap;
+	}
+	struct field *f = &c->fields[c->nfields++];
+	f->off = c->fdata.len;
+	f->len = s ? len : 0;
+	f->null = s == NULL;
+	if (s && !buf_add(&c->fdata, s, len))
+		fail(c, "out of memory");
+}
+
+static void on_row(int term, void *arg)
+{
+	struct csv_copy *c = arg;
+	(void)term;
+	c->row_ended = true;
+	finish_record(c);
+}
+
+static int space_only(unsigned char ch)
+{
+	return ch == ' ';
+}
+
+static int space_or_tab(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static int init_parser(struct csv_copy *c)
+{
+	if (c->parser_ready)
+		csv_free(&c->parser);
+	c->parser_ready = false;
+	if (csv_init(&c->parser, CSV_STRICT | CSV_EMPTY_IS_NULL) != 0)
+		return -1;
+	csv_set_delim(&c->parser, (unsigned char)c->d.delimiter);
+	csv_set_quote(&c->parser, (unsigned char)c->d.quote);
+	csv_set_space_func(&c->parser, c->d.delimiter == '\t' ? space_only : space_or_tab);
+	c->parser_ready = true;
+	return 0;
+}
+
+/* --- feeding --------------------------------------------------------- */
+
+/* Parses UTF-8 bytes, one physical line at a time. */
+static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
+{
+	while (len > 0 && !c->failed) {
+		const char *nl = memchr(p, '\n', len);
+		size_t seg = nl ? (size_t)(nl - p) + 1 : len;
+		if (c->skip_line) {
+			/* the rest of a line whose record was too long */
+			c->skip_line = nl == NULL;
+			c->stats.lines += nl != NULL;
+			p += seg;
+			len -= seg;
+			continue;
+		}
+		if (c->raw.len == 0)
+			c->rec_line = c->stats.lines + 1;
+		if (c->raw.len + seg > CSV_MAX_RECORD) {
+			/* keep what fits for the reject; the rest of the record is dropped with it */
+			if (!buf_add(&c->raw, p, CSV_MAX_RECORD - c->raw.len)) {
+				fail(c, "out of memory");
+				return;
+			}
+			reject(c, "record longer than %d bytes (a quote never closed?)", CSV_MAX_RECORD);
+			clear_record(c);
+			c->raw.len = 0;
+			c->skip_line = nl == NULL;
+			if (init_parser(c) != 0)
+				fail(c, "out of memory");
+		} else {
+			if (!buf_add(&c->raw, p, seg)) {
+				fail(c, "out of memory");
+				return;
+			}
+			c->row_ended = false;
+			size_t done = csv_parse(&c->parser, p, seg, on_field, on_row, c);
+			if (c->failed)
+				return;
+			if (done < seg) {
+				int e = csv_error(&c->parser);
+				reject(c, "%s", e == CSV_EPARSE ? "malformed quoting (a quote inside an unquoted field, "
+						    "or text after a closing quote)" : csv_strerror(e));
+				clear_record(c);
+				c->raw.len = 0;
+				if (init_parser(c) != 0)
+					fail(c, "out of memory");
+			} else if (c->row_ended || c->parser.pstate == PSTATE_ROW_NOT_BEGUN) {
+				c->raw.len = 0;
+			}
+		}
+		if (nl)
+			c->stats.lines++;
+		p += seg;
+		len -= seg;
+	}
+}
+
+static void transcode_and_parse(struct csv_copy *c, const char *p, size_t len)
+{
+	if (c->cd == (iconv_t)-1) {
+		parse_utf8(c, p, len);
+		return;
+	}
+	c->utf8.len = 0;
+	if (!buf_reserve(&c->utf8, len * 3 + 16)) {
+		fail(c, "out of memory");
+		return;
+	}
+	char *in = (char *)p;
+	size_t inleft = len;
+	while (inleft > 0) {
+		char *out = c->utf8.p + c->utf8.len;
+		size_t outleft = c->utf8.cap - c->utf8.len;
+		size_t r = iconv(c->cd, &in, &inleft, &out, &outleft);
+		c->utf8.len = (size_t)(out - c->utf8.p);
+		if (r != (size_t)-1)
+			break;
+		if (errno == EILSEQ || errno == EINVAL) {
+			/* a byte the encoding lacks: kept as is, so the record fails UTF-8 checks */
+			if (!buf_add(&c->utf8, in, 1)) {
+				fail(c, "out of memory");
+				return;
+			}
+			in++, inleft--;
+		} else if (errno == E2BIG) {
+			if (!buf_reserve(&c->utf8, inleft * 3 + 16)) {
+				fail(c, "out of memory");
+				return;
+			}
+		} else {
+			fail(c, "iconv: %s", strerror(errno));
+			return;
+		}
+	}
+	parse_utf8(c, c->utf8.p, c->utf8.len);
+}
+
+int csv_copy_feed(struct csv_copy *c, const void *data, size_t len)
+{
+	const char *p = data;
+	if (c->failed)
+		return -1;
+	if (!c->bom_done) {
+		while (c->bom_len < 3 && len > 0) {
+			c->bom[c->bom_len++] = (unsigned char)*p++;
+			len--;
+		}
+		if (c->bom_len < 3)
+			return 0;
+		c->bom_done = true;
+		if (c->d.encoding != CSV_UTF8 || memcmp(c->bom, "\xEF\xBB\xBF", 3) != 0)
+			transcode_and_parse(c, (const char *)c->bom, 3);
+	}
+	if (len > 0)
+		transcode_and_parse(c, p, len);
+	return c->failed ? -1 : 0;
+}
+
+int csv_copy_finish(struct csv_copy *c)
+{
+	if (!c->bom_done) {
+		c->bom_done = true;
+		if (c->bom_len > 0)
+			transcode_and_parse(c, (const char *)c->bom, c->bom_len);
+	}
+	if (c->failed)
+		return -1;
+	if (c->parser.pstate == PSTATE_FIELD_BEGUN && c->parser.quoted) {
+		reject(c, "a quoted field is not closed before the end of the file");
+		clear_record(c);
+	} else {
+		c->row_ended = false;
+		csv_fini(&c->parser, on_field, on_row, c);
+	}
+	c->raw.len = 0;
+	flush_rows(c);
+	return c->failed ? -1 : 0;
+}
+
+/* --- life cycle ------------------------------------------------------ */
+
+static char *copy_escaped(const char *s)
+{
+	struct buf b = {0};
+	if (add_copy_text(&b, s, strlen(s), true) != -1 || !buf_add(&b, "", 1)) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+struct csv_copy *csv_copy_new(const struct csv_dialect *d, const struct csv_column *cols, size_t ncols,
+			      const char *file, long long version_base, const struct csv_sink *sink,
+			      char *err, size_t errlen)
+{
+	if (ncols == 0 || ncols > MAX_FIELDS || !d->delimiter || !d->quote || d->delimiter == d->quote ||
+	    d->delimiter == '\n' || d->delimiter == '\r' || d->quote == '\n' || d->quote == '\r' ||
+	    (d->date_format[0] && !csv_date_format_valid(d->date_format))) {
+		snprintf(err, errlen, "invalid CSV dialect");
+		return NULL;
+	}
+	struct csv_copy *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->d = *d;
+	c->cd = (iconv_t)-1;
+	c->sink = *sink;
+	c->version_base = version_base;
+	c->ncols = ncols;
+	c->header_pending = d->header;
+	c->expected = ncols;
+	c->cols = calloc(ncols, sizeof *c->cols);
+	c->map = calloc(ncols, sizeof *c->map);
+	c->file_copy = copy_escaped(file);
+	if (!c->cols || !c->map || !c->file_copy)
+		goto nomem;
+	for (size_t i = 0; i < ncols; i++) {
+		c->cols[i].kind = cols[i].kind;
+		if (!(c->cols[i].name = strdup(cols[i].name)))
+			goto nomem;
+		c->map[i] = i;
+	}
+	if (d->encoding != CSV_UTF8) {
+		c->cd = iconv_open("UTF-8", d->encoding == CSV_LATIN1 ? "ISO-8859-1" : "WINDOWS-1252");
+		if (c->cd == (iconv_t)-1) {
+			snprintf(err, errlen, "iconv: %s", strerror(errno));
+			csv_copy_free(c);
+			return NULL;
+		}
+	}
+	if (init_parser(c) != 0)
+		goto nomem;
+	return c;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	csv_copy_free(c);
+	return NULL;
+}
+
+const struct csv_copy_stats *csv_copy_stats(const struct csv_copy *c)
+{
+	return &c->stats;
+}
+
+const char *csv_copy_error(const struct csv_copy *c)
+{
+	return c->failed ? c->error : "";
+}
+
+bool csv_copy_sink_failed(const struct csv_copy *c)
+{
+	return c->sink_failed;
+}
+
+void csv_copy_free(struct csv_copy *c)
+{
+	if (!c)
+		return;
+	if (c->parser_ready)
+		csv_free(&c->parser);
+	if (c->cd != (iconv_t)-1)
+		iconv_close(c->cd);
+	for (size_t i = 0; c->cols && i < c->ncols; i++)
+		free((char *)c->cols[i].name);
+	free(c->cols);
+	free(c->map);
+	free(c->file_copy);
+	free(c->fields);
+	buf_free(&c->utf8);
+	buf_free(&c->raw);
+	buf_free(&c->fdata);
+	buf_free(&c->out);
+	buf_free(&c->rej);
+	buf_free(&c->val);
+	free(c);
+}
+
+enum csv_kind csv_kind_of_type(const char *type)
+{
+	static const char *const numbers[] = {"smallint", "integer", "int", "bigint", "real", "double precision",
+					      "float", "numeric", "decimal", NULL};
+	static const char *const dates[] = {"date", "timestamp", "timestamptz", NULL};
+	size_t n = strcspn(type, "(");
+	while (n > 0 && type[n - 1] == ' ')
+		n--;
+	for (const char *const *t = numbers; *t; t++)
+		if (strlen(*t) == n && strncmp(type, *t, n) == 0)
+			return CSV_NUMBER;
+	for (const char *const *t = dates; *t; t++)
+		if (strlen(*t) == n && strncmp(type, *t, n) == 0)
+			return CSV_DATE;
+	return CSV_TEXT;
+}
