@@ -103,6 +103,33 @@ static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const
 	return MHD_NO;
 }
 
+static enum MHD_Result check_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **bad = cls;
+	json_t *k = json_string(key), *v = value ? json_string(value) : json_null();
+	bool ok = k && v;
+	json_decref(k);
+	json_decref(v);
+	if (ok)
+		return MHD_YES;
+	*bad = key;
+	return MHD_NO;
+}
+
+/* Query arguments reach SQL as text: refuse what is not UTF-8 up front. */
+static bool query_is_utf8(struct http_request *req)
+{
+	const char *bad = NULL;
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_utf8, &bad);
+	if (!bad)
+		return true;
+	json_t *name = json_string(bad);
+	http_reply_problem(req, 400, "Invalid query parameter", name ? bad : "?", NULL,
+			   "query parameters must be UTF-8 text");
+	json_decref(name);
+	return false;
+}
+
 bool http_check_query_names(struct http_request *req, const char *const *allowed)
 {
 	struct query_check qc = {allowed, NULL};
@@ -179,12 +206,17 @@ void http_reply_problem(struct http_request *req, unsigned status, const char *t
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title", title,
 			      "status", (int)status, "detail", detail, "instance", req->path,
 			      "request_id", req->request_id);
-	if (!p) /* detail was not valid UTF-8: say so rather than fail */
+	if (!p) /* the path was not valid UTF-8: leave out instance */
 		p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title,
-			      "status", (int)status, "detail", "(detail not printable)",
+			      "status", (int)status, "detail", detail, "request_id", req->request_id);
+	if (!p) /* nor was the detail, which may quote the input */
+		p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title,
+			      "status", (int)status, "detail", "(the detail quoted input that is not UTF-8)",
 			      "request_id", req->request_id);
-	if (field)
-		json_object_set_new(p, "field", json_string(field) ? json_string(field) : json_string("?"));
+	if (field) {
+		json_t *f = json_string(field);
+		json_object_set_new(p, "field", f ? f : json_string("?"));
+	}
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
@@ -311,6 +343,8 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 			return;
 		}
 	}
+	if (!query_is_utf8(req))
+		return;
 	const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > srv->app->cfg.max_body)
 		http_reply_problem(req, 413, "Body too large", "body", NULL,
@@ -417,6 +451,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
+/* libmicrohttpd's decoding, except that %00 stays encoded: a NUL would cut
+ * the C string of the path (and of query values) short. */
+static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r;) {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2]) &&
+		    !(r[1] == '0' && r[2] == '0')) {
+			char hex[3] = {r[1], r[2], 0};
+			*w++ = (char)strtoul(hex, NULL, 16);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -464,6 +517,7 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2 * 1024 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape_no_nul, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot listen on %s port %d", app->cfg.listen_addr, app->cfg.port);

@@ -66,7 +66,7 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* The lake may still be starting (a fresh cluster, a failover): try for 30 s. */
-static PGconn *connect_lake(const char *url)
+static PGconn *connect_lake(const char *url, const sigset_t *stop)
 {
 	char err[512] = "";
 	for (int i = 0; i < 30; i++) {
@@ -75,17 +75,22 @@ static PGconn *connect_lake(const char *url)
 			return c;
 		if (i == 0)
 			log_json(LOG_WARN, "lake not reachable yet, retrying", json_pack("{s:s}", "error", err));
-		sleep(1);
+		/* wait a second, but a SIGTERM now ends the wait and the start */
+		struct timespec one = {1, 0};
+		if (sigtimedwait(stop, NULL, &one) > 0) {
+			log_info("stopping before the lake was reached");
+			return NULL;
+		}
 	}
 	log_json(LOG_ERROR, "cannot connect to the lake", json_pack("{s:s}", "error", err));
 	return NULL;
 }
 
-static int prepare(struct app *app)
+static int prepare(struct app *app, const sigset_t *stop)
 {
 	char err[512], path[PATH_MAX];
 
-	PGconn *c = connect_lake(app->cfg.database_url);
+	PGconn *c = connect_lake(app->cfg.database_url, stop);
 	if (!c)
 		return -1;
 	snprintf(path, sizeof path, "%s/sql/migrations", app->cfg.home);
@@ -142,7 +147,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread exists */
-	if (prepare(&app) != 0)
+	if (prepare(&app, &stop_signals) != 0)
 		goto out;
 	struct http_server *srv = http_start(&app, lake_routes, lake_routes_count, err, sizeof err);
 	if (!srv) {
