@@ -30,7 +30,7 @@ for n in "${sizes[@]}"; do
   psql -XAtq "$sup" -c "select 1 from pg_database where datname = '$db'" | grep -q 1 ||
     psql -XAtq "$sup" -c "create database $db owner lake"
   src=$(scripts/pg url $dir "$db")
-  have=$(psql -XAtq "$src" -c "select case when to_regclass('public.vendas') is null then 0 else (select count(*) from vendas) end")
+  have=$(psql -XAtq "$src" -c "select count(*) from vendas" 2>/dev/null || echo 0)
   [[ $have == "$n" ]] || scripts/demo-db "$src" "$n" >/dev/null
   psql -XAtq "$sup" -c "drop database if exists $lake with (force)" -c "create database $lake owner lake"
 
