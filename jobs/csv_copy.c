@@ -394,7 +394,7 @@ static void reject(struct csv_copy *c, const char *fmt, ...)
 	}
 	c->stats.rejects++;
 	if (!c->stats.first_reject[0])
-		snprintf(c->stats.first_reject, sizeof c->stats.first_reject, "line %lld: %s", c->rec_line, reason);
+		snprintf(c->stats.first_reject, sizeof c->stats.first_reject, "line %lld: %.200s", c->rec_line, reason);
 	if (c->sink.reject(c->sink.ctx, c->rej.p, c->rej.len) != 0) {
 		c->sink_failed = true;
 		fail(c, "the lake refused a reject");
