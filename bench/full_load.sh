@@ -44,11 +44,12 @@ pipe_s=$(echo "$t1 - $t0" | bc -l)
 
 # 2. pgloader
 fresh_lake bench_pgloader
+psql -XAtq "$(scripts/pg url $dir bench_pgloader)" -c "create table vendas ($(sed 's/,/ text,/g' <<<"$cols") text)"
 cat > var/bench-pgloader.load <<LOAD
 LOAD DATABASE
   FROM pgsql://lake@unix:$PWD/$dir/run:$port/marketplace
   INTO pgsql://lake@unix:$PWD/$dir/run:$port/bench_pgloader
-  WITH data only, create tables, no foreign keys, no indexes, workers = 2, concurrency = 1
+  WITH data only, workers = 2, concurrency = 1
   INCLUDING ONLY TABLE NAMES MATCHING 'vendas';
 LOAD
 t0=$(now)
@@ -56,7 +57,7 @@ t0=$(now)
 t1=$(now)
 pgl_s=$(echo "$t1 - $t0" | bc -l)
 pgl_rows=$(psql -XAtq "$(scripts/pg url $dir bench_pgloader)" -c "select count(*) from vendas" 2>/dev/null || echo 0)
-pgl_rss=$(( $(cat var/bench-pgloader.rss 2>/dev/null || echo 0) / 1024 ))
+pgl_rss=$(( $(tail -1 var/bench-pgloader.rss 2>/dev/null || echo 0) / 1024 ))
 
 # 3. shopperlake
 fresh_lake bench_lake
