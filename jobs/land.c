@@ -49,22 +49,25 @@ static bool append(char **buf, size_t *len, ...)
 	return true;
 }
 
-int land_prepare(PGconn *lake, json_t *source, char *table, size_t tablelen, char *err, size_t errlen)
+int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, size_t tablelen, char *err,
+		 size_t errlen)
 {
-	char name[160];
+	char name[160], part[160], parent[200], sql_buf[1024];
 	snprintf(name, sizeof name, "%s_%s", json_string_value(json_object_get(source, "system")),
 		 json_string_value(json_object_get(source, "object")));
-	char *qname = land_quote(lake, name);
-	if (!qname) {
-		snprintf(err, errlen, "cannot quote %s", name);
-		return -1;
-	}
-	snprintf(table, tablelen, "land.%s", qname);
-
-	char *sql = NULL;
+	/* the job id first, so PostgreSQL's 63-byte cut can never make two alike */
+	snprintf(part, sizeof part, "j%lld_%.120s", job_id, name);
+	char *qname = land_quote(lake, name), *qpart = land_quote(lake, part), *sql = NULL;
 	size_t len = 0;
 	int rc = -1;
-	bool ok = append(&sql, &len, "CREATE TABLE IF NOT EXISTS ", table, " (", NULL);
+	if (!qname || !qpart) {
+		snprintf(err, errlen, "cannot quote %s", name);
+		goto out;
+	}
+	snprintf(parent, sizeof parent, "land.%s", qname);
+	snprintf(table, tablelen, "land.%s", qpart);
+
+	bool ok = append(&sql, &len, "CREATE TABLE IF NOT EXISTS ", parent, " (", NULL);
 	size_t i;
 	json_t *col;
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
@@ -73,34 +76,33 @@ int land_prepare(PGconn *lake, json_t *source, char *table, size_t tablelen, cha
 		free(q);
 	}
 	ok = ok && append(&sql, &len,
-		"sys_change_version bigint, sys_change_operation char(1), "
-		"_job_id bigint NOT NULL DEFAULT current_setting('shopperlake.job_id')::bigint, "
-		"_partitiontime timestamptz NOT NULL DEFAULT current_setting('shopperlake.partition_time')::timestamptz)", NULL);
-	if (!ok || exec_ok(lake, sql, err, errlen) != 0)
+		"sys_change_version bigint, sys_change_operation char(1), _job_id bigint NOT NULL, "
+		"_partitiontime timestamptz NOT NULL) PARTITION BY LIST (_job_id)", NULL);
+	if (!ok || exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
+	    exec_ok(lake, sql, err, errlen) != 0)
 		goto out;
 
 	/* Columns added to the source definition since the table was made. */
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
 		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
-		char alter[512];
-		snprintf(alter, sizeof alter, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", table, q ? q : "\"?\"");
+		snprintf(sql_buf, sizeof sql_buf, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", parent, q ? q : "\"?\"");
 		free(q);
-		if (exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
-		    exec_ok(lake, alter, err, errlen) != 0)
+		if (exec_ok(lake, sql_buf, err, errlen) != 0)
 			goto out;
 	}
-	/* One index to find a load's rows; named after the table, within 63 bytes. */
-	char idx[160], create[512];
-	snprintf(idx, sizeof idx, "%.55s_job_id", name);
-	char *qidx = land_quote(lake, idx);
-	snprintf(create, sizeof create, "CREATE INDEX IF NOT EXISTS %s ON %s (_job_id)", qidx ? qidx : "\"?\"", table);
-	free(qidx);
-	if (exec_ok(lake, create, err, errlen) != 0)
+	/* This load's partition; its defaults are this load's constants. */
+	snprintf(sql_buf, sizeof sql_buf,
+		 "CREATE TABLE %s PARTITION OF %s FOR VALUES IN (%lld); "
+		 "ALTER TABLE %s ALTER COLUMN _job_id SET DEFAULT %lld, ALTER COLUMN _partitiontime "
+		 "SET DEFAULT date_trunc('day', now())",
+		 table, parent, job_id, table, job_id);
+	if (exec_ok(lake, sql_buf, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:
 	free(sql);
 	free(qname);
+	free(qpart);
 	return rc;
 }
 
@@ -112,13 +114,17 @@ int land_copy_begin(PGconn *lake, json_t *source, const char *table, char *err, 
 int land_add_column(PGconn *lake, const char *table, const char *column, const char *type, char *err,
 		    size_t errlen)
 {
-	char *q = land_quote(lake, column);
-	char sql[512];
-	snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", table, q ? q : "\"?\"", type);
-	free(q);
-	if (exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0)
-		return -1;
-	return exec_ok(lake, sql, err, errlen);
+	/* a partition cannot gain a column alone: add it to the partition root */
+	const char *params[3] = {table, column, type};
+	PGresult *r = PQexecParams(lake, "SELECT layers.land_add_column($1::regclass, $2, $3)", 3, NULL, params,
+				   NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+	if (rc) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+	}
+	PQclear(r);
+	return rc;
 }
 
 int land_copy_begin_extra(PGconn *lake, json_t *source, const char *table, const char *extra, char *err,
@@ -134,7 +140,9 @@ int land_copy_begin_extra(PGconn *lake, json_t *source, const char *table, const
 		ok = ok && q && append(&sql, &len, q, ", ", NULL);
 		free(q);
 	}
-	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation", extra, ") FROM STDIN", NULL);
+	/* FREEZE: the partition was made in this transaction, so its rows can be
+	 * written frozen (no later hint-bit or freeze rewrite of the whole load) */
+	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation", extra, ") FROM STDIN (FREEZE)", NULL);
 	if (!ok) {
 		free(sql);
 		snprintf(err, errlen, "out of memory");

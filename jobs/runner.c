@@ -41,6 +41,8 @@ static extract_fn extractor_for(const char *source_type)
 		return extract_pg;
 	if (strcmp(source_type, "api") == 0)
 		return extract_api;
+	if (strcmp(source_type, "sftp") == 0)
+		return extract_sftp;
 	return NULL;
 }
 
@@ -86,7 +88,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 	if (set_load_settings(w->lake, job->id, msg, sizeof msg) != 0 ||
-	    land_prepare(w->lake, source, table, sizeof table, msg, sizeof msg) != 0) {
+	    land_prepare(w->lake, source, job->id, table, sizeof table, msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
