@@ -49,8 +49,8 @@ cat > var/bench-pgloader.load <<LOAD
 LOAD DATABASE
   FROM pgsql://lake@unix:$PWD/$dir/run:$port/marketplace
   INTO pgsql://lake@unix:$PWD/$dir/run:$port/bench_pgloader
-  WITH data only, workers = 2, concurrency = 1
-  INCLUDING ONLY TABLE NAMES MATCHING 'vendas';
+  WITH data only, workers = 2, concurrency = 1, batch rows = 10000, prefetch rows = 10000
+  INCLUDING ONLY TABLE NAMES MATCHING 'vendas' IN SCHEMA 'public';
 LOAD
 t0=$(now)
 /usr/bin/time -f "%M" -o var/bench-pgloader.rss pgloader --quiet var/bench-pgloader.load >/dev/null 2>var/bench-pgloader.log || true

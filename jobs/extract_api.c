@@ -9,7 +9,8 @@
  * the runner, so a page is never skipped: a failure anywhere rolls back the
  * whole load, and the rerun starts again from the same offset.
  *
- * Faults: 401 renews the token once; 429 waits for Retry-After; 5xx, a
+ * Faults: 401 renews the token once; 429 waits for Retry-After (without
+ * using up a retry, up to 30 times a page); 503 honours Retry-After; 5xx, a
  * transport error, an empty body or a truncated JSON body are retried with
  * capped exponential backoff and jitter (an empty or unreadable answer is
  * also kept in the bucket as an error file, as the seed does); after
@@ -181,6 +182,22 @@ static json_t *at_path(json_t *rec, const char *path)
 	return cur;
 }
 
+/* JSON text that keeps the digits the API sent: jansson writes reals with 17
+ * significant digits (0.928 -> 0.92800000000000005); 15 reproduce any
+ * decimal of up to 15 digits, and a value that does not survive the round
+ * trip keeps its 17. */
+static char *dump_exact(json_t *v, size_t flags)
+{
+	char *t = json_dumps(v, flags | JSON_REAL_PRECISION(15));
+	json_t *back = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+	bool same = back && json_equal(back, v);
+	json_decref(back);
+	if (same)
+		return t;
+	free(t);
+	return json_dumps(v, flags);
+}
+
 /* Text of a JSON value as LAND keeps it (strings bare, the rest as JSON). */
 static char *value_text(json_t *v)
 {
@@ -188,7 +205,7 @@ static char *value_text(json_t *v)
 		return NULL;
 	if (json_is_string(v))
 		return strdup(json_string_value(v));
-	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	return dump_exact(v, JSON_ENCODE_ANY | JSON_COMPACT);
 }
 
 static int land_record(struct api_load *a, json_t *rec, const char *file, struct load_error *err)
@@ -205,7 +222,7 @@ static int land_record(struct api_load *a, json_t *rec, const char *file, struct
 	}
 	char version[32];
 	snprintf(version, sizeof version, "%lld", ++a->version);
-	char *record = json_dumps(rec, JSON_COMPACT);
+	char *record = dump_exact(rec, JSON_COMPACT);
 	ok = ok && record && row_field(a, version) && row_add(a, "\tU\t", 3) && row_field(a, record) &&
 	     row_add(a, "\t", 1) && row_field(a, file) && row_add(a, "\n", 1);
 	free(record);
@@ -259,6 +276,7 @@ static int fetch_page(struct api_load *a, const char *url, int page, json_t **do
 {
 	bool renewed = false;
 	char what[300] = "";
+	int rate_limited = 0;   /* 429s wait as told and do not use up retries, up to a bound */
 	for (int attempt = 0; attempt <= a->max_retries; attempt++) {
 		if (worker_should_stop(a->w))
 			return load_fail(err, JOB_CANCELLED, "cancelled");
@@ -275,9 +293,17 @@ static int fetch_page(struct api_load *a, const char *url, int page, json_t **do
 			long wait = a->http.retry_after >= 0 ? a->http.retry_after * 1000 : backoff_ms(attempt);
 			if (!nap(a, wait > 60000 ? 60000 : wait))
 				return load_fail(err, JOB_CANCELLED, "cancelled");
+			if (++rate_limited <= 30)
+				attempt--;
 			continue;
 		} else if (a->http.status >= 500) {
 			snprintf(what, sizeof what, "HTTP %ld", a->http.status);
+			if (a->http.status == 503 && a->http.retry_after >= 0) {
+				long wait = a->http.retry_after * 1000;
+				if (!nap(a, wait > 60000 ? 60000 : wait))
+					return load_fail(err, JOB_CANCELLED, "cancelled");
+				continue;
+			}
 		} else if (a->http.status != 200) {
 			json_t *e = json_loads(a->http.body, 0, NULL);
 			const char *code = json_string_value(json_object_get(e, "error"));
