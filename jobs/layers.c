@@ -75,7 +75,9 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 
 	worker_set_source(w, w->lake);
 	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0 ||
-	    db_exec(w->lake, "SET LOCAL client_min_messages = warning", msg, sizeof msg) != 0) {
+	    db_exec(w->lake, "SET LOCAL client_min_messages = warning", msg, sizeof msg) != 0 ||
+	    /* the merge sorts the batch by key: let a big one sort in memory */
+	    db_exec(w->lake, "SET LOCAL work_mem = '256MB'", msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
