@@ -24,6 +24,9 @@ const struct route lake_routes[] = {
 	{"POST", "/v1/pipelines/{name}/runs", ROLE_ADMIN, handle_pipeline_run_create},
 	{"GET", "/v1/pipelines/{name}/runs", ROLE_READER, handle_pipeline_runs_list},
 	{"GET", "/v1/pipelines/{name}/runs/{run_id}", ROLE_READER, handle_pipeline_run_get},
+
+	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
+	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
 };
 
 const size_t lake_routes_count = sizeof lake_routes / sizeof lake_routes[0];

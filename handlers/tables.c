@@ -1,0 +1,314 @@
+/* /v1/tables: the TRUSTED and REFINED layers, read-only.
+ *
+ * GET /v1/tables lists what the reader role may query; GET
+ * /v1/tables/{layer}/{table} answers rows (query/query.h has the syntax).
+ * A table request runs in one read-only transaction as lake_reader: the
+ * catalog lookup, the probe for the next cursor, then the page itself read
+ * from a cursor in batches, handed to libmicrohttpd as a chunked response
+ * that owns the lake connection until its free callback. Everything that can
+ * still become a 4xx is decided before the first byte is sent. */
+#include "handlers/handlers.h"
+#include "query/catalog.h"
+#include "query/format.h"
+#include "query/session.h"
+#include "query/stream.h"
+#include "server/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_MAX_ARGS 256
+#define STREAM_BLOCK (16 * 1024)
+
+/* --- the list --------------------------------------------------------- */
+
+void handle_tables_list(struct http_request *req)
+{
+	static const char *const allowed[] = {"layer", NULL};
+	if (!http_check_query_names(req, allowed))
+		return;
+	const char *layer = http_query(req, "layer");
+	if (layer && !query_layer_valid(layer)) {
+		http_reply_problem(req, 400, "Invalid query parameter", "layer", NULL,
+				   "layer must be trusted or refined");
+		return;
+	}
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	json_t *items;
+	PGresult *res;
+	if (query_catalog_list(c, layer, &items, &res) == 0)
+		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+	else
+		http_reply_db_error(req, res, c);
+	PQclear(res);
+	http_db_done(req, c);
+}
+
+/* --- a table: request parsing ------------------------------------------ */
+
+struct args {
+	struct query_arg items[TABLE_MAX_ARGS];
+	size_t n;
+	bool too_many;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct args *a = cls;
+	if (a->n == TABLE_MAX_ARGS) {
+		a->too_many = true;
+		return MHD_NO;
+	}
+	a->items[a->n++] = (struct query_arg){key, value};
+	return MHD_YES;
+}
+
+/* JSON unless the client prefers CSV: text/csv listed, and listed before
+ * application/json when both are (q-values are not weighed). Answers 406
+ * and returns false for an Accept that allows neither. */
+static bool negotiate(struct http_request *req, enum query_format *fmt)
+{
+	const char *accept = http_header(req, MHD_HTTP_HEADER_ACCEPT);
+	*fmt = QUERY_FORMAT_JSON;
+	if (!accept || !*accept)
+		return true;
+	const char *csv = strstr(accept, "text/csv"), *json = strstr(accept, "application/json");
+	if (csv && (!json || csv < json)) {
+		*fmt = QUERY_FORMAT_CSV;
+		return true;
+	}
+	if (json || strstr(accept, "*/*") || strstr(accept, "application/*") || strstr(accept, "text/*"))
+		return true;
+	http_reply_problem(req, 406, "Not acceptable", "Accept", NULL,
+			   "rows are served as application/json or text/csv");
+	return false;
+}
+
+/* The link to the next page: this request's path and arguments, `after`
+ * replaced by the new cursor (free()). */
+static char *next_link(const char *layer, const char *table, const struct args *a, const char *cursor)
+{
+	struct query_buf b = {0};
+	query_buf_puts(&b, "/v1/tables/");
+	query_url_encode(&b, layer);
+	query_buf_putc(&b, '/');
+	query_url_encode(&b, table);
+	char sep = '?';
+	for (size_t i = 0; i < a->n; i++) {
+		if (strcmp(a->items[i].name, "after") == 0)
+			continue;
+		query_buf_putc(&b, sep);
+		sep = '&';
+		query_url_encode(&b, a->items[i].name);
+		if (a->items[i].value) {
+			query_buf_putc(&b, '=');
+			query_url_encode(&b, a->items[i].value);
+		}
+	}
+	query_buf_printf(&b, "%cafter=%s", sep, cursor);
+	return query_buf_take(&b);
+}
+
+/* query_build's quoting, by libpq (which also checks the encoding). */
+static char *quote_ident(void *ctx, const char *ident)
+{
+	char *q = PQescapeIdentifier(ctx, ident, strlen(ident));
+	char *out = q ? strdup(q) : NULL;
+	PQfreemem(q);
+	return out;
+}
+
+/* Answers a failed statement of the plan: a value PostgreSQL refused is a
+ * 400 naming its query parameter, a timeout 504, the rest 5xx. */
+static void reply_query_error(struct http_request *req, PGconn *c, PGresult *res,
+			      const struct query_plan *plan)
+{
+	const char *state = db_sqlstate(res);
+	char msg[256];
+	if (strncmp(state, "22", 2) == 0) {
+		int i = query_diagnose(c, plan, msg, sizeof msg);
+		if (i < 0) {
+			const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			http_reply_problem(req, 400, "Invalid filter value", NULL, NULL,
+					   "a value was refused: %.200s", primary ? primary : state);
+		} else if (strcmp(plan->params[i].field, "after") == 0) {
+			http_reply_problem(req, 400, "Invalid query parameter", "after", NULL,
+					   "the cursor does not fit column %.64s: %s", plan->params[i].column, msg);
+		} else {
+			const struct query_param *p = &plan->params[i];
+			json_t *value = json_string(p->value); /* NULL when not UTF-8: then not echoed */
+			http_reply_problem(req, 400, "Invalid filter value", p->field,
+					   value ? json_pack("{s:o}", "value", value) : NULL,
+					   "%.64s: '%.100s' is not a valid %s for column %.64s (%s)", p->field,
+					   value ? p->value : "(not UTF-8)", p->cast ? p->cast : "pattern",
+					   p->column, msg);
+		}
+	} else if (strcmp(state, "57014") == 0) {
+		http_reply_problem(req, 504, "Query timeout", NULL, NULL,
+				   "the query ran longer than %d s; narrow it with filters or an indexed order",
+				   QUERY_TIMEOUT_MS / 1000);
+	} else {
+		http_reply_db_error(req, res, c);
+	}
+}
+
+/* --- a table: the streamed response ------------------------------------ */
+
+/* Owned by the libmicrohttpd response; freed in its free callback. */
+struct table_stream {
+	struct query_stream *qs;
+	struct db_pool *pool;
+	char request_id[40];
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct table_stream *ts = cls;
+	ssize_t n = query_stream_read(ts->qs, buf, max);
+	if (n > 0)
+		return n;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	log_json(LOG_ERROR, "table stream failed",
+		 json_pack("{s:s, s:s, s:I}", "request_id", ts->request_id, "error",
+			   query_stream_error(ts->qs), "rows", (json_int_t)query_stream_rows(ts->qs)));
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls)
+{
+	struct table_stream *ts = cls;
+	db_release(ts->pool, query_stream_close(ts->qs));
+	free(ts);
+}
+
+/* Hands the stream and its connection to a response. Returns false (and
+ * leaves both with the caller) when the response cannot be made. */
+static bool reply_stream(struct http_request *req, struct query_stream *qs, enum query_format fmt,
+			 const char *next)
+{
+	struct table_stream *ts = calloc(1, sizeof *ts);
+	if (!ts)
+		return false;
+	ts->qs = qs;
+	ts->pool = req->app->db;
+	memcpy(ts->request_id, req->request_id, sizeof ts->request_id);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+								      stream_read, ts, stream_done);
+	if (!resp) {
+		free(ts);
+		return false;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				fmt == QUERY_FORMAT_CSV ? "text/csv; charset=utf-8; header=present"
+							: "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
+	http_reply_response(req, 200, resp);
+	if (next) {
+		struct query_buf link = {0};
+		query_buf_printf(&link, "<%s>; rel=\"next\"", next);
+		if (!link.failed)
+			http_add_header(req, "Link", link.data);
+		query_buf_free(&link);
+	}
+	return true;
+}
+
+void handle_table_query(struct http_request *req)
+{
+	const char *layer = route_param(&req->params, "layer");
+	const char *table = route_param(&req->params, "table");
+	struct args *a = NULL;
+	struct query_spec spec = {0};
+	struct query_table t = {0};
+	struct query_plan plan = {0};
+	struct query_error qe;
+	struct query_stream *qs = NULL;
+	enum query_format fmt;
+	PGconn *c = NULL;
+	PGresult *res = NULL;
+	char *cursor = NULL, *next = NULL;
+
+	if (!query_layer_valid(layer)) {
+		http_reply_problem(req, 400, "Invalid path parameter", "layer", NULL,
+				   "layer must be trusted or refined");
+		return;
+	}
+	if (!negotiate(req, &fmt))
+		return;
+	if (!(a = calloc(1, sizeof *a))) {
+		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		return;
+	}
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, a);
+	if (a->too_many) {
+		http_reply_problem(req, 400, "Invalid query parameter", NULL, NULL,
+				   "at most %d query parameters", TABLE_MAX_ARGS);
+		goto out;
+	}
+	if (query_parse(a->items, a->n, &spec, &qe) != 0) {
+		http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
+		goto out;
+	}
+	if (spec.limit_all && fmt != QUERY_FORMAT_CSV) {
+		http_reply_problem(req, 400, "Invalid query parameter", "limit", NULL,
+				   "limit=all streams the whole table and needs Accept: text/csv; "
+				   "JSON pages hold at most %d rows", QUERY_LIMIT_MAX);
+		goto out;
+	}
+	if (!(c = http_db(req)))
+		goto out;
+	if ((res = query_begin(c, QUERY_TIMEOUT_MS))) {
+		http_reply_db_error(req, res, c);
+		goto out;
+	}
+	int found = query_catalog_table(c, layer, table, &t, &res);
+	if (found < 0) {
+		http_reply_db_error(req, res, c);
+		goto out;
+	}
+	if (found == 0) {
+		http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'",
+				   layer, table);
+		goto out;
+	}
+	int built = query_build(&spec, &t, quote_ident, c, &plan, &qe);
+	if (built != 0) {
+		if (built == -1)
+			http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
+		else
+			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		goto out;
+	}
+	if (plan.probe_sql && (res = query_probe(c, &plan, &cursor))) {
+		reply_query_error(req, c, res, &plan);
+		goto out;
+	}
+	if (cursor && !(next = next_link(layer, table, a, cursor))) {
+		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		goto out;
+	}
+	if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
+		reply_query_error(req, c, res, &plan);
+		goto out;
+	}
+	if (!reply_stream(req, qs, fmt, next)) {
+		query_stream_close(qs);
+		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		goto out;
+	}
+	c = NULL; /* the response owns it now */
+out:
+	PQclear(res);
+	if (c)
+		http_db_done(req, c);
+	free(cursor);
+	free(next);
+	query_plan_free(&plan);
+	query_table_free(&t);
+	query_spec_free(&spec);
+	free(a);
+}

@@ -1,0 +1,416 @@
+/* SQL for one table request: SELECT list, WHERE from filters and cursor,
+ * ORDER BY the sort key, LIMIT; and the probe that finds the next cursor.
+ * See build.h for the ordering and keyset rules. */
+#include "query/build.h"
+#include "query/buf.h"
+#include "query/cursor.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sort_key {
+	size_t col;
+	bool desc;
+};
+
+/* Everything being built, so helpers stay small and failure has one exit. */
+struct builder {
+	const struct query_table *t;
+	query_quote_fn quote;
+	void *qctx;
+	char **quoted;              /* quoted name per table column, made on demand */
+	struct query_plan *plan;
+	struct query_error *err;
+	struct sort_key *keys;
+	size_t nkeys;
+	bool oom;
+};
+
+static long find_column(const struct query_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static const char *qcol(struct builder *b, size_t col)
+{
+	if (!b->quoted[col] && !(b->quoted[col] = b->quote(b->qctx, b->t->cols[col].name)))
+		b->oom = true;
+	return b->quoted[col] ? b->quoted[col] : "?";
+}
+
+/* Adds a parameter; returns its number ($n), 0 when out of memory. */
+static int add_param(struct builder *b, const char *value, const char *field, size_t col, enum query_op op,
+		     bool pattern)
+{
+	struct query_plan *p = b->plan;
+	struct query_param *grown = realloc(p->params, ((size_t)p->nparams + 1) * sizeof *grown);
+	if (!grown) {
+		b->oom = true;
+		return 0;
+	}
+	p->params = grown;
+	char *v = strdup(value);
+	if (!v) {
+		b->oom = true;
+		return 0;
+	}
+	p->params[p->nparams] = (struct query_param){v, field, b->t->cols[col].name,
+						     pattern ? NULL : b->t->cols[col].type, op};
+	return ++p->nparams;
+}
+
+/* `$n::type` for a value compared with column `col`. */
+static void put_value(struct builder *b, struct query_buf *sql, const char *value, const char *field,
+		      size_t col, enum query_op op)
+{
+	int n = add_param(b, value, field, col, op, false);
+	query_buf_printf(sql, "$%d::%s", n, b->t->cols[col].type);
+}
+
+static int filter_sql(struct builder *b, const struct query_filter *f, struct query_buf *sql)
+{
+	static const char *const cmp[] = {[QUERY_OP_EQ] = "=", [QUERY_OP_NEQ] = "<>", [QUERY_OP_GT] = ">",
+					  [QUERY_OP_GTE] = ">=", [QUERY_OP_LT] = "<", [QUERY_OP_LTE] = "<="};
+	long c = find_column(b->t, f->column);
+	if (c < 0)
+		return query_fail(b->err, f->column, "%s.%s has no column '%.64s' (unknown query parameter)",
+				  b->t->schema, b->t->name, f->column);
+	const struct query_column *col = &b->t->cols[c];
+	const char *q = qcol(b, (size_t)c);
+	switch (f->op) {
+	case QUERY_OP_EQ: case QUERY_OP_NEQ: case QUERY_OP_GT: case QUERY_OP_GTE:
+	case QUERY_OP_LT: case QUERY_OP_LTE: case QUERY_OP_IN:
+		if (!col->sortable)
+			return query_fail(b->err, f->column, "column %.64s (%s) cannot be compared with %s",
+					  col->name, col->type, query_op_name(f->op));
+		break;
+	case QUERY_OP_IS:
+		if ((f->is == QUERY_IS_TRUE || f->is == QUERY_IS_FALSE) && col->kind != QUERY_KIND_BOOL)
+			return query_fail(b->err, f->column, "column %.64s (%s) is not boolean: is takes null or not_null",
+					  col->name, col->type);
+		break;
+	case QUERY_OP_LIKE: case QUERY_OP_ILIKE:
+		break;
+	}
+	switch (f->op) {
+	case QUERY_OP_IS: {
+		static const char *const is_sql[] = {[QUERY_IS_NULL] = "IS NULL", [QUERY_IS_NOT_NULL] = "IS NOT NULL",
+						     [QUERY_IS_TRUE] = "IS TRUE", [QUERY_IS_FALSE] = "IS FALSE"};
+		query_buf_printf(sql, "%s %s", q, is_sql[f->is]);
+		break;
+	}
+	case QUERY_OP_LIKE: case QUERY_OP_ILIKE: {
+		int n = add_param(b, f->values[0], f->column, (size_t)c, f->op, true);
+		query_buf_printf(sql, "%s::text %s $%d", q, f->op == QUERY_OP_LIKE ? "LIKE" : "ILIKE", n);
+		break;
+	}
+	case QUERY_OP_IN:
+		if (f->nvalues == 0) {
+			query_buf_puts(sql, "false");
+			break;
+		}
+		query_buf_printf(sql, "%s IN (", q);
+		for (size_t i = 0; i < f->nvalues; i++) {
+			if (i)
+				query_buf_puts(sql, ", ");
+			put_value(b, sql, f->values[i], f->column, (size_t)c, f->op);
+		}
+		query_buf_putc(sql, ')');
+		break;
+	default:
+		query_buf_printf(sql, "%s %s ", q, cmp[f->op]);
+		put_value(b, sql, f->values[0], f->column, (size_t)c, f->op);
+	}
+	return 0;
+}
+
+static bool key_has(const struct builder *b, size_t col)
+{
+	for (size_t i = 0; i < b->nkeys; i++)
+		if (b->keys[i].col == col)
+			return true;
+	return false;
+}
+
+/* The requested order, then the primary key, or every other sortable column. */
+static int sort_keys(struct builder *b, const struct query_spec *spec)
+{
+	const struct query_table *t = b->t;
+	if (!(b->keys = calloc(t->ncols ? t->ncols : 1, sizeof *b->keys))) {
+		b->oom = true;
+		return -1;
+	}
+	for (size_t i = 0; i < spec->norder; i++) {
+		long c = find_column(t, spec->order[i].column);
+		if (c < 0)
+			return query_fail(b->err, "order", "%s.%s has no column '%.64s' (in order)", t->schema,
+					  t->name, spec->order[i].column);
+		if (!t->cols[c].sortable)
+			return query_fail(b->err, "order", "column %.64s (%s) cannot be sorted", t->cols[c].name,
+					  t->cols[c].type);
+		b->keys[b->nkeys++] = (struct sort_key){(size_t)c, spec->order[i].desc};
+	}
+	for (int pos = 1; pos <= (int)t->npk; pos++)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (t->cols[c].pk == pos && !key_has(b, c))
+				b->keys[b->nkeys++] = (struct sort_key){c, false};
+	if (t->npk == 0)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (t->cols[c].sortable && !key_has(b, c))
+				b->keys[b->nkeys++] = (struct sort_key){c, false};
+	if (b->nkeys == 0 && !spec->limit_all)
+		return query_fail(b->err, "limit", "%s.%s has no sortable column to page by; "
+				  "export it whole with limit=all and Accept: text/csv", t->schema, t->name);
+	return 0;
+}
+
+static void make_signature(struct builder *b)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[3];
+	for (size_t i = 0; i < b->nkeys + 1; i++) {
+		if (i == 0) {
+			parts[0] = b->t->schema;
+			parts[1] = b->t->name;
+			parts[2] = "";
+		} else {
+			parts[0] = b->t->cols[b->keys[i - 1].col].name;
+			parts[1] = b->keys[i - 1].desc ? "d" : "a";
+			parts[2] = "";
+		}
+		for (int k = 0; k < 3; k++)
+			for (const unsigned char *s = (const unsigned char *)parts[k];; s++) {
+				h = (h ^ *s) * 1099511628211ULL;
+				if (!*s)
+					break;
+			}
+	}
+	snprintf(b->plan->signature, sizeof b->plan->signature, "%016llx", (unsigned long long)h);
+}
+
+/* One key "after" the cursor value in its direction, NULL-aware (NULLS LAST
+ * ascending, FIRST descending). Returns false when no row can be after it. */
+static bool key_after(struct builder *b, struct query_buf *sql, size_t i, const int *pn, char **vals)
+{
+	const struct sort_key *k = &b->keys[i];
+	const struct query_column *col = &b->t->cols[k->col];
+	const char *q = qcol(b, k->col);
+	if (!vals[i]) {
+		if (!k->desc)
+			return false;
+		query_buf_printf(sql, "%s IS NOT NULL", q);
+		return true;
+	}
+	if (!k->desc && !col->notnull)
+		query_buf_printf(sql, "(%s > $%d::%s OR %s IS NULL)", q, pn[i], col->type, q);
+	else
+		query_buf_printf(sql, "%s %s $%d::%s", q, k->desc ? "<" : ">", pn[i], col->type);
+	return true;
+}
+
+static void after_sql(struct builder *b, struct query_buf *sql, char **vals)
+{
+	int *pn = calloc(b->nkeys, sizeof *pn);
+	if (!pn) {
+		b->oom = true;
+		return;
+	}
+	bool uniform = true;
+	for (size_t i = 0; i < b->nkeys; i++) {
+		const struct query_column *col = &b->t->cols[b->keys[i].col];
+		if (vals[i])
+			pn[i] = add_param(b, vals[i], "after", b->keys[i].col, QUERY_OP_GT, false);
+		uniform = uniform && vals[i] && col->notnull && b->keys[i].desc == b->keys[0].desc;
+	}
+	if (uniform) {
+		query_buf_putc(sql, '(');
+		for (size_t i = 0; i < b->nkeys; i++)
+			query_buf_printf(sql, "%s%s", i ? ", " : "", qcol(b, b->keys[i].col));
+		query_buf_printf(sql, ") %s (", b->keys[0].desc ? "<" : ">");
+		for (size_t i = 0; i < b->nkeys; i++)
+			query_buf_printf(sql, "%s$%d::%s", i ? ", " : "", pn[i], b->t->cols[b->keys[i].col].type);
+		query_buf_putc(sql, ')');
+		free(pn);
+		return;
+	}
+	const struct query_column *first = &b->t->cols[b->keys[0].col];
+	if (vals[0] && first->notnull)
+		query_buf_printf(sql, "%s %s $%d::%s AND ", qcol(b, b->keys[0].col), b->keys[0].desc ? "<=" : ">=",
+				 pn[0], first->type);
+	query_buf_putc(sql, '(');
+	size_t terms = 0;
+	for (size_t i = 0; i < b->nkeys; i++) {
+		struct query_buf term = {0};
+		for (size_t j = 0; j < i; j++) {
+			const struct query_column *cj = &b->t->cols[b->keys[j].col];
+			if (vals[j])
+				query_buf_printf(&term, "%s = $%d::%s AND ", qcol(b, b->keys[j].col), pn[j], cj->type);
+			else
+				query_buf_printf(&term, "%s IS NULL AND ", qcol(b, b->keys[j].col));
+		}
+		if (key_after(b, &term, i, pn, vals)) {
+			query_buf_printf(sql, "%s(%s)", terms++ ? " OR " : "", query_buf_cstr(&term));
+			b->oom = b->oom || term.failed;
+		}
+		query_buf_free(&term);
+	}
+	if (!terms)
+		query_buf_puts(sql, "false");
+	query_buf_putc(sql, ')');
+	free(pn);
+}
+
+
+int query_build(const struct query_spec *spec, const struct query_table *t, query_quote_fn quote,
+		void *quote_ctx, struct query_plan *plan, struct query_error *err)
+{
+	*plan = (struct query_plan){0};
+	struct builder b = {.t = t, .quote = quote, .qctx = quote_ctx, .plan = plan, .err = err};
+	struct query_buf where = {0}, tail = {0}, sql = {0};
+	char **cursor = NULL;
+	char *qs = NULL, *qt = NULL;
+	int rc = -1;
+
+	if (!(b.quoted = calloc(t->ncols ? t->ncols : 1, sizeof *b.quoted)) ||
+	    !(plan->out_cols = calloc(t->ncols ? t->ncols : 1, sizeof *plan->out_cols)))
+		goto oom;
+	/* the columns shown */
+	if (spec->select) {
+		for (size_t i = 0; i < spec->nselect; i++) {
+			long c = find_column(t, spec->select[i]);
+			if (c < 0) {
+				query_fail(err, "select", "%s.%s has no column '%.64s' (in select)", t->schema,
+					   t->name, spec->select[i]);
+				goto out;
+			}
+			plan->out_cols[plan->nout++] = (size_t)c;
+		}
+	} else {
+		for (size_t c = 0; c < t->ncols; c++)
+			plan->out_cols[plan->nout++] = c;
+	}
+	/* filters */
+	for (size_t i = 0; i < spec->nfilters; i++) {
+		query_buf_puts(&where, i ? " AND " : " WHERE ");
+		if (filter_sql(&b, &spec->filters[i], &where) != 0)
+			goto out;
+	}
+	/* sort key and cursor */
+	if (sort_keys(&b, spec) != 0)
+		goto out;
+	plan->nkeys = b.nkeys;
+	plan->limit = spec->limit_all ? -1 : spec->limit;
+	make_signature(&b);
+	if (spec->after) {
+		int r = query_cursor_decode(spec->after, plan->signature, b.nkeys, &cursor);
+		if (r == -2) {
+			query_fail(err, "after", "this cursor belongs to another table or order; "
+				   "keep the order of the request that returned it");
+			goto out;
+		}
+		if (r != 0) {
+			query_fail(err, "after", "after is not a cursor returned by this API");
+			goto out;
+		}
+		query_buf_puts(&where, spec->nfilters ? " AND " : " WHERE ");
+		after_sql(&b, &where, cursor);
+	}
+	if (!(qs = quote(quote_ctx, t->schema)) || !(qt = quote(quote_ctx, t->name)))
+		goto oom;
+	query_buf_printf(&tail, " FROM %s.%s%s", qs, qt, query_buf_cstr(&where));
+	for (size_t i = 0; i < b.nkeys; i++)
+		query_buf_printf(&tail, "%s%s %s", i ? ", " : " ORDER BY ", qcol(&b, b.keys[i].col),
+				 b.keys[i].desc ? "DESC" : "ASC");
+
+	/* the page */
+	query_buf_puts(&sql, "SELECT ");
+	for (size_t i = 0; i < plan->nout; i++)
+		query_buf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, plan->out_cols[i]));
+	if (plan->nout == 0)
+		query_buf_puts(&sql, "NULL"); /* a relation without columns */
+	query_buf_puts(&sql, query_buf_cstr(&tail));
+	if (!spec->limit_all)
+		query_buf_printf(&sql, " LIMIT %lld", spec->limit);
+	plan->sql = query_buf_take(&sql);
+	/* the probe: the sort key of the page's last row, and whether one follows */
+	if (!spec->limit_all) {
+		query_buf_puts(&sql, "SELECT ");
+		for (size_t i = 0; i < b.nkeys; i++)
+			query_buf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, b.keys[i].col));
+		query_buf_printf(&sql, "%s LIMIT 2 OFFSET %lld", query_buf_cstr(&tail), spec->limit - 1);
+		plan->probe_sql = query_buf_take(&sql);
+		if (!plan->probe_sql)
+			goto oom;
+	}
+	if (!plan->sql || b.oom || where.failed || tail.failed)
+		goto oom;
+	if (!(plan->values = calloc((size_t)plan->nparams + 1, sizeof *plan->values)))
+		goto oom;
+	for (int i = 0; i < plan->nparams; i++)
+		plan->values[i] = plan->params[i].value;
+	rc = 0;
+	goto out;
+oom:
+	query_fail(err, "", "out of memory");
+	rc = -2;
+out:
+	if (rc != 0)
+		query_plan_free(plan);
+	for (size_t i = 0; b.quoted && i < t->ncols; i++)
+		free(b.quoted[i]);
+	free(b.quoted);
+	free(b.keys);
+	free(qs);
+	free(qt);
+	query_cursor_values_free(cursor, b.nkeys);
+	query_buf_free(&where);
+	query_buf_free(&tail);
+	query_buf_free(&sql);
+	return rc;
+}
+
+char *query_plan_cursor(const struct query_plan *plan, const char *const *keys)
+{
+	return query_cursor_encode(plan->signature, keys, plan->nkeys);
+}
+
+char *query_param_check_sql(const struct query_param *p)
+{
+	struct query_buf b = {0};
+	if (p->cast)
+		query_buf_printf(&b, "SELECT $1::%s", p->cast);
+	else
+		query_buf_printf(&b, "SELECT ''::text %s $1", p->op == QUERY_OP_ILIKE ? "ILIKE" : "LIKE");
+	return query_buf_take(&b);
+}
+
+void query_plan_free(struct query_plan *plan)
+{
+	for (int i = 0; i < plan->nparams; i++)
+		free(plan->params[i].value);
+	free(plan->params);
+	free(plan->values);
+	free(plan->sql);
+	free(plan->probe_sql);
+	free(plan->out_cols);
+	*plan = (struct query_plan){0};
+}
+
+void query_table_free(struct query_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->ncols; i++) {
+		free(t->cols[i].name);
+		free(t->cols[i].type);
+	}
+	free(t->cols);
+	free(t->schema);
+	free(t->name);
+	*t = (struct query_table){0};
+}

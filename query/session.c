@@ -1,0 +1,79 @@
+/* See session.h. */
+#include "query/session.h"
+#include "query/catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+PGresult *query_begin(PGconn *c, int timeout_ms)
+{
+	PGresult *r;
+	if (query_catalog_prepare(c, &r) != 0)
+		return r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL ROLE " QUERY_ROLE "; "
+		 "SET LOCAL statement_timeout = %d; SET LOCAL cursor_tuple_fraction = 1", timeout_ms);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		return NULL;
+	}
+	if (!r)
+		r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	return r;
+}
+
+PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next)
+{
+	*next = NULL;
+	PGresult *r = PQexecParams(c, plan->probe_sql, plan->nparams, NULL, plan->values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	if (PQntuples(r) == 2) {
+		const char **keys = calloc(plan->nkeys ? plan->nkeys : 1, sizeof *keys);
+		for (size_t i = 0; keys && i < plan->nkeys; i++)
+			keys[i] = PQgetisnull(r, 0, (int)i) ? NULL : PQgetvalue(r, 0, (int)i);
+		*next = keys ? query_plan_cursor(plan, keys) : NULL;
+		free(keys);
+		if (!*next) {
+			PQclear(r);
+			return PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+		}
+	}
+	PQclear(r);
+	return NULL;
+}
+
+int query_diagnose(PGconn *c, const struct query_plan *plan, char *msg, size_t msglen)
+{
+	PGresult *r = PQexec(c, "ROLLBACK");
+	PQclear(r);
+	if ((r = query_begin(c, QUERY_TIMEOUT_MS))) {
+		PQclear(r);
+		return -1;
+	}
+	/* The first refusal aborts the transaction: it is also the answer. */
+	for (int i = 0; i < plan->nparams; i++) {
+		char *sql = query_param_check_sql(&plan->params[i]);
+		if (!sql)
+			return -1;
+		r = PQexecParams(c, sql, 1, NULL, &plan->values[i], NULL, NULL, 0);
+		free(sql);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+			PQclear(r);
+			continue;
+		}
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		bool refused = state && strncmp(state, "22", 2) == 0;
+		if (refused)
+			snprintf(msg, msglen, "%s", primary ? primary : "invalid value");
+		PQclear(r);
+		if (refused)
+			return i;
+		return -1;
+	}
+	return -1;
+}

@@ -1,0 +1,35 @@
+/* The database side of one table request, before streaming: the read-only
+ * transaction under the reader role, the probe that finds the next cursor,
+ * and naming the parameter PostgreSQL refused. */
+#ifndef LAKE_QUERY_SESSION_H
+#define LAKE_QUERY_SESSION_H
+
+#include "query/build.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define QUERY_ROLE "lake_reader"
+/* Per statement: the catalog, the probe, the DECLARE and each FETCH, so a
+ * long export is not cut while every step of it is bounded. */
+#define QUERY_TIMEOUT_MS 30000
+
+/* Prepares the catalog statement if this connection lacks it, then
+ * BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (so the probe and the page
+ * see one snapshot), SET LOCAL ROLE lake_reader, SET LOCAL statement_timeout,
+ * and cursor_tuple_fraction = 1 (the page is read whole: plan it as a query).
+ * Returns NULL, or the failed result (the caller PQclears; the connection is
+ * then in an aborted transaction that releasing it rolls back). */
+PGresult *query_begin(PGconn *c, int timeout_ms);
+
+/* Runs the plan's probe. Returns NULL and sets *next (free(); NULL when this
+ * is the last page), or the failed result. */
+PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next);
+
+/* After a statement of the plan failed with a data exception (SQLSTATE
+ * class 22), tests each parameter alone in a fresh transaction and returns
+ * the index of the first one PostgreSQL refuses, with its message in msg;
+ * -1 if none does alone. The connection is left in a read-only transaction. */
+int query_diagnose(PGconn *c, const struct query_plan *plan, char *msg, size_t msglen);
+
+#endif
