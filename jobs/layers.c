@@ -102,6 +102,7 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 	json_object_set_new(trusted_step, "finished_at", finished_now());
 	json_array_append_new(steps, trusted_step);
 
+	iso_now(started, sizeof started); /* the checks' own start */
 	snprintf(before_s, sizeof before_s, "%lld", (long long)json_integer_value(before));
 	if (!(failed = lake_json(w->lake, "SELECT layers.run_checks($1, $2)", 2, params, msg, sizeof msg))) {
 		load_fail(err, JOB_TRANSIENT, "checks: %s", msg);

@@ -37,7 +37,7 @@ static const char sql_offset[] =
 	"UPDATE control.sources SET last_offset = $2, last_loaded_at = now() "
 	"WHERE id = $1 AND last_offset IS NOT DISTINCT FROM $3";
 static const char sql_loaded[] =
-	"UPDATE control.jobs SET loaded_at = now(), heartbeat_at = now(), "
+	"UPDATE control.jobs SET loaded_at = clock_timestamp(), heartbeat_at = now(), "
 	"rows_read = $4, rows_written = $5, rows_estimate = $6, offset_before = $7, offset_after = $8, "
 	"steps = $9::jsonb "
 	"WHERE id = $1 AND worker = $2 AND attempt = $3 AND state = 'JOB_STATE_RUNNING'";

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct report {
 	char name[64];
@@ -223,9 +224,20 @@ static bool reads_any(const char *depends, json_t *tables)
 	return false;
 }
 
+static void refined_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err)
 {
-	char dir[4096], msg[1024];
+	char dir[4096], msg[1024], started[40], finished[40];
+	refined_now(started, sizeof started);
 	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
 	json_t *built = json_array(), *waiting = json_array();
 	int rc = 0;
@@ -268,8 +280,10 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	}
 	if (d)
 		closedir(d);
-	json_t *step = json_pack("{s:s, s:s, s:o, s:o}", "name", "refined", "state",
-				 rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "rebuilt", built, "waiting", waiting);
+	refined_now(finished, sizeof finished);
+	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", "refined", "state",
+				 rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "started_at", started,
+				 "finished_at", finished, "rebuilt", built, "waiting", waiting);
 	if (json_array_size(tables) == 0)
 		json_object_set_new(step, "deferred", json_string("the last job of the pipeline run rebuilds the reports"));
 	json_array_append_new(steps, step);
