@@ -53,6 +53,8 @@ for n in "${sizes[@]}"; do
   run incremental "initial"           # no offset yet: the full snapshot
   psql -XAtq "$src" -c "select demo.apply_changes($((n / 1000)))" >/dev/null
   run incremental "0.1% changed"
+  psql -XAtq "$src" -c "select demo.apply_changes(1000)" >/dev/null
+  run incremental "1000 changed"   # the same change at every size: the time should not grow with the table
   kill $pid; wait $pid 2>/dev/null || true
 done
 echo "(land step = source COPY -> LAND COPY; trusted = the MERGE into TRUSTED; goal: 0.1 % incremental <= 2 % of initial, flat across sizes)"
