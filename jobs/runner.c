@@ -41,8 +41,6 @@ static extract_fn extractor_for(const char *source_type)
 		return extract_pg;
 	if (strcmp(source_type, "api") == 0)
 		return extract_api;
-	if (strcmp(source_type, "sftp") == 0)
-		return extract_sftp;
 	return NULL;
 }
 
