@@ -2,6 +2,7 @@
  * order of the checks is the order a user reads the definition in, so the
  * first problem reported is the first one they would find. */
 #include "control/source_validate.h"
+#include "jobs/sftp_options.h"
 #include "server/secret.h"
 #include "server/sqlident.h"
 
@@ -349,8 +350,12 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 	if (secret && !secret_ref_valid(secret))
 		return fail(err, "connection_secret",
 			    "must be a reference (env:NAME, file:/path or gcp-sm:projects/...), never the secret itself");
-	if (!secret && (strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0 || strcmp(type, "sftp") == 0))
-		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL)", type);
+	bool sftp_key = strcmp(type, "sftp") == 0 &&
+			json_is_string(json_object_get(json_object_get(src, "options"), "private_key_file"));
+	if (!secret && !sftp_key &&
+	    (strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0 || strcmp(type, "sftp") == 0))
+		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL%s)", type,
+			    strcmp(type, "sftp") == 0 ? ", or options.private_key_file" : "");
 	if (!secret)
 		json_object_set_new(src, "connection_secret", json_null());
 
@@ -386,6 +391,11 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 			    strlen(json_string_value(json_object_get(src, "object"))) + strlen(name) + 2 > SQLIDENT_MAX)
 				return fail(err, field, "system, object and child name together are too long");
 		}
+	}
+	if (strcmp(type, "sftp") == 0) {
+		char field[128], msg[256];
+		if (sftp_options_validate(src, field, sizeof field, msg, sizeof msg) != 0)
+			return fail(err, field, "%s", msg);
 	}
 	json_t *soft = json_object_get(v, "soft_delete");
 	if (soft && !json_is_boolean(soft))

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT_BATCH (256 * 1024)
+#define OUT_BATCH (32 * 1024) /* smaller messages let the server start sooner */
 #define MAX_FIELDS 4096
 #define PSTATE_ROW_NOT_BEGUN 0 /* libcsv's parser state between records */
 #define PSTATE_FIELD_BEGUN 2
@@ -41,6 +41,7 @@ struct csv_copy {
 	struct csv_column *cols;
 	size_t ncols;
 	char *file_copy;            /* the file name, COPY-escaped */
+	size_t file_len;
 	long long version_base;
 	struct csv_sink sink;
 	iconv_t cd;                 /* (iconv_t)-1 for UTF-8 input */
@@ -63,6 +64,7 @@ struct csv_copy {
 	size_t *map;                /* column i is field map[i] */
 	size_t expected;            /* fields per record */
 
+	unsigned char date_prog[64];/* the compiled date_format */
 	struct buf out;             /* a batch of COPY rows */
 	struct buf rej;             /* one reject row */
 	struct buf val;             /* a rewritten value */
@@ -251,40 +253,73 @@ bool csv_date_format_valid(const char *fmt)
 	return d == 1 && m == 1 && y == 1;
 }
 
-/* Rewrites a value that matches `fmt` (plus an optional time after a space
- * or 'T') as YYYY-MM-DD[ time]; false when it does not match. DD and MM take
- * one or two digits when a separator follows them in the format. */
-static bool rewrite_date(struct buf *out, const char *fmt, const char *s, size_t n)
+/* A date format, compiled: DD, MM and YYYY as tokens, anything else literal. */
+enum date_token { DT_END, DT_DAY, DT_MONTH, DT_YEAR, DT_LITERAL };
+
+static void compile_date_format(const char *fmt, unsigned char *prog, size_t len)
+{
+	size_t k = 0;
+	for (const char *f = fmt; *f && k + 3 < len;) {
+		bool sep_after;
+		if (strncmp(f, "YYYY", 4) == 0) {
+			prog[k++] = DT_YEAR;
+			f += 4;
+			continue;
+		}
+		if (strncmp(f, "DD", 2) == 0 || strncmp(f, "MM", 2) == 0) {
+			/* one or two digits when a separator follows, else exactly two */
+			sep_after = f[2] && strchr("/-. ", f[2]);
+			prog[k++] = f[0] == 'D' ? DT_DAY : DT_MONTH;
+			prog[k++] = sep_after ? 1 : 2;
+			f += 2;
+			continue;
+		}
+		prog[k++] = DT_LITERAL;
+		prog[k++] = (unsigned char)*f++;
+	}
+	prog[k] = DT_END;
+}
+
+/* Rewrites a value that matches the compiled format (plus an optional time
+ * after a space or 'T') as YYYY-MM-DD[ time]; false when it does not match. */
+static bool rewrite_date(struct buf *out, const unsigned char *prog, const char *s, size_t n)
 {
 	int d = -1, m = -1, y = -1;
 	size_t i = 0;
-	for (const char *f = fmt; *f;) {
-		if (strncmp(f, "YYYY", 4) == 0) {
-			y = read_digits(s, n, &i, 4, 4);
-			f += 4;
-			if (y < 0)
+	for (const unsigned char *p = prog; *p != DT_END;) {
+		switch (*p++) {
+		case DT_YEAR:
+			if ((y = read_digits(s, n, &i, 4, 4)) < 0)
 				return false;
-		} else if (strncmp(f, "DD", 2) == 0 || strncmp(f, "MM", 2) == 0) {
-			bool sep = f[2] && strchr("/-. ", f[2]);
-			int v = read_digits(s, n, &i, sep ? 1 : 2, 2);
-			if (v < 0)
+			break;
+		case DT_DAY:
+			if ((d = read_digits(s, n, &i, *p++, 2)) < 0)
 				return false;
-			*(f[0] == 'D' ? &d : &m) = v;
-			f += 2;
-		} else {
-			if (i >= n || s[i] != *f)
+			break;
+		case DT_MONTH:
+			if ((m = read_digits(s, n, &i, *p++, 2)) < 0)
 				return false;
-			i++, f++;
+			break;
+		default:
+			if (i >= n || (unsigned char)s[i] != *p++)
+				return false;
+			i++;
 		}
 	}
 	if (i < n && s[i] != ' ' && s[i] != 'T')
 		return false;
 	if (m < 1 || m > 12 || d < 1 || d > 31)
 		return false;
-	char iso[16];
-	int k = snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, d);
 	out->len = 0;
-	return buf_add(out, iso, (size_t)k) && buf_add(out, s + i, n - i);
+	if (!buf_reserve(out, 10 + (n - i)))
+		return false;
+	char *o = out->p;
+	o[0] = (char)('0' + y / 1000), o[1] = (char)('0' + y / 100 % 10), o[2] = (char)('0' + y / 10 % 10);
+	o[3] = (char)('0' + y % 10), o[4] = '-', o[5] = (char)('0' + m / 10), o[6] = (char)('0' + m % 10);
+	o[7] = '-', o[8] = (char)('0' + d / 10), o[9] = (char)('0' + d % 10);
+	memcpy(o + 10, s + i, n - i);
+	out->len = 10 + (n - i);
+	return true;
 }
 
 /* --- header names ---------------------------------------------------- */
@@ -419,7 +454,7 @@ static int add_value(struct csv_copy *c, size_t i)
 		return buf_add(&c->out, "\\N", 2) ? 0 : (fail(c, "out of memory"), -1);
 	if (kind == CSV_NUMBER && c->d.decimal_comma && rewrite_decimal_comma(&c->val, s, n))
 		s = c->val.p, n = c->val.len;
-	else if (kind == CSV_DATE && c->d.date_format[0] && rewrite_date(&c->val, c->d.date_format, s, n))
+	else if (kind == CSV_DATE && c->d.date_format[0] && rewrite_date(&c->val, c->date_prog, s, n))
 		s = c->val.p, n = c->val.len;
 	long bad = add_copy_text(&c->out, s, n, false);
 	if (bad == -2) {
@@ -436,6 +471,21 @@ static int add_value(struct csv_copy *c, size_t i)
 		return -1;
 	}
 	return 0;
+}
+
+/* Writes v in decimal (v >= 0); returns the length. snprintf costs more
+ * than the rest of a row's tail. */
+static size_t put_ll(char *out, long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
 }
 
 static void finish_record(struct csv_copy *c)
@@ -470,15 +520,21 @@ static void finish_record(struct csv_copy *c)
 			return;
 		}
 	}
-	char tail[64];
-	int k = snprintf(tail, sizeof tail, "%lld\tU\t", c->version_base + c->rec_line);
-	char line[24];
-	int l = snprintf(line, sizeof line, "\t%lld\n", c->rec_line);
-	if (!buf_add(&c->out, tail, (size_t)k) || !buf_add(&c->out, c->file_copy, strlen(c->file_copy)) ||
-	    !buf_add(&c->out, line, (size_t)l)) {
+	/* version \t U \t file \t line \n */
+	if (!buf_reserve(&c->out, c->file_len + 64)) {
 		fail(c, "out of memory");
 		return;
 	}
+	char *o = c->out.p + c->out.len;
+	o += put_ll(o, c->version_base + c->rec_line);
+	memcpy(o, "\tU\t", 3);
+	o += 3;
+	memcpy(o, c->file_copy, c->file_len);
+	o += c->file_len;
+	*o++ = '\t';
+	o += put_ll(o, c->rec_line);
+	*o++ = '\n';
+	c->out.len = (size_t)(o - c->out.p);
 	c->stats.rows++;
 	clear_record(c);
 	if (c->out.len >= OUT_BATCH)
@@ -518,16 +574,6 @@ static void on_row(int term, void *arg)
 	finish_record(c);
 }
 
-static int space_only(unsigned char ch)
-{
-	return ch == ' ';
-}
-
-static int space_or_tab(unsigned char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
 static int init_parser(struct csv_copy *c)
 {
 	if (c->parser_ready)
@@ -537,7 +583,8 @@ static int init_parser(struct csv_copy *c)
 		return -1;
 	csv_set_delim(&c->parser, (unsigned char)c->d.delimiter);
 	csv_set_quote(&c->parser, (unsigned char)c->d.quote);
-	csv_set_space_func(&c->parser, c->d.delimiter == '\t' ? space_only : space_or_tab);
+	/* libcsv's own blanks (space and tab, never the delimiter) are checked
+	 * inline; a space function would be a call per byte */
 	c->parser_ready = true;
 	return 0;
 }
@@ -721,6 +768,8 @@ struct csv_copy *csv_copy_new(const struct csv_dialect *d, const struct csv_colu
 	c->file_copy = copy_escaped(file);
 	if (!c->cols || !c->map || !c->file_copy)
 		goto nomem;
+	c->file_len = strlen(c->file_copy);
+	compile_date_format(d->date_format, c->date_prog, sizeof c->date_prog);
 	for (size_t i = 0; i < ncols; i++) {
 		c->cols[i].kind = cols[i].kind;
 		if (!(c->cols[i].name = strdup(cols[i].name)))

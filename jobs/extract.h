@@ -15,6 +15,7 @@ struct load_result {
 	long long rows_estimate;   /* -1 = unknown */
 	bool snapshot;             /* a full snapshot (not a set of changes) */
 	double wait_seconds;       /* time spent waiting on the source's network (API loads) */
+	long long rows_rejected;   /* rows that did not fit, kept in LAND's _rejects table (sftp loads) */
 };
 
 struct load_error {
@@ -31,6 +32,9 @@ int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *sou
 
 int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
 		const char *land_table, struct load_result *res, struct load_error *err);
+
+int extract_sftp(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+		 const char *land_table, struct load_result *res, struct load_error *err);
 
 /* Formats err (printf-style) with an outcome; returns -1 for `return load_fail(...)`. */
 int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)

@@ -41,6 +41,8 @@ static extract_fn extractor_for(const char *source_type)
 		return extract_pg;
 	if (strcmp(source_type, "api") == 0)
 		return extract_api;
+	if (strcmp(source_type, "sftp") == 0)
+		return extract_sftp;
 	return NULL;
 }
 
@@ -97,7 +99,10 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		json_object_set_new(extract_step, "network_wait_seconds", json_real(res.wait_seconds));
 	json_array_append_new(steps, extract_step);
 	json_array_append_new(steps, step("land", "JOB_STATE_DONE", started, res.rows_written));
-	json_object_set_new(json_array_get(steps, json_array_size(steps) - 1), "snapshot", json_boolean(res.snapshot));
+	json_t *land_step = json_array_get(steps, json_array_size(steps) - 1);
+	json_object_set_new(land_step, "snapshot", json_boolean(res.snapshot));
+	if (!strcmp(type, "sftp"))
+		json_object_set_new(land_step, "rejected", json_integer(res.rows_rejected));
 
 	now_iso(started, sizeof started);
 	snprintf(id, sizeof id, "%lld", job->id);
