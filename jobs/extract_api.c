@@ -182,20 +182,36 @@ static json_t *at_path(json_t *rec, const char *path)
 	return cur;
 }
 
+/* true when every real number in v prints back exactly with 15 significant
+ * digits (as any decimal the API sent with up to 15 digits does) */
+static bool reals_fit_15(json_t *v)
+{
+	if (json_is_real(v)) {
+		char buf[40];
+		snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+		return strtod(buf, NULL) == json_real_value(v);
+	}
+	const char *key;
+	size_t i;
+	json_t *item;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, item)
+			if (!reals_fit_15(item))
+				return false;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			if (!reals_fit_15(item))
+				return false;
+	}
+	return true;
+}
+
 /* JSON text that keeps the digits the API sent: jansson writes reals with 17
  * significant digits (0.928 -> 0.92800000000000005); 15 reproduce any
- * decimal of up to 15 digits, and a value that does not survive the round
- * trip keeps its 17. */
+ * decimal of up to 15 digits, and a value that needs more keeps its 17. */
 static char *dump_exact(json_t *v, size_t flags)
 {
-	char *t = json_dumps(v, flags | JSON_REAL_PRECISION(15));
-	json_t *back = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
-	bool same = back && json_equal(back, v);
-	json_decref(back);
-	if (same)
-		return t;
-	free(t);
-	return json_dumps(v, flags);
+	return json_dumps(v, flags | (reals_fit_15(v) ? JSON_REAL_PRECISION(15) : 0));
 }
 
 /* Text of a JSON value as LAND keeps it (strings bare, the rest as JSON). */
