@@ -74,12 +74,14 @@ static bool negotiate(struct http_request *req, enum query_format *fmt)
 	*fmt = QUERY_FORMAT_JSON;
 	if (!accept || !*accept)
 		return true;
-	const char *csv = strstr(accept, "text/csv"), *json = strstr(accept, "application/json");
+	const char *csv = strcasestr(accept, "text/csv"), *json = strcasestr(accept, "application/json");
+	if (!csv)
+		csv = strcasestr(accept, "text/*");
 	if (csv && (!json || csv < json)) {
 		*fmt = QUERY_FORMAT_CSV;
 		return true;
 	}
-	if (json || strstr(accept, "*/*") || strstr(accept, "application/*") || strstr(accept, "text/*"))
+	if (json || strstr(accept, "*/*") || strcasestr(accept, "application/*"))
 		return true;
 	http_reply_problem(req, 406, "Not acceptable", "Accept", NULL,
 			   "rows are served as application/json or text/csv");
@@ -130,9 +132,7 @@ static void reply_query_error(struct http_request *req, PGconn *c, PGresult *res
 	if (strncmp(state, "22", 2) == 0) {
 		int i = query_diagnose(c, plan, msg, sizeof msg);
 		if (i < 0) {
-			const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			http_reply_problem(req, 400, "Invalid filter value", NULL, NULL,
-					   "a value was refused: %.200s", primary ? primary : state);
+			http_reply_db_error(req, res, c); /* no value of the request is at fault: the data is */
 		} else if (strcmp(plan->params[i].field, "after") == 0) {
 			http_reply_problem(req, 400, "Invalid query parameter", "after", NULL,
 					   "the cursor does not fit column %.64s: %s", plan->params[i].column, msg);
@@ -237,6 +237,13 @@ void handle_table_query(struct http_request *req)
 				   "layer must be trusted or refined");
 		return;
 	}
+	json_t *utf8 = json_string(table); /* NULL when not UTF-8: no relation has that name */
+	if (!utf8) {
+		http_reply_problem(req, 404, "Not found", "table", NULL,
+				   "the %s layer has no table of that name (not UTF-8)", layer);
+		return;
+	}
+	json_decref(utf8);
 	if (!negotiate(req, &fmt))
 		return;
 	if (!(a = calloc(1, sizeof *a))) {

@@ -385,7 +385,7 @@ char *query_param_check_sql(const struct query_param *p)
 	if (p->cast)
 		query_buf_printf(&b, "SELECT $1::%s", p->cast);
 	else
-		query_buf_printf(&b, "SELECT ''::text %s $1", p->op == QUERY_OP_ILIKE ? "ILIKE" : "LIKE");
+		query_buf_printf(&b, "SELECT $1::text %s $1::text", p->op == QUERY_OP_ILIKE ? "ILIKE" : "LIKE");
 	return query_buf_take(&b);
 }
 

@@ -29,10 +29,10 @@ bool query_layer_valid(const char *layer)
  * position. Domains are judged by their base type. */
 static const char table_sql[] =
 	"SELECT a.attname,"
-	" CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' WHEN '_bpchar'::regtype THEN 'bpchar[]'"
-	"      WHEN 'bit'::regtype THEN format_type(a.atttypid, a.atttypmod)"
-	"      WHEN '_bit'::regtype THEN format_type(a.atttypid, a.atttypmod)"
-	"      ELSE format_type(a.atttypid, NULL) END,"
+	" CASE bt.oid WHEN 'bpchar'::regtype THEN 'bpchar' WHEN '_bpchar'::regtype THEN 'bpchar[]'"
+	"      WHEN 'bit'::regtype THEN format_type(bt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END)"
+	"      WHEN '_bit'::regtype THEN format_type(bt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END)"
+	"      ELSE format_type(bt.oid, NULL) END,"
 	" CASE WHEN bt.oid IN (20, 21, 23, 26, 700, 701, 1700) THEN 'n' WHEN bt.oid = 16 THEN 'b'"
 	"      WHEN bt.oid IN (114, 3802) THEN 'j' ELSE 't' END,"
 	" EXISTS (SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod"

@@ -135,6 +135,7 @@ describe('happy paths', () => {
       connection_secret: 'file:/run/secrets/sftp',
       columns: [{ name: 'sku', type: 'text', key: true }],
       load_type: 'incremental',
+      options: { host: 'sftp.parceiros.example', user: 'shopper', directory: '/saida', known_host: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq2hW6Q9mnMqM5sX2cQk7u0oRzV1eEJmV6bYwqGf0T1' },
     });
     assert.equal(sftp.database, 'parceiros');
     assert.equal(sftp.offset_mode, 'files');
@@ -375,6 +376,7 @@ describe('validation: every rule answers 422 naming the field', () => {
     connection_secret: 'file:/run/secrets/sftp',
     columns: [id],
     load_type: 'incremental',
+    options: { host: 'sftp.parceiros.example', user: 'shopper', directory: '/saida', known_host: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq2hW6Q9mnMqM5sX2cQk7u0oRzV1eEJmV6bYwqGf0T1' },
     ...over,
   });
 
