@@ -20,6 +20,7 @@
 #include "jobs/http_fetch.h"
 #include "jobs/land.h"
 #include "server/secret.h"
+#include "server/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -84,21 +85,6 @@ static long backoff_ms(int attempt)
 }
 
 /* --- the bucket ------------------------------------------------------ */
-
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* Writes data to dir/name atomically: a temporary name, fsync, rename. */
 static int bucket_write(const char *dir, const char *name, const char *data, size_t len)
@@ -393,7 +379,7 @@ static int setup(struct api_load *a, struct load_error *err)
 	snprintf(a->bucket, sizeof a->bucket, "%s/%s/%s/dt=%s", a->w->app->cfg.bucket_dir,
 		 json_string_value(json_object_get(a->source, "system")),
 		 json_string_value(json_object_get(a->source, "object")), day);
-	if (make_dirs(a->bucket) != 0)
+	if (util_make_dirs(a->bucket) != 0)
 		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", a->bucket, strerror(errno));
 	if (fetch_init(&a->http, opt_int(a->source, "timeout_ms", 30000, 100, 600000)) != 0)
 		return load_fail(err, JOB_TRANSIENT, "out of memory");

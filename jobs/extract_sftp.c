@@ -29,6 +29,7 @@
 #include "jobs/sftp_files.h"
 #include "jobs/sftp_options.h"
 #include "server/log.h"
+#include "server/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,21 +97,6 @@ static enum job_outcome outcome_of(enum sftp_status st)
 	return st == SFTP_PERMANENT ? JOB_PERMANENT : st == SFTP_CANCELLED ? JOB_CANCELLED : JOB_TRANSIENT;
 }
 
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void iso_time(long long t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
@@ -155,7 +141,7 @@ static int setup(struct sftp_load *l, json_t *source, struct load_error *err)
 	snprintf(l->bucket, sizeof l->bucket, "%s/%s/%s/dt=%s", l->w->app->cfg.bucket_dir,
 		 json_string_value(json_object_get(l->source, "system")),
 		 json_string_value(json_object_get(l->source, "object")), day);
-	if (make_dirs(l->bucket) != 0)
+	if (util_make_dirs(l->bucket) != 0)
 		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", l->bucket, strerror(errno));
 
 	const char *tmp = getenv("TMPDIR");

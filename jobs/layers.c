@@ -4,26 +4,17 @@
  * target meanwhile, so a cancel interrupts a long merge too. */
 #include "jobs/layers.h"
 #include "server/db.h"
+#include "server/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static void iso_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 static json_t *finished_now(void)
 {
 	char buf[32];
-	iso_now(buf, sizeof buf);
+	util_now_iso(buf, sizeof buf);
 	return json_string(buf);
 }
 
@@ -70,7 +61,7 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 	int rc = -1;
 	snprintf(id, sizeof id, "%lld", source_id);
 	const char *params[2] = {id, before_s};
-	iso_now(started, sizeof started);
+	util_now_iso(started, sizeof started);
 	*quarantined = 0;
 
 	worker_set_source(w, w->lake);
@@ -102,7 +93,7 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 	json_object_set_new(trusted_step, "finished_at", finished_now());
 	json_array_append_new(steps, trusted_step);
 
-	iso_now(started, sizeof started); /* the checks' own start */
+	util_now_iso(started, sizeof started); /* the checks' own start */
 	snprintf(before_s, sizeof before_s, "%lld", (long long)json_integer_value(before));
 	if (!(failed = lake_json(w->lake, "SELECT layers.run_checks($1, $2)", 2, params, msg, sizeof msg))) {
 		load_fail(err, JOB_TRANSIENT, "checks: %s", msg);

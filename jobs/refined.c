@@ -12,6 +12,7 @@
 #include "jobs/land.h"
 #include "server/db.h"
 #include "server/sqlident.h"
+#include "server/util.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -25,25 +26,6 @@ struct report {
 	char key[512];        /* "a, b" or "" */
 	char *sql;            /* the whole file */
 };
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 /* Copies the value of header line "-- <tag>:" into out. */
 static void header_value(const char *sql, const char *tag, char *out, size_t len)
@@ -224,20 +206,10 @@ static bool reads_any(const char *depends, json_t *tables)
 	return false;
 }
 
-static void refined_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err)
 {
 	char dir[4096], msg[1024], started[40], finished[40];
-	refined_now(started, sizeof started);
+	util_now_iso(started, sizeof started);
 	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
 	json_t *built = json_array(), *waiting = json_array();
 	int rc = 0;
@@ -260,7 +232,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 			continue;
 		char path[8192];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (!(rep.sql = read_all(path)))
+		if (!(rep.sql = util_read_file(path, NULL)))
 			continue;
 		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
 		header_value(rep.sql, "key", rep.key, sizeof rep.key);
@@ -280,7 +252,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	}
 	if (d)
 		closedir(d);
-	refined_now(finished, sizeof finished);
+	util_now_iso(finished, sizeof finished);
 	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", "refined", "state",
 				 rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "started_at", started,
 				 "finished_at", finished, "rebuilt", built, "waiting", waiting);

@@ -7,6 +7,7 @@
 #include "jobs/land.h"
 #include "jobs/layers.h"
 #include "server/log.h"
+#include "server/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,16 +26,6 @@ int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt,
 	return -1;
 }
 
-static void now_iso(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 static extract_fn extractor_for(const char *source_type)
 {
 	if (strcmp(source_type, "postgresql") == 0)
@@ -49,7 +40,7 @@ static extract_fn extractor_for(const char *source_type)
 static json_t *step(const char *name, const char *state, const char *started, long long rows)
 {
 	char finished[40];
-	now_iso(finished, sizeof finished);
+	util_now_iso(finished, sizeof finished);
 	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", name, "state", state, "started_at", started,
 			 "finished_at", finished, "rows", (json_int_t)rows);
 }
@@ -80,7 +71,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	const char *why = NULL;
 	int rc = -1;
 
-	now_iso(started, sizeof started);
+	util_now_iso(started, sizeof started);
 	const char *type = json_string_value(json_object_get(source, "source_type"));
 	extract_fn extract = extractor_for(type);
 	if (!extract)
@@ -104,7 +95,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	if (!strcmp(type, "sftp"))
 		json_object_set_new(land_step, "rejected", json_integer(res.rows_rejected));
 
-	now_iso(started, sizeof started);
+	util_now_iso(started, sizeof started);
 	snprintf(id, sizeof id, "%lld", job->id);
 	snprintf(src, sizeof src, "%lld", job->source_id);
 	const char *params[2] = {src, id};
@@ -143,7 +134,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 	long long quarantined = 0;
 	char started[40];
 
-	now_iso(started, sizeof started);
+	util_now_iso(started, sizeof started);
 	if (!source) {
 		load_fail(&err, job->source_id ? JOB_TRANSIENT : JOB_PERMANENT,
 			  job->source_id ? "cannot read the source definition" : "the source was deleted");

@@ -1,6 +1,7 @@
 /* One JSON object per line on stderr. Lines are written with a single
  * fputs under stdio's own lock, so lines of different threads never mix. */
 #include "server/log.h"
+#include "server/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,17 +12,6 @@ static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level min) { min_level = min; }
 
-static void format_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 void log_json(enum log_level level, const char *msg, json_t *fields)
 {
 	if (level < min_level) {
@@ -29,7 +19,7 @@ void log_json(enum log_level level, const char *msg, json_t *fields)
 		return;
 	}
 	char ts[40];
-	format_now(ts, sizeof ts);
+	util_now_iso(ts, sizeof ts);
 
 	json_t *line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "msg", msg);
 	if (fields)

@@ -9,6 +9,7 @@
 #include "server/log.h"
 #include "server/migrate.h"
 #include "server/routes.h"
+#include "server/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -26,43 +27,6 @@ static enum log_level level_from(const char *s)
 {
 	return !strcmp(s, "debug") ? LOG_DEBUG : !strcmp(s, "warn") ? LOG_WARN
 	     : !strcmp(s, "error") ? LOG_ERROR : LOG_INFO;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = n > 0 ? malloc((size_t)n + 1) : NULL;
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		*len = (size_t)n;
-	}
-	return buf;
 }
 
 /* The lake may still be starting (a fresh cluster, a failover): try for 30 s. */
@@ -101,12 +65,12 @@ static int prepare(struct app *app, const sigset_t *stop)
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/openapi/openapi.json", app->cfg.home);
-	app->openapi_json = slurp(path, &app->openapi_len);
+	app->openapi_json = util_read_file(path, &app->openapi_len);
 	if (!app->openapi_json) {
 		log_json(LOG_ERROR, "cannot read the OpenAPI spec", json_pack("{s:s}", "path", path));
 		return -1;
 	}
-	if (make_dirs(app->cfg.bucket_dir) != 0) {
+	if (util_make_dirs(app->cfg.bucket_dir) != 0) {
 		log_json(LOG_ERROR, "cannot create the bucket directory",
 			 json_pack("{s:s, s:s}", "path", app->cfg.bucket_dir, "error", strerror(errno)));
 		return -1;

@@ -3,6 +3,7 @@
 #include "server/migrate.h"
 #include "server/db.h"
 #include "server/log.h"
+#include "server/util.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -25,30 +26,11 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[len] = 0;
-	fclose(f);
-	return buf;
-}
-
 static int apply_one(PGconn *conn, const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	char *sql = read_file(path);
+	char *sql = util_read_file(path, NULL);
 	if (!sql) {
 		snprintf(err, errlen, "cannot read migration %s", path);
 		return -1;

@@ -1,0 +1,16 @@
+/* Small helpers that several modules need: the time as ISO 8601, a whole
+ * file read into memory, mkdir -p. */
+#ifndef LAKE_UTIL_H
+#define LAKE_UTIL_H
+
+#include <stddef.h>
+
+/* Now, UTC, with milliseconds: 2026-11-24T09:15:02.123Z */
+void util_now_iso(char *buf, size_t len);
+/* The whole file, NUL-terminated, malloc'd (*len may be NULL); NULL if it
+ * cannot be read. For small files: SQL, the spec, secrets. */
+char *util_read_file(const char *path, size_t *len);
+/* Creates the directory and its parents (mode 0750); 0 or -1 with errno. */
+int util_make_dirs(const char *path);
+
+#endif
