@@ -53,8 +53,29 @@ static void describe_failures(json_t *failed, char *out, size_t len)
 	}
 }
 
-int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, long long *quarantined,
-		   struct load_error *err)
+char *layers_override(struct worker_slot *w, const char *table, const char *step)
+{
+	char path[4400];
+	snprintf(path, sizeof path, "%s/sql/layers/%s.%s.sql", w->app->cfg.home, table, step);
+	return util_read_file(path, NULL);
+}
+
+/* Runs an override file in the open transaction; returns 0 or -1 (msg). */
+static int run_override(PGconn *lake, long long job_id, long long source_id, const char *sql, char *msg,
+			size_t len)
+{
+	char id[24], job[24];
+	snprintf(id, sizeof id, "%lld", source_id);
+	snprintf(job, sizeof job, "%lld", job_id);
+	const char *params[2] = {id, job};
+	PGresult *r = PQexecParams(lake, "SELECT set_config('shopperlake.source_id', $1, true), "
+					 "set_config('shopperlake.job_id', $2, true)", 2, NULL, params, NULL, NULL, 0);
+	PQclear(r);
+	return db_exec(lake, sql, msg, len);
+}
+
+int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, json_t *steps,
+		   long long *quarantined, struct load_error *err)
 {
 	char id[24], msg[1024], before_s[24], started[32];
 	json_t *merge = NULL, *before = NULL, *failed = NULL;
@@ -72,8 +93,25 @@ int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, lo
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
-	if (!(before = lake_json(w->lake, "SELECT layers.rows_before_merge($1)", 1, params, msg, sizeof msg)) ||
-	    !(merge = lake_json(w->lake, "SELECT layers.trusted_merge($1)", 1, params, msg, sizeof msg))) {
+	PGresult *tn = PQexecParams(w->lake, "SELECT layers.table_name($1)", 1, NULL, params, NULL, NULL, 0);
+	char *override = PQresultStatus(tn) == PGRES_TUPLES_OK && PQntuples(tn) == 1
+				 ? layers_override(w, PQgetvalue(tn, 0, 0), "trusted") : NULL;
+	PQclear(tn);
+	if (!(before = lake_json(w->lake, "SELECT layers.rows_before_merge($1)", 1, params, msg, sizeof msg))) {
+		free(override);
+		load_fail(err, JOB_TRANSIENT, "trusted: %s", msg);
+		goto out;
+	}
+	if (override) {
+		/* sql/layers/<table>.trusted.sql replaces the generated merge */
+		int orc = run_override(w->lake, job_id, source_id, override, msg, sizeof msg);
+		free(override);
+		if (orc != 0) {
+			load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_PERMANENT, "trusted override: %s", msg);
+			goto out;
+		}
+		merge = json_pack("{s:b, s:i, s:i}", "override", 1, "merged", 0, "quarantined", 0);
+	} else if (!(merge = lake_json(w->lake, "SELECT layers.trusted_merge($1)", 1, params, msg, sizeof msg))) {
 		load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "trusted: %s", msg);
 		goto out;
 	}

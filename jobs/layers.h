@@ -10,13 +10,17 @@
  * a failed check rolls it back, so readers keep the previous good table.
  * Appends steps "trusted" and "checks"; *quarantined gets the rows sent to
  * quarantine. `table` is <system>_<object>. */
-int layers_trusted(struct worker_slot *w, long long source_id, json_t *steps, long long *quarantined,
-		   struct load_error *err);
+int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, json_t *steps,
+		   long long *quarantined, struct load_error *err);
 
 /* Rebuilds the reports in sql/refined/ that read a table this job (or, for
  * the last job of a pipeline run, the run) changed, each in its own
  * transaction (built aside, then swapped). Appends a "refined" step. */
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err);
+
+/* The text of sql/layers/<table>.<step>.sql when that override exists
+ * (malloc'd), else NULL. */
+char *layers_override(struct worker_slot *w, const char *table, const char *step);
 
 /* Records in control.table_refresh (when it exists) that a table changed.
  * Runs in the caller's transaction. */

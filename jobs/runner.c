@@ -99,6 +99,24 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	snprintf(id, sizeof id, "%lld", job->id);
 	snprintf(src, sizeof src, "%lld", job->source_id);
 	const char *params[2] = {src, id};
+	char lake_table[160];
+	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	char *override = layers_override(w, lake_table, "raw");
+	if (override) {
+		/* sql/layers/<table>.raw.sql replaces the generated append */
+		PGresult *sr = PQexecParams(w->lake, "SELECT set_config('shopperlake.source_id', $1, true)", 1, NULL,
+					    params, NULL, NULL, 0);
+		PQclear(sr);
+		int orc = db_exec(w->lake, override, msg, sizeof msg);
+		free(override);
+		if (orc != 0) {
+			load_fail(err, JOB_PERMANENT, "raw override: %s", msg);
+			goto out;
+		}
+		json_array_append_new(steps, step("raw", "JOB_STATE_DONE", started, 0));
+		goto raw_done;
+	}
 	PGresult *r = PQexecParams(w->lake, "SELECT layers.raw_append($1, $2)", 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		load_fail(err, JOB_TRANSIENT, "raw: %s", PQresultErrorMessage(r));
@@ -107,6 +125,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	}
 	json_array_append_new(steps, step("raw", "JOB_STATE_DONE", started, atoll(PQgetvalue(r, 0, 0))));
 	PQclear(r);
+raw_done:;
 
 	const char *before = json_string_value(json_object_get(source, "last_offset"));
 	if (queue_loaded_in_tx(w->lake, job, w->name, before, res.offset_after, res.rows_read,
@@ -146,7 +165,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 		load_fail(&err, JOB_CANCELLED, "stopped after the load");
 		goto failed;
 	}
-	if (layers_trusted(w, job->source_id, steps, &quarantined, &err) != 0 ||
+	if (layers_trusted(w, job->id, job->source_id, steps, &quarantined, &err) != 0 ||
 	    layers_refined(w, job->id, steps, &err) != 0)
 		goto failed;
 	if (queue_done(w->lake, job, w->name, steps, quarantined) != 0) {
