@@ -29,6 +29,7 @@
 #include <string.h>
 
 #define PROGRESS_EVERY 8192
+#define BATCH_BYTES (32 * 1024)
 
 struct pg_load {
 	PGconn *src, *lake;
@@ -190,13 +191,26 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	}
 	PQclear(r);
 
-	char *buf;
+	/* Rows are gathered into one CopyData message of up to BATCH bytes: a
+	 * message per row costs the lake backend a protocol round per row. */
+	char *buf, *batch = malloc(BATCH_BYTES);
+	size_t used = 0;
 	int n;
 	long long rows = 0;
-	const char *lake_failed = NULL;
+	const char *lake_failed = batch ? NULL : "out of memory";
 	while ((n = PQgetCopyData(l->src, &buf, 0)) > 0) {
-		if (!lake_failed && PQputCopyData(l->lake, buf, n) != 1)
-			lake_failed = PQerrorMessage(l->lake);
+		if (!lake_failed && used + (size_t)n > BATCH_BYTES) {
+			if (PQputCopyData(l->lake, batch, (int)used) != 1)
+				lake_failed = PQerrorMessage(l->lake);
+			used = 0;
+		}
+		if (!lake_failed && (size_t)n > BATCH_BYTES) {
+			if (PQputCopyData(l->lake, buf, n) != 1)
+				lake_failed = PQerrorMessage(l->lake);
+		} else if (!lake_failed) {
+			memcpy(batch + used, buf, (size_t)n);
+			used += (size_t)n;
+		}
 		PQfreemem(buf);
 		if (++rows % PROGRESS_EVERY == 0) {
 			atomic_store(&w->rows_read, rows);
@@ -209,6 +223,9 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	/* Drain what is left of the source COPY (after an interrupt too). */
 	while (n > 0 && (n = PQgetCopyData(l->src, &buf, 0)) > 0)
 		PQfreemem(buf);
+	if (!lake_failed && used > 0 && !worker_should_stop(w) && PQputCopyData(l->lake, batch, (int)used) != 1)
+		lake_failed = PQerrorMessage(l->lake);
+	free(batch);
 	atomic_store(&w->rows_read, rows);
 	res->rows_read = rows;
 

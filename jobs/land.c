@@ -90,12 +90,22 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		if (exec_ok(lake, sql_buf, err, errlen) != 0)
 			goto out;
 	}
-	/* This load's partition; its defaults are this load's constants. */
+	/* This load's partition; its defaults are this load's constants
+	 * (literals: an expression would be evaluated for every row). */
+	PGresult *day = PQexec(lake, "SELECT date_trunc('day', now())::text");
+	if (PQresultStatus(day) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(day));
+		PQclear(day);
+		goto out;
+	}
+	char *qday = PQescapeLiteral(lake, PQgetvalue(day, 0, 0), strlen(PQgetvalue(day, 0, 0)));
+	PQclear(day);
 	snprintf(sql_buf, sizeof sql_buf,
 		 "CREATE TABLE %s PARTITION OF %s FOR VALUES IN (%lld); "
 		 "ALTER TABLE %s ALTER COLUMN _job_id SET DEFAULT %lld, ALTER COLUMN _partitiontime "
-		 "SET DEFAULT date_trunc('day', now())",
-		 table, parent, job_id, table, job_id);
+		 "SET DEFAULT %s::timestamptz",
+		 table, parent, job_id, table, job_id, qday ? qday : "now()");
+	PQfreemem(qday);
 	if (exec_ok(lake, sql_buf, err, errlen) != 0)
 		goto out;
 	rc = 0;
