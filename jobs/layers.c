@@ -84,6 +84,7 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	const char *params[2] = {id, before_s};
 	util_now_iso(started, sizeof started);
 	*quarantined = 0;
+	size_t steps_before = json_array_size(steps);
 
 	worker_set_source(w, w->lake);
 	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0 ||
@@ -134,7 +135,9 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	util_now_iso(started, sizeof started); /* the checks' own start */
 	snprintf(before_s, sizeof before_s, "%lld", (long long)json_integer_value(before));
 	if (!(failed = lake_json(w->lake, "SELECT layers.run_checks($1, $2)", 2, params, msg, sizeof msg))) {
-		load_fail(err, JOB_TRANSIENT, "checks: %s", msg);
+		/* a check that cannot run (a table without a column it needs) will not run on a retry */
+		load_fail(err, PQstatus(w->lake) == CONNECTION_OK && !worker_should_stop(w) ? JOB_PERMANENT : JOB_TRANSIENT,
+			  "checks: %s", msg);
 		goto out;
 	}
 	if (json_array_size(failed) > 0) {
@@ -159,8 +162,17 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	}
 	rc = 0;
 out:
-	if (rc != 0)
+	if (rc != 0) {
 		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+		for (size_t i = steps_before; i < json_array_size(steps); i++) {
+			json_t *st = json_array_get(steps, i);
+			const char *state = json_string_value(json_object_get(st, "state"));
+			if (state && !strcmp(state, "JOB_STATE_DONE")) {
+				json_object_set_new(st, "state", json_string("JOB_STATE_FAILED"));
+				json_object_set_new(st, "detail", json_string("rolled back"));
+			}
+		}
+	}
 	worker_set_source(w, NULL);
 	json_decref(merge);
 	json_decref(before);

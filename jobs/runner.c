@@ -62,6 +62,33 @@ static int set_load_settings(PGconn *lake, long long job_id, char *err, size_t e
 	return rc;
 }
 
+/* Steps recorded from index `from` on were in a transaction that rolled
+ * back: they did not happen. */
+static void mark_rolled_back(json_t *steps, size_t from)
+{
+	for (size_t i = from; i < json_array_size(steps); i++) {
+		json_t *st = json_array_get(steps, i);
+		json_object_set_new(st, "state", json_string("JOB_STATE_FAILED"));
+		json_object_set_new(st, "detail", json_string("rolled back"));
+	}
+}
+
+/* A retry of a loaded job keeps the steps of its load and redoes the rest. */
+static json_t *steps_to_keep(const struct claimed_job *job)
+{
+	json_t *kept = json_array();
+	size_t i;
+	json_t *st;
+	json_array_foreach(job->steps, i, st) {
+		const char *name = json_string_value(json_object_get(st, "name"));
+		const char *state = json_string_value(json_object_get(st, "state"));
+		bool load_step = name && (!strcmp(name, "extract") || !strcmp(name, "land") || !strcmp(name, "raw"));
+		if (job->loaded && load_step && state && !strcmp(state, "JOB_STATE_DONE"))
+			json_array_append(kept, st);
+	}
+	return kept;
+}
+
 /* Transaction 1: LAND rows, RAW append, new offset and "loaded" mark. */
 static int load(struct worker_slot *w, const struct claimed_job *job, json_t *source, json_t *steps,
 		struct load_error *err)
@@ -70,6 +97,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	char started[40], table[256], msg[512], id[24], src[24];
 	const char *why = NULL;
 	int rc = -1;
+	size_t steps_before = json_array_size(steps);
 
 	util_now_iso(started, sizeof started);
 	const char *type = json_string_value(json_object_get(source, "source_type"));
@@ -139,8 +167,10 @@ raw_done:;
 	}
 	rc = 0;
 out:
-	if (rc != 0)
+	if (rc != 0) {
 		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+		mark_rolled_back(steps, steps_before);
+	}
 	free(res.offset_after);
 	return rc;
 }
@@ -148,7 +178,7 @@ out:
 void runner_run(struct worker_slot *w, const struct claimed_job *job)
 {
 	struct load_error err = {.outcome = JOB_TRANSIENT};
-	json_t *steps = json_deep_copy(job->steps);
+	json_t *steps = steps_to_keep(job);
 	json_t *source = job->source_id ? queue_source(w->lake, job->source_id) : NULL;
 	long long quarantined = 0;
 	char started[40];
