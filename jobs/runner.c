@@ -179,6 +179,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 {
 	struct load_error err = {.outcome = JOB_TRANSIENT};
 	json_t *steps = steps_to_keep(job);
+	size_t kept = json_array_size(steps);
 	json_t *source = job->source_id ? queue_source(w->lake, job->source_id) : NULL;
 	long long quarantined = 0;
 	char started[40];
@@ -211,7 +212,7 @@ failed:
 		load_fail(&err, JOB_CANCELLED, "cancelled by request");
 	else if (worker_pool_stopping(w))
 		load_fail(&err, JOB_INTERRUPTED, "the server stopped; the job goes back to the queue");
-	if (!job->loaded && json_array_size(steps) == json_array_size(job->steps))
+	if (!job->loaded && json_array_size(steps) == kept)
 		json_array_append_new(steps, step("extract", err.outcome == JOB_CANCELLED ? "JOB_STATE_CANCELLED"
 						  : "JOB_STATE_FAILED", started, atomic_load(&w->rows_read)));
 	queue_record_failure(w->lake, job, w->name, err.outcome, err.message, steps);
