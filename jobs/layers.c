@@ -23,9 +23,11 @@ static json_t *lake_json(PGconn *lake, const char *sql, int n, const char *const
 {
 	PGresult *r = PQexecParams(lake, sql, n, NULL, params, NULL, NULL, 0);
 	json_t *out = NULL;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, NULL);
-	else {
+		if (!out)
+			snprintf(err, errlen, "the lake answered something that is not JSON");
+	} else {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = 0;
 	}
@@ -117,6 +119,15 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		goto out;
 	}
 	*quarantined = json_integer_value(json_object_get(merge, "quarantined"));
+	char batch[24];
+	snprintf(batch, sizeof batch, "%lld", (long long)json_integer_value(json_object_get(merge, "batch")));
+	const char *ap[2] = {id, batch};
+	json_t *analyzed = lake_json(w->lake, "SELECT to_json(layers.analyze_after_merge($1, $2))", 2, ap, msg, sizeof msg);
+	if (!analyzed) {
+		load_fail(err, JOB_TRANSIENT, "trusted analyze: %s", msg);
+		goto out;
+	}
+	json_decref(analyzed);
 	json_t *children = lake_json(w->lake, "SELECT layers.trusted_children($1)", 1, params, msg, sizeof msg);
 	if (!children) {
 		load_fail(err, JOB_TRANSIENT, "trusted children: %s", msg);

@@ -5,6 +5,7 @@
 #include "jobs/queue.h"
 #include "server/db.h"
 #include "server/log.h"
+#include "server/util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -191,13 +192,18 @@ void queue_record_failure(PGconn *lake, const struct claimed_job *job, const cha
 	snprintf(id, sizeof id, "%lld", job->id);
 	snprintf(attempt, sizeof attempt, "%d", job->attempt);
 	char *steps_text = steps ? json_dumps(steps, JSON_COMPACT) : NULL;
-	const char *params[6] = {id, worker, attempt, kinds[outcome], error, steps_text};
+	/* the error may quote a source's bytes: keep it valid text or it is not recorded */
+	char *text = strdup(error ? error : "");
+	if (text)
+		util_utf8_repair(text);
+	const char *params[6] = {id, worker, attempt, kinds[outcome], text ? text : "(out of memory)", steps_text};
 	PGresult *r = PQexecParams(lake, sql_failure, 6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_json(LOG_ERROR, "cannot record job failure",
 			 json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error", PQresultErrorMessage(r)));
 	PQclear(r);
 	free(steps_text);
+	free(text);
 }
 
 int queue_heartbeat(PGconn *lake, long long job_id, const char *worker, long long rows_read,

@@ -8,6 +8,7 @@
  * headers may take. */
 #include "server/http.h"
 #include "server/log.h"
+#include "server/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -192,25 +193,6 @@ static void slug(const char *title, char *out, size_t len)
 	out[o] = 0;
 }
 
-/* Replaces each byte that does not start or continue a valid UTF-8
- * sequence with '?': `%.64s` may cut a character in two. */
-static void utf8_repair(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p;) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
-		size_t i = 1;
-		while (n && i < n && (p[i] & 0xC0) == 0x80)
-			i++;
-		json_t *ok = n && i == n ? json_stringn((const char *)p, n) : NULL; /* jansson judges overlongs */
-		if (ok) {
-			json_decref(ok);
-			p += n;
-			continue;
-		}
-		*p++ = '?';
-	}
-}
-
 void http_reply_problem(struct http_request *req, unsigned status, const char *title,
 			const char *field, json_t *extra, const char *detail_fmt, ...)
 {
@@ -219,7 +201,7 @@ void http_reply_problem(struct http_request *req, unsigned status, const char *t
 	va_start(ap, detail_fmt);
 	vsnprintf(detail, sizeof detail, detail_fmt, ap);
 	va_end(ap);
-	utf8_repair(detail);
+	util_utf8_repair(detail);
 	size_t tl = strlen(type);
 	slug(title, type + tl, sizeof type - tl);
 

@@ -1,5 +1,7 @@
 #include "server/util.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,3 +59,23 @@ int util_make_dirs(const char *path)
 	}
 	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
+
+/* Replaces each byte that does not start or continue a valid UTF-8
+ * sequence with '?': `%.64s` may cut a character in two. */
+void util_utf8_repair(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+		size_t i = 1;
+		while (n && i < n && (p[i] & 0xC0) == 0x80)
+			i++;
+		json_t *ok = n && i == n ? json_stringn((const char *)p, n) : NULL; /* jansson judges overlongs */
+		if (ok) {
+			json_decref(ok);
+			p += n;
+			continue;
+		}
+		*p++ = '?';
+	}
+}
+

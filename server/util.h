@@ -13,4 +13,8 @@ char *util_read_file(const char *path, size_t *len);
 /* Creates the directory and its parents (mode 0750); 0 or -1 with errno. */
 int util_make_dirs(const char *path);
 
+/* Replaces, in place, every byte that is not part of a valid UTF-8
+ * character with '?' (text cut mid-character, bytes from a foreign source). */
+void util_utf8_repair(char *s);
+
 #endif
