@@ -21,10 +21,13 @@ void handle_load_create(struct http_request *req);
 void handle_jobs_list(struct http_request *req);
 void handle_job_get(struct http_request *req);
 void handle_job_cancel(struct http_request *req);
-/* Answers a failed store call: 404 naming `what`, 409 with the detail, or 5xx. */
+/* common.c: answers a failed store call (404 naming `what`, with `field`
+ * when given; 409 with the detail; or 5xx), and a keyset page
+ * {items, next_cursor} whose cursor is the last item's id. */
 #include "control/store.h"
 void handle_reply_store(struct http_request *req, enum store_result r, struct store_error *e,
-			PGconn *c, const char *what);
+			PGconn *c, const char *what, const char *field);
+void handle_reply_page(struct http_request *req, json_t *items, bool more);
 
 /* pipelines.c */
 void handle_pipelines_list(struct http_request *req);

@@ -11,19 +11,6 @@
 
 static const char *const json_types[] = {"application/json", NULL};
 
-void handle_reply_store(struct http_request *req, enum store_result r, struct store_error *e,
-			PGconn *c, const char *what)
-{
-	if (r == STORE_NOT_FOUND)
-		http_reply_problem(req, 404, "Not found", NULL, NULL, "no %s with this id", what);
-	else if (r == STORE_CONFLICT)
-		http_reply_problem(req, 409, "Conflict", NULL, NULL, "%s", e->detail);
-	else
-		http_reply_db_error(req, e->res, c);
-	PQclear(e->res);
-	e->res = NULL;
-}
-
 static void set_job_location(struct http_request *req, json_t *job)
 {
 	char loc[64];
@@ -80,7 +67,7 @@ void handle_load_create(struct http_request *req)
 		http_reply_problem(req, 409, "Conflict", "Idempotency-Key", NULL,
 				   "this Idempotency-Key was used for a different load");
 	} else {
-		handle_reply_store(req, r, &se, c, "source");
+		handle_reply_store(req, r, &se, c, "source", NULL);
 	}
 	PQclear(se.res);
 	http_db_done(req, c);
@@ -125,18 +112,10 @@ void handle_jobs_list(struct http_request *req)
 	bool more;
 	struct store_error se;
 	enum store_result r = jobs_list(c, &f, &items, &more, &se);
-	if (r != STORE_OK) {
-		handle_reply_store(req, r, &se, c, "job");
-	} else {
-		json_t *next = json_null();
-		if (more) {
-			char cur[24];
-			json_t *last = json_array_get(items, json_array_size(items) - 1);
-			snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(json_object_get(last, "id")));
-			next = json_string(cur);
-		}
-		http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
-	}
+	if (r != STORE_OK)
+		handle_reply_store(req, r, &se, c, "job", NULL);
+	else
+		handle_reply_page(req, items, more);
 	http_db_done(req, c);
 }
 
@@ -154,7 +133,7 @@ void handle_job_get(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_json(req, 200, job);
 	else
-		handle_reply_store(req, r, &se, c, "job");
+		handle_reply_store(req, r, &se, c, "job", NULL);
 	http_db_done(req, c);
 }
 
@@ -172,6 +151,6 @@ void handle_job_cancel(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_json(req, 202, job);
 	else
-		handle_reply_store(req, r, &se, c, "job");
+		handle_reply_store(req, r, &se, c, "job", NULL);
 	http_db_done(req, c);
 }

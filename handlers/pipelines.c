@@ -31,7 +31,7 @@ void handle_pipelines_list(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 	else
-		handle_reply_store(req, r, &se, c, "pipeline");
+		handle_reply_store(req, r, &se, c, "pipeline", NULL);
 	http_db_done(req, c);
 }
 
@@ -55,7 +55,7 @@ void handle_pipeline_run_create(struct http_request *req)
 	} else if (r == STORE_NOT_FOUND) {
 		http_reply_problem(req, 404, "Not found", "name", NULL, "pipeline %s has no active source", name);
 	} else {
-		handle_reply_store(req, r, &se, c, "pipeline");
+		handle_reply_store(req, r, &se, c, "pipeline", NULL);
 	}
 	http_db_done(req, c);
 }
@@ -76,18 +76,10 @@ void handle_pipeline_runs_list(struct http_request *req)
 	bool more;
 	struct store_error se;
 	enum store_result r = pipeline_runs_list(c, name, cursor, (int)limit, &items, &more, &se);
-	if (r == STORE_OK) {
-		json_t *next = json_null();
-		if (more) {
-			char cur[24];
-			json_t *last = json_array_get(items, json_array_size(items) - 1);
-			snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(json_object_get(last, "id")));
-			next = json_string(cur);
-		}
-		http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
-	} else {
-		handle_reply_store(req, r, &se, c, "pipeline run");
-	}
+	if (r == STORE_OK)
+		handle_reply_page(req, items, more);
+	else
+		handle_reply_store(req, r, &se, c, "pipeline run", NULL);
 	http_db_done(req, c);
 }
 
@@ -106,6 +98,6 @@ void handle_pipeline_run_get(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_json(req, 200, run);
 	else
-		handle_reply_store(req, r, &se, c, "pipeline run");
+		handle_reply_store(req, r, &se, c, "pipeline run", NULL);
 	http_db_done(req, c);
 }

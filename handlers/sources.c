@@ -19,18 +19,6 @@ static void reply_invalid(struct http_request *req, const struct validation_erro
 	http_reply_problem(req, 422, "Invalid field", ve->field, NULL, "%s %s", ve->field, ve->message);
 }
 
-static void reply_store_error(struct http_request *req, enum store_result r, struct store_error *e,
-			      PGconn *c)
-{
-	if (r == STORE_NOT_FOUND)
-		http_reply_problem(req, 404, "Not found", "id", NULL, "no source with this id");
-	else if (r == STORE_CONFLICT)
-		http_reply_problem(req, 409, "Conflict", NULL, NULL, "%s", e->detail);
-	else
-		http_reply_db_error(req, e->res, c);
-	PQclear(e->res);
-}
-
 static void set_location(struct http_request *req, json_t *source)
 {
 	char loc[64];
@@ -58,7 +46,7 @@ void handle_sources_create(struct http_request *req)
 		http_reply_json(req, 201, json_incref(out));
 		set_location(req, out);
 	} else {
-		reply_store_error(req, r, &se, c);
+		handle_reply_store(req, r, &se, c, "source", "id");
 	}
 	http_db_done(req, c);
 out:
@@ -100,17 +88,10 @@ void handle_sources_list(struct http_request *req)
 	enum store_result r = sources_list(c, &f, &items, &more, &se);
 	http_db_done(req, c);
 	if (r != STORE_OK) {
-		reply_store_error(req, r, &se, NULL);
+		handle_reply_store(req, r, &se, NULL, "source", "id");
 		return;
 	}
-	json_t *next = json_null();
-	if (more) {
-		json_t *last = json_array_get(items, json_array_size(items) - 1);
-		char cur[24];
-		snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(json_object_get(last, "id")));
-		next = json_string(cur);
-	}
-	http_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+	handle_reply_page(req, items, more);
 }
 
 void handle_source_get(struct http_request *req)
@@ -127,7 +108,7 @@ void handle_source_get(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_json(req, 200, out);
 	else
-		reply_store_error(req, r, &se, c);
+		handle_reply_store(req, r, &se, c, "source", "id");
 	http_db_done(req, c);
 }
 
@@ -150,7 +131,7 @@ void handle_source_patch(struct http_request *req)
 	}
 	enum store_result r = sources_get(c, id, true, &current, &se);
 	if (r != STORE_OK) {
-		reply_store_error(req, r, &se, c);
+		handle_reply_store(req, r, &se, c, "source", "id");
 		goto out;
 	}
 	if (!(merged = source_merge_patch(current, patch, &ve)) || source_validate(merged, &ve) != 0) {
@@ -159,7 +140,7 @@ void handle_source_patch(struct http_request *req)
 	}
 	r = sources_update(c, id, merged, &out, &se);
 	if (r != STORE_OK) {
-		reply_store_error(req, r, &se, c);
+		handle_reply_store(req, r, &se, c, "source", "id");
 		goto out;
 	}
 	if (db_exec(c, "COMMIT", err, sizeof err) != 0) {
@@ -189,6 +170,6 @@ void handle_source_delete(struct http_request *req)
 	if (r == STORE_OK)
 		http_reply_empty(req, 204);
 	else
-		reply_store_error(req, r, &se, c);
+		handle_reply_store(req, r, &se, c, "source", "id");
 	http_db_done(req, c);
 }
