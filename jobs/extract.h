@@ -36,6 +36,10 @@ int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *so
 int extract_sftp(struct worker_slot *w, const struct claimed_job *job, json_t *source,
 		 const char *land_table, struct load_result *res, struct load_error *err);
 
+/* Creates this load's bucket directory, <bucket>/<system>/<object>/dt=<today>,
+ * and writes its path into dir (bucket.c). */
+int extract_bucket_dir(struct worker_slot *w, json_t *source, char *dir, size_t len, struct load_error *err);
+
 /* Formats err (printf-style) with an outcome; returns -1 for `return load_fail(...)`. */
 int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

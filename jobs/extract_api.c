@@ -20,7 +20,6 @@
 #include "jobs/http_fetch.h"
 #include "jobs/land.h"
 #include "server/secret.h"
-#include "server/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -371,16 +370,8 @@ static int setup(struct api_load *a, struct load_error *err)
 		free(secret);
 	}
 
-	char day[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(day, sizeof day, "%Y-%m-%d", &tm);
-	snprintf(a->bucket, sizeof a->bucket, "%s/%s/%s/dt=%s", a->w->app->cfg.bucket_dir,
-		 json_string_value(json_object_get(a->source, "system")),
-		 json_string_value(json_object_get(a->source, "object")), day);
-	if (util_make_dirs(a->bucket) != 0)
-		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", a->bucket, strerror(errno));
+	if (extract_bucket_dir(a->w, a->source, a->bucket, sizeof a->bucket, err) != 0)
+		return -1;
 	if (fetch_init(&a->http, opt_int(a->source, "timeout_ms", 30000, 100, 600000)) != 0)
 		return load_fail(err, JOB_TRANSIENT, "out of memory");
 	return 0;

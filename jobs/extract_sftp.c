@@ -29,7 +29,6 @@
 #include "jobs/sftp_files.h"
 #include "jobs/sftp_options.h"
 #include "server/log.h"
-#include "server/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,16 +132,8 @@ static int setup(struct sftp_load *l, json_t *source, struct load_error *err)
 			       sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 
-	char day[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(day, sizeof day, "%Y-%m-%d", &tm);
-	snprintf(l->bucket, sizeof l->bucket, "%s/%s/%s/dt=%s", l->w->app->cfg.bucket_dir,
-		 json_string_value(json_object_get(l->source, "system")),
-		 json_string_value(json_object_get(l->source, "object")), day);
-	if (util_make_dirs(l->bucket) != 0)
-		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", l->bucket, strerror(errno));
+	if (extract_bucket_dir(l->w, l->source, l->bucket, sizeof l->bucket, err) != 0)
+		return -1;
 
 	const char *tmp = getenv("TMPDIR");
 	if (sftp_open(&l->s, &l->o, tmp && *tmp ? tmp : "/tmp", should_stop, l->w, msg, sizeof msg) != 0)

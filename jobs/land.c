@@ -1,6 +1,7 @@
 /* DDL and COPY for LAND. Names come from the validated source definition
  * and are quoted with PQescapeIdentifier. */
 #include "jobs/land.h"
+#include "server/db.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,18 +15,6 @@ char *land_quote(PGconn *c, const char *ident)
 	char *copy = q ? strdup(q) : NULL;
 	PQfreemem(q);
 	return copy;
-}
-
-static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		err[strcspn(err, "\n")] = 0;
-	}
-	PQclear(r);
-	return ok ? 0 : -1;
 }
 
 /* Appends the NULL-ended list of strings to a growing buffer. */
@@ -78,8 +67,8 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 	ok = ok && append(&sql, &len,
 		"sys_change_version bigint, sys_change_operation char(1), _job_id bigint NOT NULL, "
 		"_partitiontime timestamptz NOT NULL) PARTITION BY LIST (_job_id)", NULL);
-	if (!ok || exec_ok(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
-	    exec_ok(lake, sql, err, errlen) != 0)
+	if (!ok || db_exec(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
+	    db_exec(lake, sql, err, errlen) != 0)
 		goto out;
 
 	/* Columns added to the source definition since the table was made. */
@@ -87,7 +76,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
 		snprintf(sql_buf, sizeof sql_buf, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", parent, q ? q : "\"?\"");
 		free(q);
-		if (exec_ok(lake, sql_buf, err, errlen) != 0)
+		if (db_exec(lake, sql_buf, err, errlen) != 0)
 			goto out;
 	}
 	/* This load's partition; its defaults are this load's constants
@@ -106,7 +95,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		 "SET DEFAULT %s::timestamptz",
 		 table, parent, job_id, table, job_id, qday ? qday : "now()");
 	PQfreemem(qday);
-	if (exec_ok(lake, sql_buf, err, errlen) != 0)
+	if (db_exec(lake, sql_buf, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -76,8 +76,8 @@ static int run_override(PGconn *lake, long long job_id, long long source_id, con
 	return db_exec(lake, sql, msg, len);
 }
 
-int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, json_t *steps,
-		   long long *quarantined, struct load_error *err)
+int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, const char *table,
+		   json_t *steps, long long *quarantined, struct load_error *err)
 {
 	char id[24], msg[1024], before_s[24], started[32];
 	json_t *merge = NULL, *before = NULL, *failed = NULL;
@@ -96,10 +96,7 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
-	PGresult *tn = PQexecParams(w->lake, "SELECT layers.table_name($1)", 1, NULL, params, NULL, NULL, 0);
-	char *override = PQresultStatus(tn) == PGRES_TUPLES_OK && PQntuples(tn) == 1
-				 ? layers_override(w, PQgetvalue(tn, 0, 0), "trusted") : NULL;
-	PQclear(tn);
+	char *override = layers_override(w, table, "trusted");
 	if (!(before = lake_json(w->lake, "SELECT layers.rows_before_merge($1)", 1, params, msg, sizeof msg))) {
 		free(override);
 		load_fail(err, JOB_TRANSIENT, "trusted: %s", msg);
@@ -163,10 +160,7 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	}
 	json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "name", "checks", "state", "JOB_STATE_DONE",
 					       "started_at", started, "finished_at", finished_now()));
-	PGresult *r = PQexecParams(w->lake, "SELECT layers.table_name($1)", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		layers_mark_refreshed(w->lake, "trusted", PQgetvalue(r, 0, 0));
-	PQclear(r);
+	layers_mark_refreshed(w->lake, "trusted", table);
 	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake commit: %s", msg);
 		goto out;

@@ -10,8 +10,8 @@
  * a failed check rolls it back, so readers keep the previous good table.
  * Appends steps "trusted" and "checks"; *quarantined gets the rows sent to
  * quarantine. `table` is <system>_<object>. */
-int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, json_t *steps,
-		   long long *quarantined, struct load_error *err);
+int layers_trusted(struct worker_slot *w, long long job_id, long long source_id, const char *table,
+		   json_t *steps, long long *quarantined, struct load_error *err);
 
 /* Rebuilds the reports in sql/refined/ that read a table this job (or, for
  * the last job of a pipeline run, the run) changed, each in its own

@@ -56,11 +56,6 @@ static bool list_has(const char *list, const char *item)
 	return false;
 }
 
-static int exec_or(PGconn *c, const char *sql, char *msg, size_t len)
-{
-	return db_exec(c, sql, msg, len);
-}
-
 /* Every dependency exists? Otherwise the report waits for them. */
 static bool dependencies_ready(PGconn *lake, const char *depends, char *missing, size_t len)
 {
@@ -102,7 +97,7 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	int rc = -1;
 	const char *params[1] = {rep->name};
 
-	if (exec_or(lake, "BEGIN", msg, len) != 0)
+	if (db_exec(lake, "BEGIN", msg, len) != 0)
 		goto out;
 	PGresult *r = PQexecParams(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, NULL,
 				   params, NULL, NULL, 0);
@@ -115,7 +110,7 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	/* a trailing ';' in the file would end the CREATE early: strip it */
 	for (char *e = sql + strlen(sql); e > sql && strchr(" \t\r\n;", e[-1]); e--)
 		e[-1] = 0;
-	if (exec_or(lake, sql, msg, len) != 0)
+	if (db_exec(lake, sql, msg, len) != 0)
 		goto rollback;
 	free(sql);
 	sql = NULL;
@@ -135,7 +130,7 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 			sql = NULL;
 			goto rollback;
 		}
-		if (exec_or(lake, sql, msg, len) != 0) {
+		if (db_exec(lake, sql, msg, len) != 0) {
 			char detail[200];
 			snprintf(detail, sizeof detail, "%.199s", msg);
 			snprintf(msg, len, "report %.60s: key (%.200s) is not unique or has nulls: %s", rep->name,
@@ -149,10 +144,10 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 		sql = NULL;
 		goto rollback;
 	}
-	if (exec_or(lake, sql, msg, len) != 0)
+	if (db_exec(lake, sql, msg, len) != 0)
 		goto rollback;
 	layers_mark_refreshed(lake, "refined", rep->name);
-	if (exec_or(lake, "COMMIT", msg, len) != 0)
+	if (db_exec(lake, "COMMIT", msg, len) != 0)
 		goto out;
 	rc = 0;
 	goto out;

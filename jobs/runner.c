@@ -45,15 +45,14 @@ static json_t *step(const char *name, const char *state, const char *started, lo
 			 "finished_at", finished, "rows", (json_int_t)rows);
 }
 
-/* The transaction settings that LAND's _job_id and _partitiontime default to. */
+/* shopperlake.job_id, which override files in sql/layers/ read. */
 static int set_load_settings(PGconn *lake, long long job_id, char *err, size_t errlen)
 {
 	char id[24];
 	snprintf(id, sizeof id, "%lld", job_id);
 	const char *params[1] = {id};
 	PGresult *r = PQexecParams(lake,
-		"SELECT set_config('shopperlake.job_id', $1, true), "
-		"set_config('shopperlake.partition_time', date_trunc('day', now())::text, true)",
+		"SELECT set_config('shopperlake.job_id', $1, true)",
 		1, NULL, params, NULL, NULL, 0);
 	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
 	if (rc)
@@ -90,8 +89,8 @@ static json_t *steps_to_keep(const struct claimed_job *job)
 }
 
 /* Transaction 1: LAND rows, RAW append, new offset and "loaded" mark. */
-static int load(struct worker_slot *w, const struct claimed_job *job, json_t *source, json_t *steps,
-		struct load_error *err)
+static int load(struct worker_slot *w, const struct claimed_job *job, json_t *source, const char *lake_table,
+		json_t *steps, struct load_error *err)
 {
 	struct load_result res = {.rows_estimate = -1};
 	char started[40], table[256], msg[512], id[24], src[24];
@@ -127,9 +126,6 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	snprintf(id, sizeof id, "%lld", job->id);
 	snprintf(src, sizeof src, "%lld", job->source_id);
 	const char *params[2] = {src, id};
-	char lake_table[160];
-	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
 	char *override = layers_override(w, lake_table, "raw");
 	if (override) {
 		/* sql/layers/<table>.raw.sql replaces the generated append */
@@ -190,13 +186,17 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 			  job->source_id ? "cannot read the source definition" : "the source was deleted");
 		goto failed;
 	}
-	if (!job->loaded && load(w, job, source, steps, &err) != 0)
+	/* the lake's name of the source's tables in every layer */
+	char lake_table[160];
+	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	if (!job->loaded && load(w, job, source, lake_table, steps, &err) != 0)
 		goto failed;
 	if (worker_should_stop(w)) {
 		load_fail(&err, JOB_CANCELLED, "stopped after the load");
 		goto failed;
 	}
-	if (layers_trusted(w, job->id, job->source_id, steps, &quarantined, &err) != 0 ||
+	if (layers_trusted(w, job->id, job->source_id, lake_table, steps, &quarantined, &err) != 0 ||
 	    layers_refined(w, job->id, steps, &err) != 0)
 		goto failed;
 	if (queue_done(w->lake, job, w->name, steps, quarantined) != 0) {
