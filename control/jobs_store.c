@@ -1,7 +1,7 @@
 /* SQL of the job queue's API side. Every insert NOTIFYs shopperlake_jobs in
  * the same transaction, so idle workers wake as soon as it commits. */
 #include "control/jobs_store.h"
-#include "server/db.h"
+#include "lib/db.h"
 
 #include <stdio.h>
 #include <stdlib.h>

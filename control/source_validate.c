@@ -3,8 +3,8 @@
  * first problem reported is the first one they would find. */
 #include "control/source_validate.h"
 #include "jobs/sftp_options.h"
-#include "server/secret.h"
-#include "server/sqlident.h"
+#include "lib/secret.h"
+#include "lib/sqlident.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -12,7 +12,7 @@
 #include "query/format.h"
 #include "query/session.h"
 #include "query/stream.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,25 +92,25 @@ static bool negotiate(struct http_request *req, enum query_format *fmt)
  * replaced by the new cursor (free()). */
 static char *next_link(const char *layer, const char *table, const struct args *a, const char *cursor)
 {
-	struct query_buf b = {0};
-	query_buf_puts(&b, "/v1/tables/");
+	struct dynbuf b = {0};
+	dynbuf_addstr(&b, "/v1/tables/");
 	query_url_encode(&b, layer);
-	query_buf_putc(&b, '/');
+	dynbuf_addc(&b, '/');
 	query_url_encode(&b, table);
 	char sep = '?';
 	for (size_t i = 0; i < a->n; i++) {
 		if (strcmp(a->items[i].name, "after") == 0)
 			continue;
-		query_buf_putc(&b, sep);
+		dynbuf_addc(&b, sep);
 		sep = '&';
 		query_url_encode(&b, a->items[i].name);
 		if (a->items[i].value) {
-			query_buf_putc(&b, '=');
+			dynbuf_addc(&b, '=');
 			query_url_encode(&b, a->items[i].value);
 		}
 	}
-	query_buf_printf(&b, "%cafter=%s", sep, cursor);
-	return query_buf_take(&b);
+	dynbuf_printf(&b, "%cafter=%s", sep, cursor);
+	return dynbuf_take(&b);
 }
 
 /* query_build's quoting, by libpq (which also checks the encoding). */
@@ -208,11 +208,11 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
 	http_reply_response(req, 200, resp);
 	if (next) {
-		struct query_buf link = {0};
-		query_buf_printf(&link, "<%s>; rel=\"next\"", next);
+		struct dynbuf link = {0};
+		dynbuf_printf(&link, "<%s>; rel=\"next\"", next);
 		if (!link.failed)
 			http_add_header(req, "Link", link.data);
-		query_buf_free(&link);
+		dynbuf_free(&link);
 	}
 	return true;
 }

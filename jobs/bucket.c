@@ -1,7 +1,7 @@
 /* The bucket: the directory where loads keep the files they received, as
  * <bucket>/<system>/<object>/dt=YYYY-MM-DD (the day of the load, UTC). */
 #include "jobs/extract.h"
-#include "server/util.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,6 +9,7 @@
  * record is over when libcsv reports a row, and between records libcsv's
  * state is back to "row not begun". */
 #include "jobs/csv_copy.h"
+#include "lib/dynbuf.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -23,11 +24,6 @@
 #define MAX_FIELDS 4096
 #define PSTATE_ROW_NOT_BEGUN 0 /* libcsv's parser state between records */
 #define PSTATE_FIELD_BEGUN 2
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
 
 struct field {
 	size_t off, len;
@@ -50,13 +46,13 @@ struct csv_copy {
 	size_t bom_len;
 	bool bom_done;
 
-	struct buf utf8;            /* a transcoded chunk */
-	struct buf raw;             /* raw text of the current record */
+	struct dynbuf utf8;            /* a transcoded chunk */
+	struct dynbuf raw;             /* raw text of the current record */
 	long long rec_line;         /* the line it starts on */
 	bool row_ended;
 	bool skip_line;             /* dropping the rest of an over-long line */
 
-	struct buf fdata;           /* the current record's fields */
+	struct dynbuf fdata;           /* the current record's fields */
 	struct field *fields;
 	size_t nfields, fields_cap, nfields_seen;
 
@@ -65,48 +61,14 @@ struct csv_copy {
 	size_t expected;            /* fields per record */
 
 	unsigned char date_prog[64];/* the compiled date_format */
-	struct buf out;             /* a batch of COPY rows */
-	struct buf rej;             /* one reject row */
-	struct buf val;             /* a rewritten value */
+	struct dynbuf out;             /* a batch of COPY rows */
+	struct dynbuf rej;             /* one reject row */
+	struct dynbuf val;             /* a rewritten value */
 
 	bool failed, sink_failed;
 	char error[512];
 	struct csv_copy_stats stats;
 };
-
-/* --- small buffers --------------------------------------------------- */
-
-static bool buf_reserve(struct buf *b, size_t more)
-{
-	if (b->len + more <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more)
-		cap *= 2;
-	char *grown = realloc(b->p, cap);
-	if (!grown)
-		return false;
-	b->p = grown;
-	b->cap = cap;
-	return true;
-}
-
-static bool buf_add(struct buf *b, const void *s, size_t n)
-{
-	if (n == 0)
-		return true;
-	if (!buf_reserve(b, n))
-		return false;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return true;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
 
 static void fail(struct csv_copy *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -151,16 +113,16 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 /* Appends s as a COPY text value. With `lenient`, bytes that are not UTF-8
  * (and NUL) are written as the four characters \xNN; otherwise the first
  * such byte stops it: returns its index, or -1 when all went in. -2 = no memory. */
-static long add_copy_text(struct buf *b, const char *str, size_t n, bool lenient)
+static long add_copy_text(struct dynbuf *b, const char *str, size_t n, bool lenient)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	if (!buf_reserve(b, n * 2 + 16))
+	if (!dynbuf_reserve(b, n * 2 + 16))
 		return -2;
 	size_t i = 0;
 	while (i < n) {
 		unsigned char ch = s[i];
 		if (ch >= 0x20 && ch < 0x80 && ch != '\\') {
-			b->p[b->len++] = (char)ch;
+			b->data[b->len++] = (char)ch;
 			i++;
 			continue;
 		}
@@ -170,23 +132,23 @@ static long add_copy_text(struct buf *b, const char *str, size_t n, bool lenient
 				return (long)i;
 			char hex[8];
 			snprintf(hex, sizeof hex, "\\\\x%02X", ch);
-			if (!buf_add(b, hex, 5) || !buf_reserve(b, (n - i) * 2 + 16))
+			if (!dynbuf_add(b, hex, 5) || !dynbuf_reserve(b, (n - i) * 2 + 16))
 				return -2;
 			i++;
 			continue;
 		}
 		if (k > 1) {
-			memcpy(b->p + b->len, s + i, k);
+			memcpy(b->data + b->len, s + i, k);
 			b->len += k;
 			i += k;
 			continue;
 		}
 		const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
 		if (esc) {
-			b->p[b->len++] = esc[0];
-			b->p[b->len++] = esc[1];
+			b->data[b->len++] = esc[0];
+			b->data[b->len++] = esc[1];
 		} else {
-			b->p[b->len++] = (char)ch;
+			b->data[b->len++] = (char)ch;
 		}
 		i++;
 	}
@@ -196,7 +158,7 @@ static long add_copy_text(struct buf *b, const char *str, size_t n, bool lenient
 /* --- value rewriting ------------------------------------------------- */
 
 /* "1.234,56" -> "1234.56"; false (value untouched) when it is not such a number. */
-static bool rewrite_decimal_comma(struct buf *out, const char *s, size_t n)
+static bool rewrite_decimal_comma(struct dynbuf *out, const char *s, size_t n)
 {
 	int commas = 0, digits = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -214,11 +176,11 @@ static bool rewrite_decimal_comma(struct buf *out, const char *s, size_t n)
 	if (!digits || commas > 1)
 		return false;
 	out->len = 0;
-	if (!buf_reserve(out, n))
+	if (!dynbuf_reserve(out, n))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] != '.')
-			out->p[out->len++] = s[i] == ',' ? '.' : s[i];
+			out->data[out->len++] = s[i] == ',' ? '.' : s[i];
 	return true;
 }
 
@@ -282,7 +244,7 @@ static void compile_date_format(const char *fmt, unsigned char *prog, size_t len
 
 /* Rewrites a value that matches the compiled format (plus an optional time
  * after a space or 'T') as YYYY-MM-DD[ time]; false when it does not match. */
-static bool rewrite_date(struct buf *out, const unsigned char *prog, const char *s, size_t n)
+static bool rewrite_date(struct dynbuf *out, const unsigned char *prog, const char *s, size_t n)
 {
 	int d = -1, m = -1, y = -1;
 	size_t i = 0;
@@ -311,9 +273,9 @@ static bool rewrite_date(struct buf *out, const unsigned char *prog, const char 
 	if (m < 1 || m > 12 || d < 1 || d > 31)
 		return false;
 	out->len = 0;
-	if (!buf_reserve(out, 10 + (n - i)))
+	if (!dynbuf_reserve(out, 10 + (n - i)))
 		return false;
-	char *o = out->p;
+	char *o = out->data;
 	o[0] = (char)('0' + y / 1000), o[1] = (char)('0' + y / 100 % 10), o[2] = (char)('0' + y / 10 % 10);
 	o[3] = (char)('0' + y % 10), o[4] = '-', o[5] = (char)('0' + m / 10), o[6] = (char)('0' + m % 10);
 	o[7] = '-', o[8] = (char)('0' + d / 10), o[9] = (char)('0' + d % 10);
@@ -355,7 +317,7 @@ static void take_header(struct csv_copy *c)
 			struct field *f = &c->fields[j];
 			if (f->null)
 				continue;
-			normalise_name(c->fdata.p + f->off, f->len, have, sizeof have);
+			normalise_name(c->fdata.data + f->off, f->len, have, sizeof have);
 			if (strcmp(want, have) != 0)
 				continue;
 			if (found != SIZE_MAX) {
@@ -369,7 +331,7 @@ static void take_header(struct csv_copy *c)
 			char names[200] = "";
 			for (size_t j = 0; j < c->nfields && strlen(names) < 150; j++)
 				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", j ? ", " : "",
-					 (int)(c->fields[j].len > 40 ? 40 : c->fields[j].len), c->fdata.p + c->fields[j].off);
+					 (int)(c->fields[j].len > 40 ? 40 : c->fields[j].len), c->fdata.data + c->fields[j].off);
 			fail(c, "the header has no column %s (it has: %s)", c->cols[i].name, names);
 			return;
 		}
@@ -390,7 +352,7 @@ static void flush_rows(struct csv_copy *c)
 {
 	if (c->out.len == 0 || c->failed)
 		return;
-	if (c->sink.rows(c->sink.ctx, c->out.p, c->out.len) != 0) {
+	if (c->sink.rows(c->sink.ctx, c->out.data, c->out.len) != 0) {
 		c->sink_failed = true;
 		fail(c, "the lake refused the rows");
 	}
@@ -409,20 +371,20 @@ static void reject(struct csv_copy *c, const char *fmt, ...)
 	va_end(ap);
 
 	size_t n = c->raw.len;
-	while (n > 0 && (c->raw.p[n - 1] == '\n' || c->raw.p[n - 1] == '\r'))
+	while (n > 0 && (c->raw.data[n - 1] == '\n' || c->raw.data[n - 1] == '\r'))
 		n--;
 	bool cut = n > CSV_MAX_RAW;
 	c->rej.len = 0;
 	snprintf(num, sizeof num, "\t%lld\t", c->rec_line);
-	bool ok = buf_add(&c->rej, c->file_copy, strlen(c->file_copy)) && buf_add(&c->rej, num, strlen(num)) &&
-		  add_copy_text(&c->rej, c->raw.p ? c->raw.p : "", cut ? CSV_MAX_RAW : n, true) == -1;
+	bool ok = dynbuf_add(&c->rej, c->file_copy, strlen(c->file_copy)) && dynbuf_add(&c->rej, num, strlen(num)) &&
+		  add_copy_text(&c->rej, c->raw.data ? c->raw.data : "", cut ? CSV_MAX_RAW : n, true) == -1;
 	if (ok && cut) {
 		char more[64];
 		snprintf(more, sizeof more, " [... %zu bytes in all]", n);
-		ok = buf_add(&c->rej, more, strlen(more));
+		ok = dynbuf_add(&c->rej, more, strlen(more));
 	}
-	ok = ok && buf_add(&c->rej, "\t", 1) && add_copy_text(&c->rej, reason, strlen(reason), true) == -1 &&
-	     buf_add(&c->rej, "\n", 1);
+	ok = ok && dynbuf_add(&c->rej, "\t", 1) && add_copy_text(&c->rej, reason, strlen(reason), true) == -1 &&
+	     dynbuf_add(&c->rej, "\n", 1);
 	if (!ok) {
 		fail(c, "out of memory");
 		return;
@@ -430,7 +392,7 @@ static void reject(struct csv_copy *c, const char *fmt, ...)
 	c->stats.rejects++;
 	if (!c->stats.first_reject[0])
 		snprintf(c->stats.first_reject, sizeof c->stats.first_reject, "line %lld: %.200s", c->rec_line, reason);
-	if (c->sink.reject(c->sink.ctx, c->rej.p, c->rej.len) != 0) {
+	if (c->sink.reject(c->sink.ctx, c->rej.data, c->rej.len) != 0) {
 		c->sink_failed = true;
 		fail(c, "the lake refused a reject");
 	}
@@ -446,16 +408,16 @@ static const char *encoding_problem(const struct csv_copy *c)
 static int add_value(struct csv_copy *c, size_t i)
 {
 	const struct field *f = &c->fields[c->map[i]];
-	const char *s = c->fdata.p + f->off;
+	const char *s = c->fdata.data + f->off;
 	size_t n = f->len;
 	enum csv_kind kind = c->cols[i].kind;
 
 	if (f->null || (n == 0 && kind != CSV_TEXT))
-		return buf_add(&c->out, "\\N", 2) ? 0 : (fail(c, "out of memory"), -1);
+		return dynbuf_add(&c->out, "\\N", 2) ? 0 : (fail(c, "out of memory"), -1);
 	if (kind == CSV_NUMBER && c->d.decimal_comma && rewrite_decimal_comma(&c->val, s, n))
-		s = c->val.p, n = c->val.len;
+		s = c->val.data, n = c->val.len;
 	else if (kind == CSV_DATE && c->d.date_format[0] && rewrite_date(&c->val, c->date_prog, s, n))
-		s = c->val.p, n = c->val.len;
+		s = c->val.data, n = c->val.len;
 	long bad = add_copy_text(&c->out, s, n, false);
 	if (bad == -2) {
 		fail(c, "out of memory");
@@ -510,7 +472,7 @@ static void finish_record(struct csv_copy *c)
 	size_t start = c->out.len;
 	for (size_t i = 0; i < c->ncols; i++) {
 		int r = add_value(c, i);
-		if (r == 0 && !buf_add(&c->out, "\t", 1)) {
+		if (r == 0 && !dynbuf_add(&c->out, "\t", 1)) {
 			fail(c, "out of memory");
 			r = -1;
 		}
@@ -521,11 +483,11 @@ static void finish_record(struct csv_copy *c)
 		}
 	}
 	/* version \t U \t file \t line \n */
-	if (!buf_reserve(&c->out, c->file_len + 64)) {
+	if (!dynbuf_reserve(&c->out, c->file_len + 64)) {
 		fail(c, "out of memory");
 		return;
 	}
-	char *o = c->out.p + c->out.len;
+	char *o = c->out.data + c->out.len;
 	o += put_ll(o, c->version_base + c->rec_line);
 	memcpy(o, "\tU\t", 3);
 	o += 3;
@@ -534,7 +496,7 @@ static void finish_record(struct csv_copy *c)
 	*o++ = '\t';
 	o += put_ll(o, c->rec_line);
 	*o++ = '\n';
-	c->out.len = (size_t)(o - c->out.p);
+	c->out.len = (size_t)(o - c->out.data);
 	c->stats.rows++;
 	clear_record(c);
 	if (c->out.len >= OUT_BATCH)
@@ -562,7 +524,7 @@ static void on_field(void *s, size_t len, void *arg)
 	f->off = c->fdata.len;
 	f->len = s ? len : 0;
 	f->null = s == NULL;
-	if (s && !buf_add(&c->fdata, s, len))
+	if (s && !dynbuf_add(&c->fdata, s, len))
 		fail(c, "out of memory");
 }
 
@@ -609,7 +571,7 @@ static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 			c->rec_line = c->stats.lines + 1;
 		if (c->raw.len + seg > CSV_MAX_RECORD) {
 			/* keep what fits for the reject; the rest of the record is dropped with it */
-			if (!buf_add(&c->raw, p, CSV_MAX_RECORD - c->raw.len)) {
+			if (!dynbuf_add(&c->raw, p, CSV_MAX_RECORD - c->raw.len)) {
 				fail(c, "out of memory");
 				return;
 			}
@@ -620,7 +582,7 @@ static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 			if (init_parser(c) != 0)
 				fail(c, "out of memory");
 		} else {
-			if (!buf_add(&c->raw, p, seg)) {
+			if (!dynbuf_add(&c->raw, p, seg)) {
 				fail(c, "out of memory");
 				return;
 			}
@@ -654,28 +616,28 @@ static void transcode_and_parse(struct csv_copy *c, const char *p, size_t len)
 		return;
 	}
 	c->utf8.len = 0;
-	if (!buf_reserve(&c->utf8, len * 3 + 16)) {
+	if (!dynbuf_reserve(&c->utf8, len * 3 + 16)) {
 		fail(c, "out of memory");
 		return;
 	}
 	char *in = (char *)p;
 	size_t inleft = len;
 	while (inleft > 0) {
-		char *out = c->utf8.p + c->utf8.len;
+		char *out = c->utf8.data + c->utf8.len;
 		size_t outleft = c->utf8.cap - c->utf8.len;
 		size_t r = iconv(c->cd, &in, &inleft, &out, &outleft);
-		c->utf8.len = (size_t)(out - c->utf8.p);
+		c->utf8.len = (size_t)(out - c->utf8.data);
 		if (r != (size_t)-1)
 			break;
 		if (errno == EILSEQ || errno == EINVAL) {
 			/* a byte the encoding lacks: kept as is, so the record fails UTF-8 checks */
-			if (!buf_add(&c->utf8, in, 1)) {
+			if (!dynbuf_add(&c->utf8, in, 1)) {
 				fail(c, "out of memory");
 				return;
 			}
 			in++, inleft--;
 		} else if (errno == E2BIG) {
-			if (!buf_reserve(&c->utf8, inleft * 3 + 16)) {
+			if (!dynbuf_reserve(&c->utf8, inleft * 3 + 16)) {
 				fail(c, "out of memory");
 				return;
 			}
@@ -684,7 +646,7 @@ static void transcode_and_parse(struct csv_copy *c, const char *p, size_t len)
 			return;
 		}
 	}
-	parse_utf8(c, c->utf8.p, c->utf8.len);
+	parse_utf8(c, c->utf8.data, c->utf8.len);
 }
 
 int csv_copy_feed(struct csv_copy *c, const void *data, size_t len)
@@ -733,12 +695,12 @@ int csv_copy_finish(struct csv_copy *c)
 
 static char *copy_escaped(const char *s)
 {
-	struct buf b = {0};
-	if (add_copy_text(&b, s, strlen(s), true) != -1 || !buf_add(&b, "", 1)) {
-		buf_free(&b);
+	struct dynbuf b = {0};
+	if (add_copy_text(&b, s, strlen(s), true) != -1 || !dynbuf_add(&b, "", 1)) {
+		dynbuf_free(&b);
 		return NULL;
 	}
-	return b.p;
+	return b.data;
 }
 
 struct csv_copy *csv_copy_new(const struct csv_dialect *d, const struct csv_column *cols, size_t ncols,
@@ -822,12 +784,12 @@ void csv_copy_free(struct csv_copy *c)
 	free(c->map);
 	free(c->file_copy);
 	free(c->fields);
-	buf_free(&c->utf8);
-	buf_free(&c->raw);
-	buf_free(&c->fdata);
-	buf_free(&c->out);
-	buf_free(&c->rej);
-	buf_free(&c->val);
+	dynbuf_free(&c->utf8);
+	dynbuf_free(&c->raw);
+	dynbuf_free(&c->fdata);
+	dynbuf_free(&c->out);
+	dynbuf_free(&c->rej);
+	dynbuf_free(&c->val);
 	free(c);
 }
 

@@ -18,8 +18,9 @@
  * job. Any other 4xx is permanent. */
 #include "jobs/extract.h"
 #include "jobs/http_fetch.h"
+#include "lib/dynbuf.h"
 #include "jobs/land.h"
-#include "server/secret.h"
+#include "lib/secret.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -41,8 +42,7 @@ struct api_load {
 	char *token;
 	int page_size, max_retries;
 	char bucket[4096];                 /* directory of this load's files */
-	char *row;                         /* COPY text of one row */
-	size_t row_len, row_cap;
+	struct dynbuf row;                 /* COPY text of one row */
 	long long version;                 /* grows with every record of the load */
 	char *newest;                      /* newest updated_at seen (malloc'd) */
 	const char *offset_column;
@@ -118,7 +118,7 @@ static void bucket_error_file(struct api_load *a, int page, int attempt, const c
 	char name[512];
 	snprintf(name, sizeof name, "%s-%05d.error-%d.json", a->job->name, page, attempt);
 	json_t *e = json_pack("{s:s, s:s, s:i, s:I, s:s}", "error", what, "url", url, "status", (int)a->http.status,
-			      "bytes", (json_int_t)a->http.len, "job", a->job->name);
+			      "bytes", (json_int_t)a->http.body.len, "job", a->job->name);
 	char *text = json_dumps(e, JSON_COMPACT);
 	json_decref(e);
 	if (text)
@@ -130,17 +130,7 @@ static void bucket_error_file(struct api_load *a, int page, int attempt, const c
 
 static bool row_add(struct api_load *a, const char *s, size_t n)
 {
-	if (a->row_len + n + 1 > a->row_cap) {
-		size_t cap = (a->row_len + n + 1) * 2;
-		char *grown = realloc(a->row, cap);
-		if (!grown)
-			return false;
-		a->row = grown;
-		a->row_cap = cap;
-	}
-	memcpy(a->row + a->row_len, s, n);
-	a->row_len += n;
-	return true;
+	return dynbuf_add(&a->row, s, n);
 }
 
 /* Appends one COPY text field: backslash, tab, newline and CR escaped. */
@@ -214,7 +204,7 @@ static int land_record(struct api_load *a, json_t *rec, const char *file, struct
 	size_t i;
 	json_t *col;
 	bool ok = true;
-	a->row_len = 0;
+	dynbuf_reset(&a->row);
 	json_array_foreach(json_object_get(a->source, "columns"), i, col) {
 		const char *path = json_string_value(json_object_get(col, "path"));
 		char *text = value_text(at_path(rec, path ? path : json_string_value(json_object_get(col, "name"))));
@@ -229,7 +219,7 @@ static int land_record(struct api_load *a, json_t *rec, const char *file, struct
 	free(record);
 	if (!ok)
 		return load_fail(err, JOB_TRANSIENT, "out of memory");
-	if (PQputCopyData(a->w->lake, a->row, (int)a->row_len) != 1)
+	if (PQputCopyData(a->w->lake, a->row.data, (int)a->row.len) != 1)
 		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", PQerrorMessage(a->w->lake));
 
 	/* the offset: the newest value of the offset column seen */
@@ -254,7 +244,7 @@ static int get_token(struct api_load *a, struct load_error *err)
 	for (int attempt = 0; attempt <= a->max_retries; attempt++) {
 		if (fetch_post_form(&a->http, url, a->client_id, a->client_secret, "grant_type=client_credentials") == 0) {
 			if (a->http.status == 200) {
-				json_t *doc = json_loads(a->http.body, 0, NULL);
+				json_t *doc = json_loads(a->http.body.data, 0, NULL);
 				const char *tok = json_string_value(json_object_get(doc, "access_token"));
 				a->token = tok ? strdup(tok) : NULL;
 				json_decref(doc);
@@ -306,7 +296,7 @@ static int fetch_page(struct api_load *a, const char *url, int page, json_t **do
 				continue;
 			}
 		} else if (a->http.status != 200) {
-			json_t *e = json_loads(a->http.body, 0, NULL);
+			json_t *e = json_loads(a->http.body.data, 0, NULL);
 			const char *code = json_string_value(json_object_get(e, "error"));
 			load_fail(err, JOB_PERMANENT, "%s answered HTTP %ld%s%s%s", url, a->http.status,
 				  code ? " (" : "", code ? code : "", code ? ")" : "");
@@ -315,12 +305,12 @@ static int fetch_page(struct api_load *a, const char *url, int page, json_t **do
 					  "(%s); run a full load", code);
 			json_decref(e);
 			return -1;
-		} else if (a->http.len == 0) {
+		} else if (a->http.body.len == 0) {
 			snprintf(what, sizeof what, "empty answer");
 			bucket_error_file(a, page, attempt, url, what);
 		} else {
 			json_error_t je;
-			*doc = json_loadb(a->http.body, a->http.len, 0, &je);
+			*doc = json_loadb(a->http.body.data, a->http.body.len, 0, &je);
 			if (*doc && json_is_array(json_object_get(*doc, "data")))
 				return 0;
 			json_decref(*doc);
@@ -412,7 +402,7 @@ int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		}
 		char name[512];
 		snprintf(name, sizeof name, "%s-%05d.json", job->name, page);
-		if (bucket_write(a.bucket, name, a.http.body, a.http.len) != 0) {
+		if (bucket_write(a.bucket, name, a.http.body.data, a.http.body.len) != 0) {
 			json_decref(doc);
 			free(page_token);
 			load_fail(err, JOB_TRANSIENT, "cannot write %s/%s: %s", a.bucket, name, strerror(errno));
@@ -457,7 +447,7 @@ out:
 	free(a.client_id);
 	free(a.client_secret);
 	free(a.token);
-	free(a.row);
+	dynbuf_free(&a.row);
 	free(a.newest);
 	return rc;
 }

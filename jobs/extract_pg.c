@@ -21,8 +21,9 @@
  * that records the offset (the initial load). */
 #include "jobs/extract.h"
 #include "jobs/land.h"
-#include "server/db.h"
-#include "server/secret.h"
+#include "lib/db.h"
+#include "lib/dynbuf.h"
+#include "lib/secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,7 @@ struct pg_load {
 	json_t *source;
 	char *qtable;        /* "schema"."object" */
 	char *qobject;       /* "object", for ct."object" */
-	char *sql;           /* the COPY query being built */
-	size_t sql_len;
+	struct dynbuf sql;   /* the COPY query being built */
 };
 
 static int source_error(struct load_error *err, PGconn *src, PGresult *r, const char *what)
@@ -67,14 +67,7 @@ static int source_value(struct pg_load *l, const char *sql, int n, const char *c
 
 static bool sql_add(struct pg_load *l, const char *text)
 {
-	size_t n = strlen(text);
-	char *grown = realloc(l->sql, l->sql_len + n + 1);
-	if (!grown)
-		return false;
-	memcpy(grown + l->sql_len, text, n + 1);
-	l->sql = grown;
-	l->sql_len += n;
-	return true;
+	return dynbuf_addstr(&l->sql, text);
 }
 
 /* Connection failures that retrying will not fix. */
@@ -181,7 +174,7 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	if (land_copy_begin(l->lake, l->source, land_table, msg, sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 
-	PGresult *r = PQexec(l->src, l->sql);
+	PGresult *r = PQexec(l->src, l->sql.data);
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {
 		source_error(err, l->src, r, "query");
 		PQclear(r);
@@ -382,24 +375,20 @@ int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *sou
 		source_error(err, l.src, NULL, "begin");
 		goto out;
 	}
+	dynbuf_addstr(&l.sql, "COPY (");
 	if (check_catalog(&l, err) != 0 || build_query(&l, job, res, err) != 0)
 		goto out;
 	atomic_store(&w->rows_estimate, res->rows_estimate);
-
-	/* COPY (query) TO STDOUT */
-	char *copy = NULL;
-	if (asprintf(&copy, "COPY (%s) TO STDOUT", l.sql) < 0) {
+	if (!dynbuf_addstr(&l.sql, ") TO STDOUT")) {
 		load_fail(err, JOB_TRANSIENT, "out of memory");
 		goto out;
 	}
-	free(l.sql);
-	l.sql = copy;
 	rc = stream_rows(w, &l, land_table, res, err);
 out:
 	worker_set_source(w, NULL);
 	if (l.src)
 		PQfinish(l.src); /* read-only: closing ends the transaction */
-	free(l.sql);
+	dynbuf_free(&l.sql);
 	free(l.qtable);
 	free(l.qobject);
 	return rc;

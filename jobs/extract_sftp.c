@@ -28,7 +28,7 @@
 #include "jobs/sftp_fetch.h"
 #include "jobs/sftp_files.h"
 #include "jobs/sftp_options.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

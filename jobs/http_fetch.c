@@ -10,16 +10,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct fetch *f = arg;
 	size_t len = size * n;
-	if (f->len + len > FETCH_MAX_BODY)
-		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-	char *grown = realloc(f->body, f->len + len + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + f->len, data, len);
-	f->body = grown;
-	f->len += len;
-	f->body[f->len] = 0;
-	return len;
+	/* a short count aborts the transfer: CURLE_WRITE_ERROR */
+	return dynbuf_add(&f->body, data, len) ? len : 0;
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
@@ -43,15 +35,14 @@ void fetch_cleanup(struct fetch *f)
 {
 	if (f->curl)
 		curl_easy_cleanup(f->curl);
-	free(f->body);
+	dynbuf_free(&f->body);
 	memset(f, 0, sizeof *f);
 }
 
 static int perform(struct fetch *f, const char *url, struct curl_slist *headers)
 {
-	free(f->body);
-	f->body = NULL;
-	f->len = 0;
+	dynbuf_free(&f->body);
+	dynbuf_init(&f->body, FETCH_MAX_BODY);
 	f->status = 0;
 	f->retry_after = -1;
 	f->error[0] = 0;
@@ -77,11 +68,8 @@ static int perform(struct fetch *f, const char *url, struct curl_slist *headers)
 		return -1;
 	}
 	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &f->status);
-	if (!f->body) {
-		f->body = calloc(1, 1);
-		if (!f->body)
-			return -1;
-	}
+	if (!dynbuf_reserve(&f->body, 0))  /* a body, "" when the answer had none */
+		return -1;
 	return 0;
 }
 

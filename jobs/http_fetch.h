@@ -3,6 +3,8 @@
 #ifndef LAKE_HTTP_FETCH_H
 #define LAKE_HTTP_FETCH_H
 
+#include "lib/dynbuf.h"
+
 #include <curl/curl.h>
 #include <stddef.h>
 
@@ -10,8 +12,7 @@
 
 struct fetch {
 	CURL *curl;
-	char *body;          /* NUL-terminated; owned */
-	size_t len;
+	struct dynbuf body;  /* the last response's body, NUL-terminated, capped at FETCH_MAX_BODY */
 	long status;         /* 0 when the transfer failed */
 	long retry_after;    /* seconds from Retry-After, -1 if absent */
 	char error[CURL_ERROR_SIZE];

@@ -1,7 +1,8 @@
 /* DDL and COPY for LAND. Names come from the validated source definition
  * and are quoted with PQescapeIdentifier. */
 #include "jobs/land.h"
-#include "server/db.h"
+#include "lib/dynbuf.h"
+#include "lib/db.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,26 +18,6 @@ char *land_quote(PGconn *c, const char *ident)
 	return copy;
 }
 
-/* Appends the NULL-ended list of strings to a growing buffer. */
-static bool append(char **buf, size_t *len, ...)
-{
-	va_list ap;
-	const char *part;
-	va_start(ap, len);
-	while ((part = va_arg(ap, const char *))) {
-		size_t n = strlen(part);
-		char *grown = realloc(*buf, *len + n + 1);
-		if (!grown) {
-			va_end(ap);
-			return false;
-		}
-		memcpy(grown + *len, part, n + 1);
-		*buf = grown;
-		*len += n;
-	}
-	va_end(ap);
-	return true;
-}
 
 int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, size_t tablelen, char *err,
 		 size_t errlen)
@@ -46,8 +27,8 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		 json_string_value(json_object_get(source, "object")));
 	/* the job id first, so PostgreSQL's 63-byte cut can never make two alike */
 	snprintf(part, sizeof part, "j%lld_%.120s", job_id, name);
-	char *qname = land_quote(lake, name), *qpart = land_quote(lake, part), *sql = NULL;
-	size_t len = 0;
+	char *qname = land_quote(lake, name), *qpart = land_quote(lake, part);
+	struct dynbuf sql = {0};
 	int rc = -1;
 	if (!qname || !qpart) {
 		snprintf(err, errlen, "cannot quote %s", name);
@@ -56,19 +37,25 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 	snprintf(parent, sizeof parent, "land.%s", qname);
 	snprintf(table, tablelen, "land.%s", qpart);
 
-	bool ok = append(&sql, &len, "CREATE TABLE IF NOT EXISTS ", parent, " (", NULL);
+	dynbuf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s (", parent);
 	size_t i;
 	json_t *col;
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
 		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
-		ok = ok && q && append(&sql, &len, q, " text, ", NULL);
+		if (!q)
+			sql.failed = true;
+		else
+			dynbuf_printf(&sql, "%s text, ", q);
 		free(q);
 	}
-	ok = ok && append(&sql, &len,
-		"sys_change_version bigint, sys_change_operation char(1), _job_id bigint NOT NULL, "
-		"_partitiontime timestamptz NOT NULL) PARTITION BY LIST (_job_id)", NULL);
-	if (!ok || db_exec(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
-	    db_exec(lake, sql, err, errlen) != 0)
+	dynbuf_addstr(&sql, "sys_change_version bigint, sys_change_operation char(1), _job_id bigint NOT NULL, "
+		      "_partitiontime timestamptz NOT NULL) PARTITION BY LIST (_job_id)");
+	if (sql.failed) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (db_exec(lake, "SET LOCAL client_min_messages = warning", err, errlen) != 0 ||
+	    db_exec(lake, sql.data, err, errlen) != 0)
 		goto out;
 
 	/* Columns added to the source definition since the table was made. */
@@ -99,7 +86,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		goto out;
 	rc = 0;
 out:
-	free(sql);
+	dynbuf_free(&sql);
 	free(qname);
 	free(qpart);
 	return rc;
@@ -129,26 +116,28 @@ int land_add_column(PGconn *lake, const char *table, const char *column, const c
 int land_copy_begin_extra(PGconn *lake, json_t *source, const char *table, const char *extra, char *err,
 			  size_t errlen)
 {
-	char *sql = NULL;
-	size_t len = 0;
-	bool ok = append(&sql, &len, "COPY ", table, " (", NULL);
+	struct dynbuf sql = {0};
+	dynbuf_printf(&sql, "COPY %s (", table);
 	size_t i;
 	json_t *col;
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
 		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
-		ok = ok && q && append(&sql, &len, q, ", ", NULL);
+		if (!q)
+			sql.failed = true;
+		else
+			dynbuf_printf(&sql, "%s, ", q);
 		free(q);
 	}
 	/* FREEZE: the partition was made in this transaction, so its rows can be
 	 * written frozen (no later hint-bit or freeze rewrite of the whole load) */
-	ok = ok && append(&sql, &len, "sys_change_version, sys_change_operation", extra, ") FROM STDIN (FREEZE)", NULL);
-	if (!ok) {
-		free(sql);
+	dynbuf_printf(&sql, "sys_change_version, sys_change_operation%s) FROM STDIN (FREEZE)", extra);
+	if (sql.failed) {
+		dynbuf_free(&sql);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	PGresult *r = PQexec(lake, sql);
-	free(sql);
+	PGresult *r = PQexec(lake, sql.data);
+	dynbuf_free(&sql);
 	int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
 	if (rc) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));

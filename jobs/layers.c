@@ -3,8 +3,8 @@
  * ever visible). The lake connection is registered as the job's cancel
  * target meanwhile, so a cancel interrupts a long merge too. */
 #include "jobs/layers.h"
-#include "server/db.h"
-#include "server/util.h"
+#include "lib/db.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
  * this host. */
 #include "jobs/pool.h"
 #include "jobs/worker.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <poll.h>
 #include <stdio.h>

@@ -3,9 +3,9 @@
  * source" and "max_parallel per pipeline run" true across several servers
  * (SKIP LOCKED alone cannot see a concurrent claim's not-yet-committed row). */
 #include "jobs/queue.h"
-#include "server/db.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "lib/db.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -10,9 +10,9 @@
  * transaction, so readers see the old report or the new one, never half. */
 #include "jobs/layers.h"
 #include "jobs/land.h"
-#include "server/db.h"
-#include "server/sqlident.h"
-#include "server/util.h"
+#include "lib/db.h"
+#include "lib/sqlident.h"
+#include "lib/util.h"
 
 #include <dirent.h>
 #include <stdio.h>

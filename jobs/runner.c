@@ -6,8 +6,8 @@
 #include "jobs/extract.h"
 #include "jobs/land.h"
 #include "jobs/layers.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,9 @@
  * the minute. Errors are sorted into transient and permanent from the
  * libcurl code: a refused host key or login never turns into a retry. */
 #include "jobs/sftp_fetch.h"
-#include "server/secret.h"
+#include "lib/base64.h"
+#include "lib/dynbuf.h"
+#include "lib/secret.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -18,12 +20,6 @@
 #include <unistd.h>
 
 #define LIST_MAX (64u * 1024 * 1024)
-
-struct listing {
-	char *p;
-	size_t len;
-	bool too_big;
-};
 
 struct sink {
 	struct sftp_session *s;
@@ -67,24 +63,6 @@ static void fingerprint(const unsigned char *blob, size_t len, char *out, size_t
 	snprintf(out, outlen, "SHA256:%.*s", n, (const char *)b64);
 }
 
-/* Decodes base64 into a malloc'd blob. */
-static unsigned char *unbase64(const char *b64, size_t *len)
-{
-	size_t n = strlen(b64);
-	unsigned char *out = malloc(n / 4 * 3 + 4);
-	if (!out)
-		return NULL;
-	int k = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
-	if (k < 0) {
-		free(out);
-		return NULL;
-	}
-	for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-		k--;
-	*len = (size_t)k;
-	return out;
-}
-
 static int on_host_key(CURL *easy, const struct curl_khkey *known, const struct curl_khkey *found,
 		       enum curl_khmatch match, void *arg)
 {
@@ -98,7 +76,7 @@ static int on_host_key(CURL *easy, const struct curl_khkey *known, const struct 
 		fingerprint((const unsigned char *)found->key, found->len, fp, sizeof fp);
 	} else if (found && found->key) {
 		size_t n;
-		unsigned char *blob = unbase64(found->key, &n);
+		unsigned char *blob = base64_decode(found->key, &n);
 		if (blob)
 			fingerprint(blob, n, fp, sizeof fp);
 		free(blob);
@@ -121,7 +99,7 @@ static int write_known_hosts(struct sftp_session *s, const char *tmpdir, char *e
 		return 0;
 	}
 	size_t blen;
-	unsigned char *blob = unbase64(key, &blen);
+	unsigned char *blob = base64_decode(key, &blen);
 	char fp[80];
 	if (!blob) {
 		snprintf(err, errlen, "options.known_host: the key is not valid base64");
@@ -351,22 +329,10 @@ static int request(struct sftp_session *s, const char *name, bool nobody, char *
 
 /* --- listing --------------------------------------------------------- */
 
+/* Gathers the listing into a dynbuf capped at LIST_MAX; a short count aborts the transfer. */
 static size_t on_listing(char *data, size_t size, size_t n, void *arg)
 {
-	struct listing *l = arg;
-	size_t len = size * n;
-	if (l->len + len > LIST_MAX) {
-		l->too_big = true;
-		return 0;
-	}
-	char *grown = realloc(l->p, l->len + len + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + l->len, data, len);
-	l->p = grown;
-	l->len += len;
-	l->p[l->len] = 0;
-	return len;
+	return dynbuf_add(arg, data, size * n) ? size * n : 0;
 }
 
 /* The name in an "ls -l" line: after the 8 fields perms, links, owner,
@@ -411,7 +377,8 @@ void sftp_files_free(struct sftp_file *files, size_t n)
 
 enum sftp_status sftp_list(struct sftp_session *s, struct sftp_file **files, size_t *n, char *err, size_t errlen)
 {
-	struct listing l = {0};
+	struct dynbuf l;
+	dynbuf_init(&l, LIST_MAX);
 	struct sftp_file *out = NULL;
 	size_t count = 0, cap = 0;
 	enum sftp_status st;
@@ -433,7 +400,7 @@ enum sftp_status sftp_list(struct sftp_session *s, struct sftp_file **files, siz
 			snprintf(err, errlen, "the listing of %s is larger than %u bytes", s->o->directory, LIST_MAX);
 		goto out;
 	}
-	for (char *save = NULL, *line = l.p ? strtok_r(l.p, "\r\n", &save) : NULL; line;
+	for (char *save = NULL, *line = l.data ? strtok_r(l.data, "\r\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\r\n", &save)) {
 		if (line[0] != '-' && line[0] != 'l')
 			continue; /* directories, devices */
@@ -486,7 +453,7 @@ enum sftp_status sftp_list(struct sftp_session *s, struct sftp_file **files, siz
 	st = SFTP_OK;
 out:
 	sftp_files_free(out, count);
-	free(l.p);
+	dynbuf_free(&l);
 	return st;
 }
 

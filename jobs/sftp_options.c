@@ -3,7 +3,7 @@
  * again when a load starts, so a definition stored before a rule existed
  * fails with the same message instead of half-way through a load. */
 #include "jobs/sftp_options.h"
-#include "server/secret.h"
+#include "lib/secret.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * ORDER BY the sort key, LIMIT; and the probe that finds the next cursor.
  * See build.h for the ordering and keyset rules. */
 #include "query/build.h"
-#include "query/buf.h"
+#include "lib/dynbuf.h"
 #include "query/cursor.h"
 
 #include <stdint.h>
@@ -65,14 +65,14 @@ static int add_param(struct builder *b, const char *value, const char *field, si
 }
 
 /* `$n::type` for a value compared with column `col`. */
-static void put_value(struct builder *b, struct query_buf *sql, const char *value, const char *field,
+static void put_value(struct builder *b, struct dynbuf *sql, const char *value, const char *field,
 		      size_t col, enum query_op op)
 {
 	int n = add_param(b, value, field, col, op, false);
-	query_buf_printf(sql, "$%d::%s", n, b->t->cols[col].type);
+	dynbuf_printf(sql, "$%d::%s", n, b->t->cols[col].type);
 }
 
-static int filter_sql(struct builder *b, const struct query_filter *f, struct query_buf *sql)
+static int filter_sql(struct builder *b, const struct query_filter *f, struct dynbuf *sql)
 {
 	static const char *const cmp[] = {[QUERY_OP_EQ] = "=", [QUERY_OP_NEQ] = "<>", [QUERY_OP_GT] = ">",
 					  [QUERY_OP_GTE] = ">=", [QUERY_OP_LT] = "<", [QUERY_OP_LTE] = "<="};
@@ -101,29 +101,29 @@ static int filter_sql(struct builder *b, const struct query_filter *f, struct qu
 	case QUERY_OP_IS: {
 		static const char *const is_sql[] = {[QUERY_IS_NULL] = "IS NULL", [QUERY_IS_NOT_NULL] = "IS NOT NULL",
 						     [QUERY_IS_TRUE] = "IS TRUE", [QUERY_IS_FALSE] = "IS FALSE"};
-		query_buf_printf(sql, "%s %s", q, is_sql[f->is]);
+		dynbuf_printf(sql, "%s %s", q, is_sql[f->is]);
 		break;
 	}
 	case QUERY_OP_LIKE: case QUERY_OP_ILIKE: {
 		int n = add_param(b, f->values[0], f->column, (size_t)c, f->op, true);
-		query_buf_printf(sql, "%s::text %s $%d", q, f->op == QUERY_OP_LIKE ? "LIKE" : "ILIKE", n);
+		dynbuf_printf(sql, "%s::text %s $%d", q, f->op == QUERY_OP_LIKE ? "LIKE" : "ILIKE", n);
 		break;
 	}
 	case QUERY_OP_IN:
 		if (f->nvalues == 0) {
-			query_buf_puts(sql, "false");
+			dynbuf_addstr(sql, "false");
 			break;
 		}
-		query_buf_printf(sql, "%s IN (", q);
+		dynbuf_printf(sql, "%s IN (", q);
 		for (size_t i = 0; i < f->nvalues; i++) {
 			if (i)
-				query_buf_puts(sql, ", ");
+				dynbuf_addstr(sql, ", ");
 			put_value(b, sql, f->values[i], f->column, (size_t)c, f->op);
 		}
-		query_buf_putc(sql, ')');
+		dynbuf_addc(sql, ')');
 		break;
 	default:
-		query_buf_printf(sql, "%s %s ", q, cmp[f->op]);
+		dynbuf_printf(sql, "%s %s ", q, cmp[f->op]);
 		put_value(b, sql, f->values[0], f->column, (size_t)c, f->op);
 	}
 	return 0;
@@ -195,7 +195,7 @@ static void make_signature(struct builder *b)
 
 /* One key "after" the cursor value in its direction, NULL-aware (NULLS LAST
  * ascending, FIRST descending). Returns false when no row can be after it. */
-static bool key_after(struct builder *b, struct query_buf *sql, size_t i, const int *pn, char **vals)
+static bool key_after(struct builder *b, struct dynbuf *sql, size_t i, const int *pn, char **vals)
 {
 	const struct sort_key *k = &b->keys[i];
 	const struct query_column *col = &b->t->cols[k->col];
@@ -203,17 +203,17 @@ static bool key_after(struct builder *b, struct query_buf *sql, size_t i, const 
 	if (!vals[i]) {
 		if (!k->desc)
 			return false;
-		query_buf_printf(sql, "%s IS NOT NULL", q);
+		dynbuf_printf(sql, "%s IS NOT NULL", q);
 		return true;
 	}
 	if (!k->desc && !col->notnull)
-		query_buf_printf(sql, "(%s > $%d::%s OR %s IS NULL)", q, pn[i], col->type, q);
+		dynbuf_printf(sql, "(%s > $%d::%s OR %s IS NULL)", q, pn[i], col->type, q);
 	else
-		query_buf_printf(sql, "%s %s $%d::%s", q, k->desc ? "<" : ">", pn[i], col->type);
+		dynbuf_printf(sql, "%s %s $%d::%s", q, k->desc ? "<" : ">", pn[i], col->type);
 	return true;
 }
 
-static void after_sql(struct builder *b, struct query_buf *sql, char **vals)
+static void after_sql(struct builder *b, struct dynbuf *sql, char **vals)
 {
 	int *pn = calloc(b->nkeys, sizeof *pn);
 	if (!pn) {
@@ -228,40 +228,40 @@ static void after_sql(struct builder *b, struct query_buf *sql, char **vals)
 		uniform = uniform && vals[i] && col->notnull && b->keys[i].desc == b->keys[0].desc;
 	}
 	if (uniform) {
-		query_buf_putc(sql, '(');
+		dynbuf_addc(sql, '(');
 		for (size_t i = 0; i < b->nkeys; i++)
-			query_buf_printf(sql, "%s%s", i ? ", " : "", qcol(b, b->keys[i].col));
-		query_buf_printf(sql, ") %s (", b->keys[0].desc ? "<" : ">");
+			dynbuf_printf(sql, "%s%s", i ? ", " : "", qcol(b, b->keys[i].col));
+		dynbuf_printf(sql, ") %s (", b->keys[0].desc ? "<" : ">");
 		for (size_t i = 0; i < b->nkeys; i++)
-			query_buf_printf(sql, "%s$%d::%s", i ? ", " : "", pn[i], b->t->cols[b->keys[i].col].type);
-		query_buf_putc(sql, ')');
+			dynbuf_printf(sql, "%s$%d::%s", i ? ", " : "", pn[i], b->t->cols[b->keys[i].col].type);
+		dynbuf_addc(sql, ')');
 		free(pn);
 		return;
 	}
 	const struct query_column *first = &b->t->cols[b->keys[0].col];
 	if (vals[0] && first->notnull)
-		query_buf_printf(sql, "%s %s $%d::%s AND ", qcol(b, b->keys[0].col), b->keys[0].desc ? "<=" : ">=",
+		dynbuf_printf(sql, "%s %s $%d::%s AND ", qcol(b, b->keys[0].col), b->keys[0].desc ? "<=" : ">=",
 				 pn[0], first->type);
-	query_buf_putc(sql, '(');
+	dynbuf_addc(sql, '(');
 	size_t terms = 0;
 	for (size_t i = 0; i < b->nkeys; i++) {
-		struct query_buf term = {0};
+		struct dynbuf term = {0};
 		for (size_t j = 0; j < i; j++) {
 			const struct query_column *cj = &b->t->cols[b->keys[j].col];
 			if (vals[j])
-				query_buf_printf(&term, "%s = $%d::%s AND ", qcol(b, b->keys[j].col), pn[j], cj->type);
+				dynbuf_printf(&term, "%s = $%d::%s AND ", qcol(b, b->keys[j].col), pn[j], cj->type);
 			else
-				query_buf_printf(&term, "%s IS NULL AND ", qcol(b, b->keys[j].col));
+				dynbuf_printf(&term, "%s IS NULL AND ", qcol(b, b->keys[j].col));
 		}
 		if (key_after(b, &term, i, pn, vals)) {
-			query_buf_printf(sql, "%s(%s)", terms++ ? " OR " : "", query_buf_cstr(&term));
+			dynbuf_printf(sql, "%s(%s)", terms++ ? " OR " : "", dynbuf_cstr(&term));
 			b->oom = b->oom || term.failed;
 		}
-		query_buf_free(&term);
+		dynbuf_free(&term);
 	}
 	if (!terms)
-		query_buf_puts(sql, "false");
-	query_buf_putc(sql, ')');
+		dynbuf_addstr(sql, "false");
+	dynbuf_addc(sql, ')');
 	free(pn);
 }
 
@@ -271,7 +271,7 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 {
 	*plan = (struct query_plan){0};
 	struct builder b = {.t = t, .quote = quote, .qctx = quote_ctx, .plan = plan, .err = err};
-	struct query_buf where = {0}, tail = {0}, sql = {0};
+	struct dynbuf where = {0}, tail = {0}, sql = {0};
 	char **cursor = NULL;
 	char *qs = NULL, *qt = NULL;
 	int rc = -1;
@@ -296,7 +296,7 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 	}
 	/* filters */
 	for (size_t i = 0; i < spec->nfilters; i++) {
-		query_buf_puts(&where, i ? " AND " : " WHERE ");
+		dynbuf_addstr(&where, i ? " AND " : " WHERE ");
 		if (filter_sql(&b, &spec->filters[i], &where) != 0)
 			goto out;
 	}
@@ -317,33 +317,33 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 			query_fail(err, "after", "after is not a cursor returned by this API");
 			goto out;
 		}
-		query_buf_puts(&where, spec->nfilters ? " AND " : " WHERE ");
+		dynbuf_addstr(&where, spec->nfilters ? " AND " : " WHERE ");
 		after_sql(&b, &where, cursor);
 	}
 	if (!(qs = quote(quote_ctx, t->schema)) || !(qt = quote(quote_ctx, t->name)))
 		goto oom;
-	query_buf_printf(&tail, " FROM %s.%s%s", qs, qt, query_buf_cstr(&where));
+	dynbuf_printf(&tail, " FROM %s.%s%s", qs, qt, dynbuf_cstr(&where));
 	for (size_t i = 0; i < b.nkeys; i++)
-		query_buf_printf(&tail, "%s%s %s", i ? ", " : " ORDER BY ", qcol(&b, b.keys[i].col),
+		dynbuf_printf(&tail, "%s%s %s", i ? ", " : " ORDER BY ", qcol(&b, b.keys[i].col),
 				 b.keys[i].desc ? "DESC" : "ASC");
 
 	/* the page */
-	query_buf_puts(&sql, "SELECT ");
+	dynbuf_addstr(&sql, "SELECT ");
 	for (size_t i = 0; i < plan->nout; i++)
-		query_buf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, plan->out_cols[i]));
+		dynbuf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, plan->out_cols[i]));
 	if (plan->nout == 0)
-		query_buf_puts(&sql, "NULL"); /* a relation without columns */
-	query_buf_puts(&sql, query_buf_cstr(&tail));
+		dynbuf_addstr(&sql, "NULL"); /* a relation without columns */
+	dynbuf_addstr(&sql, dynbuf_cstr(&tail));
 	if (!spec->limit_all)
-		query_buf_printf(&sql, " LIMIT %lld", spec->limit);
-	plan->sql = query_buf_take(&sql);
+		dynbuf_printf(&sql, " LIMIT %lld", spec->limit);
+	plan->sql = dynbuf_take(&sql);
 	/* the probe: the sort key of the page's last row, and whether one follows */
 	if (!spec->limit_all) {
-		query_buf_puts(&sql, "SELECT ");
+		dynbuf_addstr(&sql, "SELECT ");
 		for (size_t i = 0; i < b.nkeys; i++)
-			query_buf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, b.keys[i].col));
-		query_buf_printf(&sql, "%s LIMIT 2 OFFSET %lld", query_buf_cstr(&tail), spec->limit - 1);
-		plan->probe_sql = query_buf_take(&sql);
+			dynbuf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, b.keys[i].col));
+		dynbuf_printf(&sql, "%s LIMIT 2 OFFSET %lld", dynbuf_cstr(&tail), spec->limit - 1);
+		plan->probe_sql = dynbuf_take(&sql);
 		if (!plan->probe_sql)
 			goto oom;
 	}
@@ -368,9 +368,9 @@ out:
 	free(qs);
 	free(qt);
 	query_cursor_values_free(cursor, b.nkeys);
-	query_buf_free(&where);
-	query_buf_free(&tail);
-	query_buf_free(&sql);
+	dynbuf_free(&where);
+	dynbuf_free(&tail);
+	dynbuf_free(&sql);
 	return rc;
 }
 
@@ -381,12 +381,12 @@ char *query_plan_cursor(const struct query_plan *plan, const char *const *keys)
 
 char *query_param_check_sql(const struct query_param *p)
 {
-	struct query_buf b = {0};
+	struct dynbuf b = {0};
 	if (p->cast)
-		query_buf_printf(&b, "SELECT $1::%s", p->cast);
+		dynbuf_printf(&b, "SELECT $1::%s", p->cast);
 	else
-		query_buf_printf(&b, "SELECT $1::text %s $1::text", p->op == QUERY_OP_ILIKE ? "ILIKE" : "LIKE");
-	return query_buf_take(&b);
+		dynbuf_printf(&b, "SELECT $1::text %s $1::text", p->op == QUERY_OP_ILIKE ? "ILIKE" : "LIKE");
+	return dynbuf_take(&b);
 }
 
 void query_plan_free(struct query_plan *plan)

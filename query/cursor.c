@@ -1,71 +1,10 @@
-/* Cursor encoding: jansson for the JSON, a small base64url codec. */
+/* Cursor encoding: jansson for the JSON, base64url from lib/. */
 #include "query/cursor.h"
+#include "lib/base64.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *query_base64url_encode(const unsigned char *d, size_t len)
-{
-	char *out = malloc(len / 3 * 4 + 5), *o = out;
-	if (!out)
-		return NULL;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)d[i] << 16 | (unsigned)d[i + 1] << 8 | d[i + 2];
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = b64[v >> 6 & 63];
-		*o++ = b64[v & 63];
-	}
-	if (len - i == 1) {
-		unsigned v = (unsigned)d[i] << 16;
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-	} else if (len - i == 2) {
-		unsigned v = (unsigned)d[i] << 16 | (unsigned)d[i + 1] << 8;
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = b64[v >> 6 & 63];
-	}
-	*o = 0;
-	return out;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-	return p ? (int)(p - b64) : -1;
-}
-
-unsigned char *query_base64url_decode(const char *t, size_t *len)
-{
-	size_t n = strlen(t);
-	if (n % 4 == 1)
-		return NULL;
-	unsigned char *out = malloc(n / 4 * 3 + 3), *o = out;
-	if (!out)
-		return NULL;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value(t[i]);
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			*o++ = (unsigned char)(acc >> bits);
-		}
-	}
-	*len = (size_t)(o - out);
-	return out;
-}
 
 char *query_cursor_encode(const char *signature, const char *const *values, size_t n)
 {
@@ -80,7 +19,7 @@ char *query_cursor_encode(const char *signature, const char *const *values, size
 			goto out;
 	}
 	if ((text = json_dumps(doc, JSON_COMPACT)))
-		out = query_base64url_encode((const unsigned char *)text, strlen(text));
+		out = base64url_encode((const unsigned char *)text, strlen(text));
 out:
 	free(text);
 	json_decref(doc);
@@ -92,7 +31,7 @@ int query_cursor_decode(const char *cursor, const char *signature, size_t n, cha
 	size_t len;
 	int rc = -1;
 	char **v = NULL;
-	unsigned char *raw = query_base64url_decode(cursor, &len);
+	unsigned char *raw = base64url_decode(cursor, &len);
 	json_t *doc = raw ? json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	json_t *h = json_object_get(doc, "h"), *k = json_object_get(doc, "k");
 	free(raw);

@@ -20,9 +20,5 @@ char *query_cursor_encode(const char *signature, const char *const *values, size
 int query_cursor_decode(const char *cursor, const char *signature, size_t n, char ***values);
 void query_cursor_values_free(char **values, size_t n);
 
-/* base64url without padding; exposed for the tests. Returns malloc'd text,
- * or NULL (decode: not base64url). */
-char *query_base64url_encode(const unsigned char *data, size_t len);
-unsigned char *query_base64url_decode(const char *text, size_t *len);
 
 #endif

@@ -4,7 +4,7 @@
 #ifndef LAKE_QUERY_FORMAT_H
 #define LAKE_QUERY_FORMAT_H
 
-#include "query/buf.h"
+#include "lib/dynbuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,15 +18,15 @@ enum query_kind {
 };
 
 /* Appends `s` (n bytes) as a quoted JSON string. */
-void query_json_string(struct query_buf *b, const char *s, size_t n);
+void query_json_string(struct dynbuf *b, const char *s, size_t n);
 /* Appends one value; `s` is NULL for SQL NULL. */
-void query_json_value(struct query_buf *b, enum query_kind kind, const char *s, size_t n);
+void query_json_value(struct dynbuf *b, enum query_kind kind, const char *s, size_t n);
 /* Appends one CSV field: NULL is empty, the empty string is "", a field with
  * a comma, quote, CR, LF or leading/trailing space is quoted. Booleans are
  * written true/false like the JSON. */
-void query_csv_field(struct query_buf *b, enum query_kind kind, const char *s, size_t n);
+void query_csv_field(struct dynbuf *b, enum query_kind kind, const char *s, size_t n);
 /* Appends `s` percent-encoded for a URL query component. */
-void query_url_encode(struct query_buf *b, const char *s);
+void query_url_encode(struct dynbuf *b, const char *s);
 
 enum query_format { QUERY_FORMAT_JSON, QUERY_FORMAT_CSV };
 
@@ -46,9 +46,9 @@ int query_row_format_init(struct query_row_format *f, enum query_format fmt, siz
 void query_row_format_free(struct query_row_format *f);
 /* Appends one row: a JSON object (preceded by a comma unless `first`) or a
  * CSV line ending in CRLF. values[i] is NULL for SQL NULL. */
-void query_format_row(struct query_buf *b, const struct query_row_format *f, bool first,
+void query_format_row(struct dynbuf *b, const struct query_row_format *f, bool first,
 		      const char *const *values, const size_t *lens);
 /* Appends the CSV header line naming the columns. */
-void query_format_csv_header(struct query_buf *b, size_t ncols, const char *const *names);
+void query_format_csv_header(struct dynbuf *b, size_t ncols, const char *const *names);
 
 #endif

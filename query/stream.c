@@ -12,7 +12,7 @@
  * is in flight, the formatted bytes not yet handed out (`out` from `off`),
  * and the phase: head, rows, tail, done. */
 #include "query/stream.h"
-#include "query/buf.h"
+#include "lib/dynbuf.h"
 #include "query/format.h"
 
 #include <stdio.h>
@@ -39,7 +39,7 @@ struct query_stream {
 	size_t *lens;
 	char *head;               /* JSON: {"items":[  CSV: the header line */
 	char *tail;               /* JSON: ],"next":...}  CSV: "" */
-	struct query_buf out;
+	struct dynbuf out;
 	size_t off;
 	char error[256];
 };
@@ -99,10 +99,10 @@ static void write_row(struct query_stream *s, const PGresult *r, int row)
 /* Formats more of the body into s->out. */
 static void refill(struct query_stream *s)
 {
-	query_buf_reset(&s->out);
+	dynbuf_reset(&s->out);
 	s->off = 0;
 	if (s->phase == PHASE_HEAD) {
-		query_buf_puts(&s->out, s->head);
+		dynbuf_addstr(&s->out, s->head);
 		s->phase = PHASE_ROWS;
 	}
 	while (s->phase == PHASE_ROWS && s->out.len < STREAM_CHUNK) {
@@ -123,7 +123,7 @@ static void refill(struct query_stream *s)
 		write_row(s, s->batch, s->at++);
 	}
 	if (s->phase == PHASE_TAIL) {
-		query_buf_puts(&s->out, s->tail);
+		dynbuf_addstr(&s->out, s->tail);
 		s->phase = PHASE_DONE;
 	}
 	if (s->out.failed)
@@ -159,7 +159,7 @@ long long query_stream_rows(const struct query_stream *s)
 static int make_parts(struct query_stream *s, enum query_format fmt, const struct query_plan *plan,
 		      const struct query_table *t, const char *next)
 {
-	struct query_buf b = {0};
+	struct dynbuf b = {0};
 	size_t n = plan->nout;
 	const char **names = calloc(n ? n : 1, sizeof *names);
 	enum query_kind *kinds = calloc(n ? n : 1, sizeof *kinds);
@@ -176,17 +176,17 @@ static int make_parts(struct query_stream *s, enum query_format fmt, const struc
 		goto out;
 	if (fmt == QUERY_FORMAT_JSON) {
 		s->head = strdup("{\"items\":[");
-		query_buf_puts(&b, "],\"next\":");
+		dynbuf_addstr(&b, "],\"next\":");
 		if (next)
 			query_json_string(&b, next, strlen(next));
 		else
-			query_buf_puts(&b, "null");
-		query_buf_puts(&b, "}\n");
+			dynbuf_addstr(&b, "null");
+		dynbuf_addstr(&b, "}\n");
 	} else {
 		query_format_csv_header(&b, n, names);
-		s->head = query_buf_take(&b);
+		s->head = dynbuf_take(&b);
 	}
-	s->tail = query_buf_take(&b);
+	s->tail = dynbuf_take(&b);
 	rc = s->head && s->tail ? 0 : -1;
 out:
 	free(names);
@@ -201,7 +201,7 @@ static void stream_free(struct query_stream *s)
 	free(s->lens);
 	free(s->head);
 	free(s->tail);
-	query_buf_free(&s->out);
+	dynbuf_free(&s->out);
 	free(s);
 }
 
@@ -209,7 +209,7 @@ struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 				       const struct query_table *t, enum query_format fmt,
 				       const char *next, PGresult **res)
 {
-	struct query_buf declare = {0};
+	struct dynbuf declare = {0};
 	*res = NULL;
 	struct query_stream *s = calloc(1, sizeof *s);
 	if (!s || make_parts(s, fmt, plan, t, next) != 0)
@@ -224,11 +224,11 @@ struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 		*res = NULL;
 		return s;
 	}
-	query_buf_printf(&declare, "DECLARE query_rows NO SCROLL CURSOR FOR %s", plan->sql);
+	dynbuf_printf(&declare, "DECLARE query_rows NO SCROLL CURSOR FOR %s", plan->sql);
 	if (declare.failed)
 		goto oom;
 	*res = PQexecParams(c, declare.data, plan->nparams, NULL, plan->values, NULL, NULL, 0);
-	query_buf_free(&declare);
+	dynbuf_free(&declare);
 	if (PQresultStatus(*res) != PGRES_COMMAND_OK)
 		goto failed;
 	PQclear(*res);
@@ -241,7 +241,7 @@ struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 		goto failed;
 	return s;
 oom:
-	query_buf_free(&declare);
+	dynbuf_free(&declare);
 	*res = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 failed:
 	if (s) {

@@ -4,7 +4,7 @@
 #define LAKE_APP_H
 
 #include "server/config.h"
-#include "server/db.h"
+#include "lib/db.h"
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* Reads the environment into struct config with checked numbers and sane
  * defaults: the embedded default needs only an admin token. */
 #include "server/config.h"
-#include "server/secret.h"
+#include "lib/secret.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -7,8 +7,8 @@
  * timeout reaps idle clients and a per-connection memory limit bounds what
  * headers may take. */
 #include "server/http.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -257,12 +257,12 @@ json_t *http_body_object(struct http_request *req, const char *const *content_ty
 				   "send the body as %s", content_types[0]);
 		return NULL;
 	}
-	if (!req->body || req->body_len == 0) {
+	if (req->body.len == 0) {
 		http_reply_problem(req, 400, "Malformed JSON", "body", NULL, "the request body is empty");
 		return NULL;
 	}
 	json_error_t e;
-	json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	json_t *doc = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &e);
 	if (!doc) {
 		http_reply_problem(req, 400, "Malformed JSON", "body",
 				   json_pack("{s:i, s:i, s:i}", "line", e.line, "column", e.column,
@@ -353,22 +353,6 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 				   "the body may be at most %zu bytes", srv->app->cfg.max_body);
 }
 
-static void append_body(struct http_request *req, const char *data, size_t len, size_t max)
-{
-	if (req->body_too_big || req->body_len + len > max) {
-		req->body_too_big = true;
-		return;
-	}
-	char *grown = realloc(req->body, req->body_len + len + 1);
-	if (!grown) {
-		req->body_too_big = true;
-		return;
-	}
-	req->body = grown;
-	memcpy(req->body + req->body_len, data, len);
-	req->body_len += len;
-	req->body[req->body_len] = 0;
-}
 
 static enum MHD_Result queue(struct http_request *req)
 {
@@ -399,6 +383,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&srv->in_flight, 1);
 		clock_gettime(CLOCK_MONOTONIC, &req->started);
 		req->conn = conn;
+		dynbuf_init(&req->body, srv->app->cfg.max_body);
 		req->app = srv->app;
 		req->method = method;
 		req->path = url;
@@ -411,12 +396,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (req->dispatched)
 		return MHD_YES;
 	if (*upload_data_size) {
-		append_body(req, upload_data, *upload_data_size, srv->app->cfg.max_body);
+		dynbuf_add(&req->body, upload_data, *upload_data_size); /* sticky failure past the limit */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	req->dispatched = true;
-	if (req->body_too_big)
+	if (req->body.failed)
 		http_reply_problem(req, 413, "Body too large", "body", NULL,
 				   "the body may be at most %zu bytes", srv->app->cfg.max_body);
 	else
@@ -447,7 +432,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 	if (req->response)
 		MHD_destroy_response(req->response);
-	free(req->body);
+	dynbuf_free(&req->body);
 	free(req);
 	*req_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);

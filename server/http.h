@@ -14,6 +14,7 @@
 #ifndef LAKE_HTTP_H
 #define LAKE_HTTP_H
 
+#include "lib/dynbuf.h"
 #include "server/app.h"
 #include "server/router.h"
 
@@ -31,9 +32,7 @@ struct http_request {
 	enum auth_role role;
 	const struct route *route;
 	struct route_params params;
-	char *body;                   /* NUL-terminated, NULL when empty */
-	size_t body_len;
-	bool body_too_big;
+	struct dynbuf body;           /* capped at the configured body limit; data NULL when empty */
 	bool dispatched;
 	unsigned status;              /* set by http_reply_* */
 	struct MHD_Response *response;

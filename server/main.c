@@ -6,10 +6,10 @@
 #include "jobs/pool.h"
 #include "server/app.h"
 #include "server/http.h"
-#include "server/log.h"
+#include "lib/log.h"
 #include "server/migrate.h"
 #include "server/routes.h"
-#include "server/util.h"
+#include "lib/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>

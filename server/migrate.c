@@ -1,9 +1,9 @@
 /* Applies sql/migrations in file-name order. Checksums are computed by
  * PostgreSQL (sha256) so there is no hashing code of ours to trust. */
 #include "server/migrate.h"
-#include "server/db.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "lib/db.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "query/build.h"
+#include "lib/base64.h"
 #include "query/cursor.h"
 #include "query/format.h"
 #include "query/query.h"
@@ -216,10 +217,10 @@ static void base64url_round_trips(void **state)
 {
 	const unsigned char data[] = {0xfb, 0xff, 0x00, 'a', 0x3e, 0x3f};
 	for (size_t len = 0; len <= sizeof data; len++) {
-		char *t = query_base64url_encode(data, len);
+		char *t = base64url_encode(data, len);
 		assert_null(strpbrk(t, "+/="));
 		size_t back;
-		unsigned char *d = query_base64url_decode(t, &back);
+		unsigned char *d = base64url_decode(t, &back);
 		assert_non_null(d);
 		assert_int_equal(back, len);
 		assert_memory_equal(d, data, len);
@@ -227,8 +228,8 @@ static void base64url_round_trips(void **state)
 		free(d);
 	}
 	size_t n;
-	assert_null(query_base64url_decode("ab+c", &n));
-	assert_null(query_base64url_decode("abcde", &n));
+	assert_null(base64url_decode("ab+c", &n));
+	assert_null(base64url_decode("abcde", &n));
 }
 
 static void cursor_round_trips_and_checks(void **state)
@@ -247,10 +248,10 @@ static void cursor_round_trips_and_checks(void **state)
 	assert_int_equal(query_cursor_decode(c, "0123456789abcdef", 3, &back), -2);
 	free(c);
 	assert_int_equal(query_cursor_decode("not a cursor!", "x", 1, &back), -1);
-	char *junk = query_base64url_encode((const unsigned char *)"[1,2]", 5);
+	char *junk = base64url_encode((const unsigned char *)"[1,2]", 5);
 	assert_int_equal(query_cursor_decode(junk, "x", 1, &back), -1);
 	free(junk);
-	junk = query_base64url_encode((const unsigned char *)"{\"h\":\"x\",\"k\":[5]}", 17);
+	junk = base64url_encode((const unsigned char *)"{\"h\":\"x\",\"k\":[5]}", 17);
 	assert_int_equal(query_cursor_decode(junk, "x", 1, &back), -1); /* values are strings or null */
 	free(junk);
 }
@@ -443,37 +444,37 @@ static void keyless_relation_orders_by_every_sortable_column(void **state)
 
 static void writes_json_and_csv_values(void **state)
 {
-	struct query_buf b = {0};
+	struct dynbuf b = {0};
 	query_json_value(&b, QUERY_KIND_TEXT, "a\"b\\c\n\x01 ✓", 11);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_NUMBER, "-12.50", 6);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_NUMBER, "NaN", 3);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_NUMBER, "-Infinity", 9);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_BOOL, "t", 1);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_JSON, "{\"a\": [1]}", 10);
-	query_buf_putc(&b, ' ');
+	dynbuf_addc(&b, ' ');
 	query_json_value(&b, QUERY_KIND_NUMBER, NULL, 0);
-	assert_string_equal(query_buf_cstr(&b),
+	assert_string_equal(dynbuf_cstr(&b),
 			    "\"a\\\"b\\\\c\\n\\u0001 ✓\" -12.50 \"NaN\" \"-Infinity\" true {\"a\": [1]} null");
-	query_buf_reset(&b);
+	dynbuf_reset(&b);
 
 	const char *fields[] = {"plain", "a,b", "say \"hi\"", "line\nbreak", "", NULL, " pad", "t"};
 	enum query_kind kinds[] = {0, 0, 0, 0, 0, 0, 0, QUERY_KIND_BOOL};
 	for (int i = 0; i < 8; i++) {
 		if (i)
-			query_buf_putc(&b, ',');
+			dynbuf_addc(&b, ',');
 		query_csv_field(&b, kinds[i], fields[i], fields[i] ? strlen(fields[i]) : 0);
 	}
-	assert_string_equal(query_buf_cstr(&b),
+	assert_string_equal(dynbuf_cstr(&b),
 			    "plain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"\",,\" pad\",true");
-	query_buf_reset(&b);
+	dynbuf_reset(&b);
 	query_url_encode(&b, "in.(SP, RJ)&x=+/é");
-	assert_string_equal(query_buf_cstr(&b), "in.(SP,%20RJ)%26x%3D%2B%2F%C3%A9");
-	query_buf_free(&b);
+	assert_string_equal(dynbuf_cstr(&b), "in.(SP,%20RJ)%26x%3D%2B%2F%C3%A9");
+	dynbuf_free(&b);
 }
 
 static void formats_whole_rows(void **state)
@@ -483,22 +484,22 @@ static void formats_whole_rows(void **state)
 	const char *r1[] = {"1", "x,y", "t", "{\"k\": 1}"}, *r2[] = {"2", NULL, NULL, NULL};
 	size_t l1[] = {1, 3, 1, 8}, l2[] = {1, 0, 0, 0};
 	struct query_row_format f;
-	struct query_buf b = {0};
+	struct dynbuf b = {0};
 	assert_int_equal(query_row_format_init(&f, QUERY_FORMAT_JSON, 4, names, kinds), 0);
 	query_format_row(&b, &f, true, r1, l1);
 	query_format_row(&b, &f, false, r2, l2);
-	assert_string_equal(query_buf_cstr(&b),
+	assert_string_equal(dynbuf_cstr(&b),
 			    "{\"id\":1,\"a\\\"b\":\"x,y\",\"ativo\":true,\"doc\":{\"k\": 1}}"
 			    ",{\"id\":2,\"a\\\"b\":null,\"ativo\":null,\"doc\":null}");
 	query_row_format_free(&f);
-	query_buf_reset(&b);
+	dynbuf_reset(&b);
 	assert_int_equal(query_row_format_init(&f, QUERY_FORMAT_CSV, 4, names, kinds), 0);
 	query_format_csv_header(&b, 4, names);
 	query_format_row(&b, &f, true, r1, l1);
 	query_format_row(&b, &f, false, r2, l2);
-	assert_string_equal(query_buf_cstr(&b), "id,\"a\"\"b\",ativo,doc\r\n1,\"x,y\",true,\"{\"\"k\"\": 1}\"\r\n2,,,\r\n");
+	assert_string_equal(dynbuf_cstr(&b), "id,\"a\"\"b\",ativo,doc\r\n1,\"x,y\",true,\"{\"\"k\"\": 1}\"\r\n2,,,\r\n");
 	query_row_format_free(&f);
-	query_buf_free(&b);
+	dynbuf_free(&b);
 }
 
 int main(void)

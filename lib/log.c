@@ -1,7 +1,7 @@
 /* One JSON object per line on stderr. Lines are written with a single
  * fputs under stdio's own lock, so lines of different threads never mix. */
-#include "server/log.h"
-#include "server/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,5 +39,3 @@ void log_json(enum log_level level, const char *msg, json_t *fields)
 }
 
 void log_info(const char *msg) { log_json(LOG_INFO, msg, NULL); }
-void log_warn(const char *msg) { log_json(LOG_WARN, msg, NULL); }
-void log_error(const char *msg) { log_json(LOG_ERROR, msg, NULL); }

@@ -1,4 +1,4 @@
-#include "server/util.h"
+#include "lib/util.h"
 
 #include <jansson.h>
 

@@ -13,9 +13,7 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level min);
 /* Writes one line; `fields` (may be NULL) is stolen. */
 void log_json(enum log_level level, const char *msg, json_t *fields);
-/* Shorthands for the common cases. */
+/* Shorthand for a line without fields. */
 void log_info(const char *msg);
-void log_warn(const char *msg);
-void log_error(const char *msg);
 
 #endif

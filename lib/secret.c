@@ -1,5 +1,5 @@
 /* Resolves secret references. Error messages name the reference, never the value. */
-#include "server/secret.h"
+#include "lib/secret.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "server/sqlident.h"
+#include "lib/sqlident.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* A fixed-size pool of lake connections guarded by one mutex and condition. */
-#include "server/db.h"
-#include "server/log.h"
+#include "lib/db.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <pthread.h>
