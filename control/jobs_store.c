@@ -75,10 +75,10 @@ static enum store_result commit(PGconn *c, enum store_result res, struct store_e
 {
 	char err[256];
 	if (res != STORE_OK) {
-		db_exec(c, "ROLLBACK", err, sizeof err);
+		db_rollback(c);
 		return res;
 	}
-	if (db_exec(c, "COMMIT", err, sizeof err) != 0) {
+	if (db_commit(c, err, sizeof err) != 0) {
 		memset(e, 0, sizeof *e);
 		return STORE_ERROR;
 	}

@@ -143,7 +143,7 @@ void handle_source_patch(struct http_request *req)
 		handle_reply_store(req, r, &se, c, "source", "id");
 		goto out;
 	}
-	if (db_exec(c, "COMMIT", err, sizeof err) != 0) {
+	if (db_commit(c, err, sizeof err) != 0) {
 		http_reply_db_error(req, NULL, c);
 		goto out;
 	}

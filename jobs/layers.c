@@ -70,9 +70,9 @@ static int run_override(PGconn *lake, long long job_id, long long source_id, con
 	snprintf(id, sizeof id, "%lld", source_id);
 	snprintf(job, sizeof job, "%lld", job_id);
 	const char *params[2] = {id, job};
-	PGresult *r = PQexecParams(lake, "SELECT set_config('shopperlake.source_id', $1, true), "
-					 "set_config('shopperlake.job_id', $2, true)", 2, NULL, params, NULL, NULL, 0);
-	PQclear(r);
+	if (db_exec_params(lake, "SELECT set_config('shopperlake.source_id', $1, true), "
+				 "set_config('shopperlake.job_id', $2, true)", 2, params, msg, len) != 0)
+		return -1;
 	return db_exec(lake, sql, msg, len);
 }
 
@@ -160,15 +160,18 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	}
 	json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "name", "checks", "state", "JOB_STATE_DONE",
 					       "started_at", started, "finished_at", finished_now()));
-	layers_mark_refreshed(w->lake, "trusted", table);
-	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
+	if (layers_mark_refreshed(w->lake, "trusted", table, msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "trusted: %s", msg);
+		goto out;
+	}
+	if (db_commit(w->lake, msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake commit: %s", msg);
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc != 0) {
-		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+		db_rollback(w->lake);
 		for (size_t i = steps_before; i < json_array_size(steps); i++) {
 			json_t *st = json_array_get(steps, i);
 			const char *state = json_string_value(json_object_get(st, "state"));

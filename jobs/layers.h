@@ -5,6 +5,7 @@
 #define LAKE_LAYERS_H
 
 #include "jobs/extract.h"
+#include "lib/db.h"
 
 /* Merges RAW into TRUSTED and runs the source's checks, in one transaction:
  * a failed check rolls it back, so readers keep the previous good table.
@@ -22,8 +23,8 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
  * (malloc'd), else NULL. */
 char *layers_override(struct worker_slot *w, const char *table, const char *step);
 
-/* Records in control.table_refresh (when it exists) that a table changed.
- * Runs in the caller's transaction. */
-void layers_mark_refreshed(PGconn *lake, const char *layer, const char *table);
+/* Records in control.table_refresh that a table changed. Runs in the
+ * caller's transaction; 0 or -1 (err). */
+int layers_mark_refreshed(PGconn *lake, const char *layer, const char *table, char *err, size_t errlen) MUSTCHECK;
 
 #endif

@@ -117,11 +117,11 @@ int queue_claim(PGconn *lake, const char *worker, struct claimed_job *job)
 		}
 	}
 	PQclear(r);
-	if (db_exec(lake, "COMMIT", err, sizeof err) == 0)
+	if (db_commit(lake, err, sizeof err) == 0)
 		return rc;
 	rc = -1;
 out:
-	db_exec(lake, "ROLLBACK", err, sizeof err);
+	db_rollback(lake);
 	return rc;
 }
 

@@ -74,18 +74,12 @@ static bool dependencies_ready(PGconn *lake, const char *depends, char *missing,
 	return true;
 }
 
-void layers_mark_refreshed(PGconn *lake, const char *layer, const char *table)
+int layers_mark_refreshed(PGconn *lake, const char *layer, const char *table, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(lake, "SELECT to_regclass('control.table_refresh') IS NOT NULL");
-	bool present = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
-	if (!present)
-		return;
 	const char *params[2] = {layer, table};
-	r = PQexecParams(lake, "INSERT INTO control.table_refresh (layer, table_name, refreshed_at) "
-			       "VALUES ($1, $2, now()) ON CONFLICT (layer, table_name) DO UPDATE SET refreshed_at = now()",
-			 2, NULL, params, NULL, NULL, 0);
-	PQclear(r);
+	return db_exec_params(lake, "INSERT INTO control.table_refresh (layer, table_name, refreshed_at) "
+				    "VALUES ($1, $2, now()) ON CONFLICT (layer, table_name) DO UPDATE SET refreshed_at = now()",
+			      2, params, err, errlen);
 }
 
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
@@ -99,9 +93,8 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 
 	if (db_exec(lake, "BEGIN", msg, len) != 0)
 		goto out;
-	PGresult *r = PQexecParams(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, NULL,
-				   params, NULL, NULL, 0);
-	PQclear(r);
+	if (db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
+		goto rollback;
 	if (asprintf(&sql, "SET LOCAL client_min_messages = warning; DROP TABLE IF EXISTS refined.%s; "
 			   "CREATE TABLE refined.%s AS %s", qnext, qnext, rep->sql) < 0) {
 		sql = NULL;
@@ -146,16 +139,14 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	}
 	if (db_exec(lake, sql, msg, len) != 0)
 		goto rollback;
-	layers_mark_refreshed(lake, "refined", rep->name);
-	if (db_exec(lake, "COMMIT", msg, len) != 0)
+	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
+		goto rollback;
+	if (db_commit(lake, msg, len) != 0)
 		goto out;
 	rc = 0;
 	goto out;
 rollback:
-	{
-		char ignored[128];
-		db_exec(lake, "ROLLBACK", ignored, sizeof ignored);
-	}
+	db_rollback(lake);
 out:
 	free(sql);
 	free(qname);
@@ -178,9 +169,8 @@ static json_t *tables_to_refresh(PGconn *lake, long long job_id, char *msg, size
 	else
 		snprintf(msg, len, "%s", PQresultErrorMessage(r));
 	PQclear(r);
-	if (!tables || db_exec(lake, "COMMIT", msg, len) != 0) {
-		char ignored[128];
-		db_exec(lake, "ROLLBACK", ignored, sizeof ignored);
+	if (!tables || db_commit(lake, msg, len) != 0) {
+		db_rollback(lake);
 		json_decref(tables);
 		return NULL;
 	}

@@ -129,10 +129,10 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 	char *override = layers_override(w, lake_table, "raw");
 	if (override) {
 		/* sql/layers/<table>.raw.sql replaces the generated append */
-		PGresult *sr = PQexecParams(w->lake, "SELECT set_config('shopperlake.source_id', $1, true)", 1, NULL,
-					    params, NULL, NULL, 0);
-		PQclear(sr);
-		int orc = db_exec(w->lake, override, msg, sizeof msg);
+		int orc = db_exec_params(w->lake, "SELECT set_config('shopperlake.source_id', $1, true)", 1, params,
+					 msg, sizeof msg);
+		if (orc == 0)
+			orc = db_exec(w->lake, override, msg, sizeof msg);
 		free(override);
 		if (orc != 0) {
 			load_fail(err, JOB_PERMANENT, "raw override: %s", msg);
@@ -157,14 +157,14 @@ raw_done:;
 		load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "%s", why);
 		goto out;
 	}
-	if (db_exec(w->lake, "COMMIT", msg, sizeof msg) != 0) {
+	if (db_commit(w->lake, msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake commit failed: %s", msg);
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc != 0) {
-		db_exec(w->lake, "ROLLBACK", msg, sizeof msg);
+		db_rollback(w->lake);
 		mark_rolled_back(steps, steps_before);
 	}
 	free(res.offset_after);

@@ -101,10 +101,8 @@ void db_release(struct db_pool *p, PGconn *c)
 {
 	if (!c)
 		return;
-	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
-		PGresult *r = PQexec(c, "ROLLBACK");
-		PQclear(r);
-	}
+	if (PQstatus(c) == CONNECTION_OK)
+		db_rollback(c);
 	bool broken = PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE;
 	if (broken)
 		PQfinish(c);
@@ -164,4 +162,41 @@ int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 	}
 	PQclear(r);
 	return rc;
+}
+
+int db_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+		   size_t errlen)
+{
+	PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = 0;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int db_commit(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(conn, "COMMIT");
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = 0;
+		rc = -1;
+	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		snprintf(err, errlen, "the transaction was rolled back: a statement in it failed");
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+void db_rollback(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		PQclear(PQexec(conn, "ROLLBACK"));
 }

@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* For functions whose failure must not pass unnoticed (PgBouncer's
+ * _MUSTCHECK): the compiler refuses a call that drops the result. */
+#define MUSTCHECK __attribute__((warn_unused_result))
+
 struct db_pool;
 
 /* Opens one connection to the lake (TimeZone UTC, application_name set). */
@@ -28,6 +32,18 @@ const char *db_sqlstate(const PGresult *res);
  * shutting down, serialization failures, deadlocks. */
 bool db_error_transient(const char *sqlstate, const PGconn *conn);
 /* Runs a command without parameters; returns 0 or -1 (message in err). */
-int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
+int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen) MUSTCHECK;
+/* Runs a command with text parameters, result discarded; 0 or -1 (err). */
+int db_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+		   size_t errlen) MUSTCHECK;
+/* Commits, and fails unless PostgreSQL really committed: a transaction in
+ * which a statement failed answers COMMIT with the tag ROLLBACK and no
+ * error (libpq reports PGRES_COMMAND_OK), which db_exec would take for
+ * success. The only way the code commits. */
+int db_commit(PGconn *conn, char *err, size_t errlen) MUSTCHECK;
+/* Rolls back the open transaction, if any; for cleanup paths, which have
+ * nothing better to do with a failure (a broken connection is dropped by
+ * its owner). */
+void db_rollback(PGconn *conn);
 
 #endif

@@ -1,5 +1,6 @@
 /* See session.h. */
 #include "query/session.h"
+#include "lib/db.h"
 #include "query/catalog.h"
 
 #include <stdio.h>
@@ -48,8 +49,8 @@ PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next)
 
 int query_diagnose(PGconn *c, const struct query_plan *plan, char *msg, size_t msglen)
 {
-	PGresult *r = PQexec(c, "ROLLBACK");
-	PQclear(r);
+	db_rollback(c);
+	PGresult *r;
 	if ((r = query_begin(c, QUERY_TIMEOUT_MS))) {
 		PQclear(r);
 		return -1;

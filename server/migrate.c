@@ -73,16 +73,13 @@ static int apply_one(PGconn *conn, const char *dir, const char *name, char *err,
 	}
 	PQclear(r);
 	r = NULL;
-	if (db_exec(conn, "COMMIT", err, errlen) != 0)
+	if (db_commit(conn, err, errlen) != 0)
 		goto out_nores;
 	log_json(LOG_INFO, "migration applied", json_pack("{s:s}", "version", name));
 	rc = 0;
 	goto out;
 rollback:
-	{
-		char ignored[256];
-		db_exec(conn, "ROLLBACK", ignored, sizeof ignored);
-	}
+	db_rollback(conn);
 out:
 	PQclear(r);
 out_nores:
@@ -127,10 +124,8 @@ int migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 			goto unlock;
 	rc = (int)count;
 unlock:
-	{
-		char ignored[256];
-		db_exec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", ignored, sizeof ignored);
-	}
+	/* closing the connection would release it as well */
+	PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
 out:
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
