@@ -2,7 +2,7 @@
  * order of the checks is the order a user reads the definition in, so the
  * first problem reported is the first one they would find. */
 #include "control/source_validate.h"
-#include "jobs/sftp_options.h"
+#include "jobs/sources/kind.h"
 #include "lib/secret.h"
 #include "lib/sqlident.h"
 
@@ -79,6 +79,22 @@ static int req_enum(json_t *src, const char *field, const char *const *values, c
 			snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
 				 v == values ? "" : ", ", *v);
 		return fail(err, field, "must be one of: %s", allowed);
+	}
+	return 0;
+}
+
+static int req_source_type(json_t *src, const char **out, struct validation_error *err)
+{
+	if (opt_string(src, "source_type", out, err))
+		return -1;
+	if (!*out)
+		return fail(err, "source_type", "is required");
+	if (!source_kind_find(*out)) {
+		char allowed[128] = "";
+		for (const struct source_kind *const *k = source_kinds; *k; k++)
+			snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
+				 k == source_kinds ? "" : ", ", (*k)->name);
+		return fail(err, "source_type", "must be one of: %s", allowed);
 	}
 	return 0;
 }
@@ -252,30 +268,54 @@ static bool column_exists(json_t *src, const char *name)
 	return false;
 }
 
-static int check_offsets(json_t *src, const char *type, const char *load_type, struct validation_error *err)
+/* The offset modes, in the order of their OFFSET_* bits; "none" is a full load's. */
+static const char *const offset_modes[] = {"change_tracking", "watermark", "files", NULL};
+
+static const char *offset_mode_name(unsigned bit)
+{
+	for (size_t i = 0; offset_modes[i]; i++)
+		if (bit == 1u << i)
+			return offset_modes[i];
+	return "none";
+}
+
+static unsigned offset_mode_bit(const char *name)
+{
+	for (size_t i = 0; offset_modes[i]; i++)
+		if (strcmp(name, offset_modes[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+/* "change_tracking or watermark": the modes of a kind, for messages. */
+static void offset_mode_list(unsigned modes, char *out, size_t len)
+{
+	out[0] = 0;
+	for (size_t i = 0; offset_modes[i]; i++)
+		if (modes & (1u << i))
+			snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " or " : "", offset_modes[i]);
+}
+
+static int check_offsets(json_t *src, const struct source_kind *kind, const char *load_type,
+			 struct validation_error *err)
 {
 	static const char *const modes[] = {"none", "change_tracking", "watermark", "files", NULL};
 	const char *mode, *column;
 	bool incremental = strcmp(load_type, "incremental") == 0;
+	char allowed[64];
 
-	if (!json_object_get(src, "offset_mode") || json_is_null(json_object_get(src, "offset_mode"))) {
-		const char *def = !incremental ? "none"
-			: strcmp(type, "api") == 0 ? "watermark"
-			: strcmp(type, "sftp") == 0 ? "files" : "change_tracking";
-		json_object_set_new(src, "offset_mode", json_string(def));
-	}
+	if (!json_object_get(src, "offset_mode") || json_is_null(json_object_get(src, "offset_mode")))
+		json_object_set_new(src, "offset_mode",
+				    json_string(incremental ? offset_mode_name(kind->default_offset_mode) : "none"));
 	if (req_enum(src, "offset_mode", modes, &mode, err) || opt_string(src, "offset_column", &column, err))
 		return -1;
+	offset_mode_list(kind->offset_modes, allowed, sizeof allowed);
 	if (!incremental && strcmp(mode, "none") != 0)
 		return fail(err, "offset_mode", "must be none for a full load");
 	if (incremental && strcmp(mode, "none") == 0)
-		return fail(err, "offset_mode", "an incremental load needs change_tracking, watermark or files");
-	if (strcmp(mode, "change_tracking") == 0 && strcmp(type, "sqlserver") && strcmp(type, "postgresql"))
-		return fail(err, "offset_mode", "change_tracking needs a sqlserver or postgresql source");
-	if (strcmp(mode, "files") == 0 && strcmp(type, "sftp"))
-		return fail(err, "offset_mode", "files is the mode of sftp sources only");
-	if (strcmp(type, "sftp") == 0 && strcmp(mode, "files") && strcmp(mode, "none"))
-		return fail(err, "offset_mode", "an sftp source tracks files (offset_mode files)");
+		return fail(err, "offset_mode", "an incremental %s load needs %s", kind->name, allowed);
+	if (incremental && !(offset_mode_bit(mode) & kind->offset_modes))
+		return fail(err, "offset_mode", "a %s source tracks changes by %s, not %s", kind->name, allowed, mode);
 	if (strcmp(mode, "watermark") == 0) {
 		if (!column)
 			return fail(err, "offset_column", "is required for a watermark load");
@@ -340,7 +380,7 @@ static int check_quality_checks(json_t *src, json_t *checks, struct validation_e
 	return 0;
 }
 
-static int check_misc(json_t *src, const char *type, struct validation_error *err)
+static int check_misc(json_t *src, const struct source_kind *kind, struct validation_error *err)
 {
 	const char *secret, *s;
 	json_t *v;
@@ -350,12 +390,12 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 	if (secret && !secret_ref_valid(secret))
 		return fail(err, "connection_secret",
 			    "must be a reference (env:NAME, file:/path or gcp-sm:projects/...), never the secret itself");
-	bool sftp_key = strcmp(type, "sftp") == 0 &&
-			json_is_string(json_object_get(json_object_get(src, "options"), "private_key_file"));
-	if (!secret && !sftp_key &&
-	    (strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0 || strcmp(type, "sftp") == 0))
-		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL%s)", type,
-			    strcmp(type, "sftp") == 0 ? ", or options.private_key_file" : "");
+	bool alternative = kind->secret_option &&
+			   json_is_string(json_object_get(json_object_get(src, "options"), kind->secret_option));
+	if (!secret && !alternative && kind->needs_secret)
+		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL%s%s)",
+			    kind->name, kind->secret_option ? ", or options." : "",
+			    kind->secret_option ? kind->secret_option : "");
 	if (!secret)
 		json_object_set_new(src, "connection_secret", json_null());
 
@@ -379,7 +419,7 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 		size_t i;
 		json_t *c;
 		char field[64];
-		if (!json_is_array(children) || strcmp(type, "api"))
+		if (!json_is_array(children) || !kind->has_children)
 			return fail(err, "options.children", "is a list of {name, path} for api sources");
 		json_array_foreach(children, i, c) {
 			snprintf(field, sizeof field, "options.children[%zu]", i);
@@ -392,9 +432,9 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 				return fail(err, field, "system, object and child name together are too long");
 		}
 	}
-	if (strcmp(type, "sftp") == 0) {
+	if (kind->validate_options) {
 		char field[128], msg[256];
-		if (sftp_options_validate(src, field, sizeof field, msg, sizeof msg) != 0)
+		if (kind->validate_options(src, field, sizeof field, msg, sizeof msg) != 0)
 			return fail(err, field, "%s", msg);
 	}
 	json_t *soft = json_object_get(v, "soft_delete");
@@ -421,7 +461,6 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 
 int source_validate(json_t *src, struct validation_error *err)
 {
-	static const char *const types[] = {"sqlserver", "postgresql", "api", "sftp", NULL};
 	static const char *const loads[] = {"full", "incremental", NULL};
 	const char *system, *type, *database, *schema, *object, *load_type;
 	bool has_key;
@@ -431,11 +470,11 @@ int source_validate(json_t *src, struct validation_error *err)
 		return fail(err, "body", "must be a JSON object");
 	if (check_fields_known(src, err) ||
 	    req_ident(src, "system", &system, err) ||
-	    req_enum(src, "source_type", types, &type, err))
+	    req_source_type(src, &type, err))
 		return -1;
+	const struct source_kind *kind = source_kind_find(type);
 
-	bool relational = strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0;
-	if (!relational && !json_object_get(src, "database"))
+	if (!kind->relational && !json_object_get(src, "database"))
 		json_object_set_new(src, "database", json_string(system));
 	if (req_ident(src, "database", &database, err))
 		return -1;
@@ -444,17 +483,16 @@ int source_validate(json_t *src, struct validation_error *err)
 	if (schema && !sqlident_valid(schema))
 		return fail(err, "schema", "must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)");
 	if (!schema)
-		json_object_set_new(src, "schema", relational ? json_string(strcmp(type, "sqlserver") == 0 ? "dbo" : "public")
-							      : json_null());
+		json_object_set_new(src, "schema", kind->default_schema ? json_string(kind->default_schema) : json_null());
 	if (req_ident(src, "object", &object, err))
 		return -1;
 	/* The lake's tables are named <system>_<object>; keep that a valid name. */
 	if (strlen(system) + 1 + strlen(object) > SQLIDENT_MAX)
 		return fail(err, "object", "system and object together may have at most %d characters", SQLIDENT_MAX - 1);
-	if (check_columns(src, strcmp(type, "api") == 0, &has_key, err) ||
+	if (check_columns(src, kind->columns_are_paths, &has_key, err) ||
 	    req_enum(src, "load_type", loads, &load_type, err) ||
-	    check_offsets(src, type, load_type, err) ||
-	    check_misc(src, type, err))
+	    check_offsets(src, kind, load_type, err) ||
+	    check_misc(src, kind, err))
 		return -1;
 	return 0;
 }

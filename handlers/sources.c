@@ -1,6 +1,7 @@
 /* /v1/sources: the control table over HTTP. Parse, validate, call the
  * store, answer; every refusal names the field at fault. */
 #include "control/source_validate.h"
+#include "jobs/sources/kind.h"
 #include "control/sources_store.h"
 #include "handlers/handlers.h"
 
@@ -73,8 +74,7 @@ void handle_sources_list(struct http_request *req)
 		http_reply_problem(req, 400, "Invalid query parameter", "active", NULL, "active must be true or false");
 		return;
 	}
-	if (f.source_type && strcmp(f.source_type, "sqlserver") && strcmp(f.source_type, "postgresql") &&
-	    strcmp(f.source_type, "api") && strcmp(f.source_type, "sftp")) {
+	if (f.source_type && !source_kind_find(f.source_type)) {
 		http_reply_problem(req, 400, "Invalid query parameter", "source_type", NULL,
 				   "source_type must be one of: sqlserver, postgresql, api, sftp");
 		return;

@@ -13,6 +13,7 @@
 #include "query/session.h"
 #include "query/stream.h"
 #include "lib/log.h"
+#include "lib/sqlident.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,10 +117,7 @@ static char *next_link(const char *layer, const char *table, const struct args *
 /* query_build's quoting, by libpq (which also checks the encoding). */
 static char *quote_ident(void *ctx, const char *ident)
 {
-	char *q = PQescapeIdentifier(ctx, ident, strlen(ident));
-	char *out = q ? strdup(q) : NULL;
-	PQfreemem(q);
-	return out;
+	return sqlident_quote(ctx, ident);
 }
 
 /* Answers a failed statement of the plan: a value PostgreSQL refused is a

@@ -12,7 +12,9 @@
  * that stopped answering anywhere, and at once those of dead processes on
  * this host. */
 #include "jobs/pool.h"
-#include "jobs/worker.h"
+#include "jobs/job.h"
+#include "jobs/queue.h"
+#include "jobs/runner.h"
 #include "lib/log.h"
 
 #include <poll.h>
@@ -22,41 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A worker thread's slot and the pool it belongs to. */
+struct pool_worker {
+	struct worker_slot slot;
+	struct job_pool *pool;
+};
+
 struct job_pool {
 	struct app *app;
 	int count;
-	struct worker_slot *slots;
+	struct pool_worker *slots;
 	pthread_t supervisor;
 	atomic_bool stopping;
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
 	char hostname[128];
 };
-
-bool worker_pool_stopping(struct worker_slot *w) { return atomic_load(&w->pool->stopping); }
-
-bool worker_should_stop(struct worker_slot *w)
-{
-	return atomic_load(&w->cancel) || atomic_load(&w->pool->stopping);
-}
-
-void worker_set_source(struct worker_slot *w, PGconn *source)
-{
-	pthread_mutex_lock(&w->source_lock);
-	if (w->source_cancel)
-		PQfreeCancel(w->source_cancel);
-	w->source_cancel = source ? PQgetCancel(source) : NULL;
-	pthread_mutex_unlock(&w->source_lock);
-}
-
-void worker_interrupt(struct worker_slot *w)
-{
-	char err[256];
-	pthread_mutex_lock(&w->source_lock);
-	if (w->source_cancel)
-		PQcancel(w->source_cancel, err, sizeof err);
-	pthread_mutex_unlock(&w->source_lock);
-}
 
 static void wake_workers(struct job_pool *p)
 {
@@ -99,8 +82,9 @@ static PGconn *ensure_connected(struct job_pool *p, PGconn *c, const char *app_n
 
 static void *worker_main(void *arg)
 {
-	struct worker_slot *w = arg;
-	struct job_pool *p = w->pool;
+	struct pool_worker *pw = arg;
+	struct worker_slot *w = &pw->slot;
+	struct job_pool *p = pw->pool;
 
 	while (!atomic_load(&p->stopping)) {
 		w->lake = ensure_connected(p, w->lake, "shopperlake-worker");
@@ -132,7 +116,7 @@ static void *worker_main(void *arg)
 static void heartbeat_all(struct job_pool *p, PGconn *c)
 {
 	for (int i = 0; i < p->count; i++) {
-		struct worker_slot *w = &p->slots[i];
+		struct worker_slot *w = &p->slots[i].slot;
 		long long id = atomic_load(&w->job_id);
 		if (!id)
 			continue;
@@ -221,8 +205,9 @@ struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
 	p->hostname[strcspn(p->hostname, ":")] = 0;
 
 	for (int i = 0; i < p->count; i++) {
-		struct worker_slot *w = &p->slots[i];
-		w->pool = p;
+		struct worker_slot *w = &p->slots[i].slot;
+		p->slots[i].pool = p;
+		w->stopping = &p->stopping;
 		w->app = app;
 		w->index = i;
 		snprintf(w->name, sizeof w->name, "%s:%ld:%d", p->hostname, (long)getpid(), i);
@@ -236,7 +221,7 @@ struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
 		return NULL;
 	}
 	for (int i = 0; i < p->count; i++)
-		if (pthread_create(&p->slots[i].thread, NULL, worker_main, &p->slots[i]) != 0) {
+		if (pthread_create(&p->slots[i].slot.thread, NULL, worker_main, &p->slots[i]) != 0) {
 			snprintf(err, errlen, "cannot start worker %d", i);
 			p->count = i;
 			job_pool_stop(p);
@@ -252,13 +237,13 @@ void job_pool_stop(struct job_pool *p)
 	atomic_store(&p->stopping, true);
 	wake_workers(p);
 	for (int i = 0; i < p->count; i++)
-		worker_interrupt(&p->slots[i]);
+		worker_interrupt(&p->slots[i].slot);
 	for (int i = 0; i < p->count; i++)
-		pthread_join(p->slots[i].thread, NULL);
+		pthread_join(p->slots[i].slot.thread, NULL);
 	pthread_join(p->supervisor, NULL);
 	for (int i = 0; i < p->count; i++) {
-		worker_set_source(&p->slots[i], NULL);
-		pthread_mutex_destroy(&p->slots[i].source_lock);
+		worker_set_source(&p->slots[i].slot, NULL);
+		pthread_mutex_destroy(&p->slots[i].slot.source_lock);
 	}
 	pthread_mutex_destroy(&p->wake_lock);
 	pthread_cond_destroy(&p->wake);

@@ -218,7 +218,7 @@ int queue_heartbeat(PGconn *lake, long long job_id, const char *worker, long lon
 	int rc = -1;
 	*cancelling = false;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-		*cancelling = strcmp(PQgetvalue(r, 0, 0), "JOB_STATE_CANCELLING") == 0;
+		*cancelling = strcmp(PQgetvalue(r, 0, 0), JOB_STATE_CANCELLING) == 0;
 		rc = 0;
 	}
 	PQclear(r);

@@ -9,6 +9,8 @@
 #ifndef LAKE_QUEUE_H
 #define LAKE_QUEUE_H
 
+#include "jobs/job.h"
+
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -24,8 +26,6 @@ struct claimed_job {
 };
 
 void queue_job_free(struct claimed_job *job);
-
-enum job_outcome { JOB_TRANSIENT, JOB_PERMANENT, JOB_CANCELLED, JOB_INTERRUPTED };
 
 /* Claims the oldest runnable job: queued, due, no other load of its source
  * running, within its pipeline run's parallelism. 1 = claimed, 0 = none,

@@ -3,47 +3,18 @@
  * all of them or none. On failure the transaction is rolled back and the
  * outcome recorded: retried with backoff, failed, cancelled, or (when our
  * own server is stopping) handed back to the queue untouched. */
-#include "jobs/extract.h"
-#include "jobs/land.h"
-#include "jobs/layers.h"
+#include "jobs/runner.h"
+#include "jobs/layers/land.h"
+#include "jobs/layers/layers.h"
+#include "jobs/sources/kind.h"
+#include "lib/db.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)
-{
-	va_list ap;
-	err->outcome = outcome;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
-	va_end(ap);
-	err->message[strcspn(err->message, "\n")] = 0;
-	return -1;
-}
-
-static extract_fn extractor_for(const char *source_type)
-{
-	if (strcmp(source_type, "postgresql") == 0)
-		return extract_pg;
-	if (strcmp(source_type, "api") == 0)
-		return extract_api;
-	if (strcmp(source_type, "sftp") == 0)
-		return extract_sftp;
-	return NULL;
-}
-
-static json_t *step(const char *name, const char *state, const char *started, long long rows)
-{
-	char finished[40];
-	util_now_iso(finished, sizeof finished);
-	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", name, "state", state, "started_at", started,
-			 "finished_at", finished, "rows", (json_int_t)rows);
-}
 
 /* shopperlake.job_id, which override files in sql/layers/ read. */
 static int set_load_settings(PGconn *lake, long long job_id, char *err, size_t errlen)
@@ -51,14 +22,7 @@ static int set_load_settings(PGconn *lake, long long job_id, char *err, size_t e
 	char id[24];
 	snprintf(id, sizeof id, "%lld", job_id);
 	const char *params[1] = {id};
-	PGresult *r = PQexecParams(lake,
-		"SELECT set_config('shopperlake.job_id', $1, true)",
-		1, NULL, params, NULL, NULL, 0);
-	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
-	if (rc)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return rc;
+	return db_exec_params(lake, "SELECT set_config('shopperlake.job_id', $1, true)", 1, params, err, errlen);
 }
 
 /* Steps recorded from index `from` on were in a transaction that rolled
@@ -67,7 +31,7 @@ static void mark_rolled_back(json_t *steps, size_t from)
 {
 	for (size_t i = from; i < json_array_size(steps); i++) {
 		json_t *st = json_array_get(steps, i);
-		json_object_set_new(st, "state", json_string("JOB_STATE_FAILED"));
+		json_object_set_new(st, "state", json_string(JOB_STATE_FAILED));
 		json_object_set_new(st, "detail", json_string("rolled back"));
 	}
 }
@@ -81,8 +45,8 @@ static json_t *steps_to_keep(const struct claimed_job *job)
 	json_array_foreach(job->steps, i, st) {
 		const char *name = json_string_value(json_object_get(st, "name"));
 		const char *state = json_string_value(json_object_get(st, "state"));
-		bool load_step = name && (!strcmp(name, "extract") || !strcmp(name, "land") || !strcmp(name, "raw"));
-		if (job->loaded && load_step && state && !strcmp(state, "JOB_STATE_DONE"))
+		bool load_step = name && (!strcmp(name, STEP_EXTRACT) || !strcmp(name, STEP_LAND) || !strcmp(name, STEP_RAW));
+		if (job->loaded && load_step && state && !strcmp(state, JOB_STATE_DONE))
 			json_array_append(kept, st);
 	}
 	return kept;
@@ -93,15 +57,15 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		json_t *steps, struct load_error *err)
 {
 	struct load_result res = {.rows_estimate = -1};
-	char started[40], table[256], msg[512], id[24], src[24];
+	char started[40], table[256], msg[512];
 	const char *why = NULL;
 	int rc = -1;
 	size_t steps_before = json_array_size(steps);
 
 	util_now_iso(started, sizeof started);
 	const char *type = json_string_value(json_object_get(source, "source_type"));
-	extract_fn extract = extractor_for(type);
-	if (!extract)
+	const struct source_kind *kind = source_kind_find(type);
+	if (!kind || !kind->extract)
 		return load_fail(err, JOB_PERMANENT, "loading %s sources is not implemented yet", type);
 	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
@@ -110,46 +74,22 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
-	if (extract(w, job, source, table, &res, err) != 0)
+	if (kind->extract(w, job, source, table, &res, err) != 0)
 		goto out;
-	json_t *extract_step = step("extract", "JOB_STATE_DONE", started, res.rows_read);
+	json_t *extract_step = job_step(STEP_EXTRACT, JOB_STATE_DONE, started, res.rows_read);
 	if (res.wait_seconds > 0)
 		json_object_set_new(extract_step, "network_wait_seconds", json_real(res.wait_seconds));
 	json_array_append_new(steps, extract_step);
-	json_array_append_new(steps, step("land", "JOB_STATE_DONE", started, res.rows_written));
-	json_t *land_step = json_array_get(steps, json_array_size(steps) - 1);
+	if (res.notice[0])
+		json_object_set_new(extract_step, "notice", json_string(res.notice));
+	json_t *land_step = job_step(STEP_LAND, JOB_STATE_DONE, started, res.rows_written);
 	json_object_set_new(land_step, "snapshot", json_boolean(res.snapshot));
-	if (!strcmp(type, "sftp"))
+	if (kind->keeps_rejects)
 		json_object_set_new(land_step, "rejected", json_integer(res.rows_rejected));
+	json_array_append_new(steps, land_step);
 
-	util_now_iso(started, sizeof started);
-	snprintf(id, sizeof id, "%lld", job->id);
-	snprintf(src, sizeof src, "%lld", job->source_id);
-	const char *params[2] = {src, id};
-	char *override = layers_override(w, lake_table, "raw");
-	if (override) {
-		/* sql/layers/<table>.raw.sql replaces the generated append */
-		int orc = db_exec_params(w->lake, "SELECT set_config('shopperlake.source_id', $1, true)", 1, params,
-					 msg, sizeof msg);
-		if (orc == 0)
-			orc = db_exec(w->lake, override, msg, sizeof msg);
-		free(override);
-		if (orc != 0) {
-			load_fail(err, JOB_PERMANENT, "raw override: %s", msg);
-			goto out;
-		}
-		json_array_append_new(steps, step("raw", "JOB_STATE_DONE", started, 0));
-		goto raw_done;
-	}
-	PGresult *r = PQexecParams(w->lake, "SELECT layers.raw_append($1, $2)", 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		load_fail(err, JOB_TRANSIENT, "raw: %s", PQresultErrorMessage(r));
-		PQclear(r);
+	if (layers_raw(w, job->id, job->source_id, lake_table, steps, err) != 0)
 		goto out;
-	}
-	json_array_append_new(steps, step("raw", "JOB_STATE_DONE", started, atoll(PQgetvalue(r, 0, 0))));
-	PQclear(r);
-raw_done:;
 
 	const char *before = json_string_value(json_object_get(source, "last_offset"));
 	if (queue_loaded_in_tx(w->lake, job, w->name, before, res.offset_after, res.rows_read,
@@ -213,8 +153,8 @@ failed:
 	else if (worker_pool_stopping(w))
 		load_fail(&err, JOB_INTERRUPTED, "the server stopped; the job goes back to the queue");
 	if (!job->loaded && json_array_size(steps) == kept)
-		json_array_append_new(steps, step("extract", err.outcome == JOB_CANCELLED ? "JOB_STATE_CANCELLED"
-						  : "JOB_STATE_FAILED", started, atomic_load(&w->rows_read)));
+		json_array_append_new(steps, job_step(STEP_EXTRACT, err.outcome == JOB_CANCELLED ? JOB_STATE_CANCELLED
+						      : JOB_STATE_FAILED, started, atomic_load(&w->rows_read)));
 	queue_record_failure(w->lake, job, w->name, err.outcome, err.message, steps);
 	log_json(err.outcome == JOB_PERMANENT ? LOG_ERROR : LOG_WARN, "job attempt ended",
 		 json_pack("{s:I, s:s, s:i, s:s, s:s}", "job_id", (json_int_t)job->id, "job", job->name,

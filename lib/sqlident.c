@@ -1,5 +1,6 @@
 #include "lib/sqlident.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -13,4 +14,12 @@ bool sqlident_valid(const char *s)
 		if (!ident_char(*s))
 			return false;
 	return true;
+}
+
+char *sqlident_quote(PGconn *c, const char *ident)
+{
+	char *q = PQescapeIdentifier(c, ident, strlen(ident));
+	char *out = q ? strdup(q) : NULL;
+	PQfreemem(q);
+	return out;
 }

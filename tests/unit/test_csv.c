@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs/csv_copy.h"
-#include "jobs/sftp_options.h"
+#include "jobs/sources/sftp/csv_copy.h"
+#include "jobs/sources/sftp/options.h"
 
 struct out {
 	char rows[1 << 16];

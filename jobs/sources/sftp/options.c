@@ -2,7 +2,7 @@
  * The checks run when a source is written (control/source_validate.c) and
  * again when a load starts, so a definition stored before a rule existed
  * fails with the same message instead of half-way through a load. */
-#include "jobs/sftp_options.h"
+#include "jobs/sources/sftp/options.h"
 #include "lib/secret.h"
 
 #include <ctype.h>

@@ -2,7 +2,7 @@
  * check leaves the previous TRUSTED table untouched (nothing half-merged is
  * ever visible). The lake connection is registered as the job's cancel
  * target meanwhile, so a cancel interrupts a long merge too. */
-#include "jobs/layers.h"
+#include "jobs/layers/layers.h"
 #include "lib/db.h"
 #include "lib/util.h"
 
@@ -53,13 +53,6 @@ static void describe_failures(json_t *failed, char *out, size_t len)
 			break;
 		used += (size_t)w;
 	}
-}
-
-char *layers_override(struct worker_slot *w, const char *table, const char *step)
-{
-	char path[4400];
-	snprintf(path, sizeof path, "%s/sql/layers/%s.%s.sql", w->app->cfg.home, table, step);
-	return util_read_file(path, NULL);
 }
 
 /* Runs an override file in the open transaction; returns 0 or -1 (msg). */
@@ -134,7 +127,7 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		json_object_set_new(merge, "children", children);
 	else
 		json_decref(children);
-	json_t *trusted_step = json_pack("{s:s, s:s, s:s, s:O}", "name", "trusted", "state", "JOB_STATE_DONE",
+	json_t *trusted_step = json_pack("{s:s, s:s, s:s, s:O}", "name", STEP_TRUSTED, "state", JOB_STATE_DONE,
 					 "started_at", started, "result", merge);
 	json_object_set_new(trusted_step, "rows", json_integer(json_integer_value(json_object_get(merge, "merged"))));
 	json_object_set_new(trusted_step, "finished_at", finished_now());
@@ -150,15 +143,15 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	}
 	if (json_array_size(failed) > 0) {
 		describe_failures(failed, msg, sizeof msg);
-		json_object_set_new(trusted_step, "state", json_string("JOB_STATE_FAILED"));
+		json_object_set_new(trusted_step, "state", json_string(JOB_STATE_FAILED));
 		json_object_set_new(trusted_step, "detail", json_string("rolled back: a check failed"));
-		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:O}", "name", "checks", "state",
-						       "JOB_STATE_FAILED", "started_at", started, "failed", failed));
+		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:O}", "name", STEP_CHECKS, "state",
+						       JOB_STATE_FAILED, "started_at", started, "failed", failed));
 		/* The data will not change by retrying: fail, keep the previous TRUSTED. */
 		load_fail(err, JOB_PERMANENT, "%s", msg);
 		goto out;
 	}
-	json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "name", "checks", "state", "JOB_STATE_DONE",
+	json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "name", STEP_CHECKS, "state", JOB_STATE_DONE,
 					       "started_at", started, "finished_at", finished_now()));
 	if (layers_mark_refreshed(w->lake, "trusted", table, msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "trusted: %s", msg);
@@ -175,8 +168,8 @@ out:
 		for (size_t i = steps_before; i < json_array_size(steps); i++) {
 			json_t *st = json_array_get(steps, i);
 			const char *state = json_string_value(json_object_get(st, "state"));
-			if (state && !strcmp(state, "JOB_STATE_DONE")) {
-				json_object_set_new(st, "state", json_string("JOB_STATE_FAILED"));
+			if (state && !strcmp(state, JOB_STATE_DONE)) {
+				json_object_set_new(st, "state", json_string(JOB_STATE_FAILED));
 				json_object_set_new(st, "detail", json_string("rolled back"));
 			}
 		}

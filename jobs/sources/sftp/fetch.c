@@ -6,7 +6,7 @@
  * matching file (NOBODY + FILETIME), since the long format rounds times to
  * the minute. Errors are sorted into transient and permanent from the
  * libcurl code: a refused host key or login never turns into a retry. */
-#include "jobs/sftp_fetch.h"
+#include "jobs/sources/sftp/fetch.h"
 #include "lib/base64.h"
 #include "lib/dynbuf.h"
 #include "lib/secret.h"

@@ -9,7 +9,7 @@
 #ifndef LAKE_SFTP_FETCH_H
 #define LAKE_SFTP_FETCH_H
 
-#include "jobs/sftp_options.h"
+#include "jobs/sources/sftp/options.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>

@@ -19,9 +19,10 @@
  * - none: a full snapshot every time.
  * An incremental load of a source that has no offset yet is a full snapshot
  * that records the offset (the initial load). */
-#include "jobs/extract.h"
-#include "jobs/land.h"
+#include "jobs/sources/kind.h"
+#include "jobs/layers/land.h"
 #include "lib/db.h"
+#include "lib/sqlident.h"
 #include "lib/dynbuf.h"
 #include "lib/secret.h"
 
@@ -144,7 +145,7 @@ static bool add_select_list(struct pg_load *l, const char *alias, const char *ke
 	bool ok = sql_add(l, "SELECT ");
 	json_array_foreach(json_object_get(l->source, "columns"), i, col) {
 		const char *name = json_string_value(json_object_get(col, "name"));
-		char *q = land_quote(l->src, name);
+		char *q = sqlident_quote(l->src, name);
 		ok = ok && q && sql_add(l, key && strcmp(name, key) == 0 ? key_alias : alias) &&
 		     sql_add(l, ".") && sql_add(l, q) && sql_add(l, ", ");
 		free(q);
@@ -282,7 +283,7 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 			return load_fail(err, JOB_PERMANENT,
 					 "the source no longer has the changes since the stored offset (change "
 					 "tracking retention); run a full load");
-		char *qkey = land_quote(l->src, key);
+		char *qkey = sqlident_quote(l->src, key);
 		bool ok = add_select_list(l, "t", key, "c") &&
 			  sql_add(l, "c.sys_change_version, c.sys_change_operation FROM ") && sql_add(l, ctname) &&
 			  sql_add(l, " c LEFT JOIN ") && sql_add(l, l->qtable) && sql_add(l, " t ON t.") &&
@@ -308,7 +309,7 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 		json_array_foreach(json_object_get(l->source, "columns"), i, c)
 			if (strcmp(json_string_value(json_object_get(c, "name")), col) == 0)
 				ctype = json_string_value(json_object_get(c, "type"));
-		char *qcol = land_quote(l->src, col);
+		char *qcol = sqlident_quote(l->src, col);
 		/* ctype was validated against a fixed list of type names. */
 		bool ok = add_select_list(l, "t", NULL, NULL) &&
 			  sql_add(l, "NULL, NULL FROM ") && sql_add(l, l->qtable) && sql_add(l, " t WHERE t.") &&
@@ -328,7 +329,7 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 		if (source_value(l, "SELECT pg_current_snapshot()::text", 0, NULL, &res->offset_after, err, "offset") != 0)
 			return -1;
 	} else if (watermark) {
-		char *qcol = land_quote(l->src, json_string_value(json_object_get(l->source, "offset_column")));
+		char *qcol = sqlident_quote(l->src, json_string_value(json_object_get(l->source, "offset_column")));
 		char q[512];
 		snprintf(q, sizeof q, "SELECT max(%s)::text FROM %s", qcol, l->qtable);
 		free(qcol);
@@ -348,8 +349,8 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 	return 0;
 }
 
-int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *source,
-	       const char *land_table, struct load_result *res, struct load_error *err)
+static int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+		      const char *land_table, struct load_result *res, struct load_error *err)
 {
 	struct pg_load l = {.lake = w->lake, .source = source};
 	char msg[512];
@@ -362,8 +363,8 @@ int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *sou
 		load_fail(err, JOB_CANCELLED, "cancelled before it started");
 		goto out;
 	}
-	char *qschema = land_quote(l.src, json_string_value(json_object_get(source, "schema")));
-	l.qobject = land_quote(l.src, json_string_value(json_object_get(source, "object")));
+	char *qschema = sqlident_quote(l.src, json_string_value(json_object_get(source, "schema")));
+	l.qobject = sqlident_quote(l.src, json_string_value(json_object_get(source, "object")));
 	if (!qschema || !l.qobject || asprintf(&l.qtable, "%s.%s", qschema, l.qobject) < 0)
 		l.qtable = NULL;
 	free(qschema);
@@ -393,3 +394,13 @@ out:
 	free(l.qobject);
 	return rc;
 }
+
+const struct source_kind source_kind_postgresql = {
+	.name = "postgresql",
+	.relational = true,
+	.default_schema = "public",
+	.offset_modes = OFFSET_CHANGE_TRACKING | OFFSET_WATERMARK,
+	.default_offset_mode = OFFSET_CHANGE_TRACKING,
+	.needs_secret = true,
+	.extract = extract_pg,
+};

@@ -33,8 +33,5 @@ int land_add_column(PGconn *lake, const char *table, const char *column, const c
  * `abort_reason` the COPY is abandoned instead (returns -1). */
 int land_copy_end(PGconn *lake, const char *abort_reason, long long *rows, char *err, size_t errlen);
 
-/* Quotes an identifier that was already validated (PQescapeIdentifier);
- * returns a malloc'd string. */
-char *land_quote(PGconn *c, const char *ident);
 
 #endif

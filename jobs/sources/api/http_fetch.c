@@ -1,6 +1,6 @@
 /* libcurl wrapper for the API extractor: keep-alive, timeouts, a body cap
  * (a runaway response fails instead of eating memory), Retry-After. */
-#include "jobs/http_fetch.h"
+#include "jobs/sources/api/http_fetch.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,7 +20,7 @@
 #ifndef LAKE_SFTP_OPTIONS_H
 #define LAKE_SFTP_OPTIONS_H
 
-#include "jobs/csv_copy.h"
+#include "jobs/sources/sftp/csv_copy.h"
 
 #include <jansson.h>
 #include <stddef.h>

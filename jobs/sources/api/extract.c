@@ -16,10 +16,11 @@
  * also kept in the bucket as an error file, as the seed does); after
  * options.max_retries the job fails with the last error and is retried as a
  * job. Any other 4xx is permanent. */
-#include "jobs/extract.h"
-#include "jobs/http_fetch.h"
+#include "jobs/sources/kind.h"
+#include "jobs/sources/api/options.h"
+#include "jobs/sources/api/http_fetch.h"
 #include "lib/dynbuf.h"
-#include "jobs/land.h"
+#include "jobs/layers/land.h"
 #include "lib/secret.h"
 
 #include <curl/curl.h>
@@ -360,15 +361,15 @@ static int setup(struct api_load *a, struct load_error *err)
 		free(secret);
 	}
 
-	if (extract_bucket_dir(a->w, a->source, a->bucket, sizeof a->bucket, err) != 0)
+	if (job_bucket_dir(a->w, a->source, a->bucket, sizeof a->bucket, err) != 0)
 		return -1;
 	if (fetch_init(&a->http, opt_int(a->source, "timeout_ms", 30000, 100, 600000)) != 0)
 		return load_fail(err, JOB_TRANSIENT, "out of memory");
 	return 0;
 }
 
-int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
-		const char *land_table, struct load_result *res, struct load_error *err)
+static int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+		       const char *land_table, struct load_result *res, struct load_error *err)
 {
 	struct api_load a = {.w = w, .job = job, .source = source};
 	char msg[512], url[4096];
@@ -451,3 +452,13 @@ out:
 	free(a.newest);
 	return rc;
 }
+
+const struct source_kind source_kind_api = {
+	.name = "api",
+	.offset_modes = OFFSET_WATERMARK,
+	.default_offset_mode = OFFSET_WATERMARK,
+	.columns_are_paths = true,
+	.has_children = true,
+	.validate_options = api_options_validate,
+	.extract = extract_api,
+};

@@ -8,7 +8,7 @@
  * line a record starts on and its raw text without a second parser: a
  * record is over when libcsv reports a row, and between records libcsv's
  * state is back to "row not begun". */
-#include "jobs/csv_copy.h"
+#include "jobs/sources/sftp/csv_copy.h"
 #include "lib/dynbuf.h"
 
 #include <csv.h>

@@ -1,8 +1,9 @@
 /* The lake side of sftp loads: control.files, LAND's file columns and the
  * rejects table (see sftp_files.h). Values go in as parameters; the only
  * identifiers are LAND's, validated with the source and quoted. */
-#include "jobs/sftp_files.h"
-#include "jobs/land.h"
+#include "jobs/sources/sftp/files.h"
+#include "lib/sqlident.h"
+#include "jobs/layers/land.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ int sftp_files_prepare(PGconn *lake, json_t *source, const char *land_table, cha
 		return -1;
 	snprintf(name, sizeof name, "%s_%s_rejects", json_string_value(json_object_get(source, "system")),
 		 json_string_value(json_object_get(source, "object")));
-	char *q = land_quote(lake, name);
+	char *q = sqlident_quote(lake, name);
 	if (!q) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

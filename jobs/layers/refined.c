@@ -8,8 +8,8 @@
  * A report is rebuilt after a job changes a table it depends on: built aside
  * as refined.<name>__next, its key checked, then swapped in within one
  * transaction, so readers see the old report or the new one, never half. */
-#include "jobs/layers.h"
-#include "jobs/land.h"
+#include "jobs/layers/layers.h"
+#include "jobs/layers/land.h"
 #include "lib/db.h"
 #include "lib/sqlident.h"
 #include "lib/util.h"
@@ -74,19 +74,11 @@ static bool dependencies_ready(PGconn *lake, const char *depends, char *missing,
 	return true;
 }
 
-int layers_mark_refreshed(PGconn *lake, const char *layer, const char *table, char *err, size_t errlen)
-{
-	const char *params[2] = {layer, table};
-	return db_exec_params(lake, "INSERT INTO control.table_refresh (layer, table_name, refreshed_at) "
-				    "VALUES ($1, $2, now()) ON CONFLICT (layer, table_name) DO UPDATE SET refreshed_at = now()",
-			      2, params, err, errlen);
-}
-
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
-	char next_name[80], *qname = land_quote(lake, rep->name), *qnext;
+	char next_name[80], *qname = sqlident_quote(lake, rep->name), *qnext;
 	snprintf(next_name, sizeof next_name, "%s__next", rep->name);
-	qnext = land_quote(lake, next_name);
+	qnext = sqlident_quote(lake, next_name);
 	char *sql = NULL;
 	int rc = -1;
 	const char *params[1] = {rep->name};
@@ -238,8 +230,8 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	if (d)
 		closedir(d);
 	util_now_iso(finished, sizeof finished);
-	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", "refined", "state",
-				 rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", "started_at", started,
+	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", STEP_REFINED, "state",
+				 rc == 0 ? JOB_STATE_DONE : JOB_STATE_FAILED, "started_at", started,
 				 "finished_at", finished, "rebuilt", built, "waiting", waiting);
 	if (json_array_size(tables) == 0)
 		json_object_set_new(step, "deferred", json_string("the last job of the pipeline run rebuilds the reports"));

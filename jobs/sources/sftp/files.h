@@ -6,7 +6,7 @@
 #ifndef LAKE_SFTP_FILES_H
 #define LAKE_SFTP_FILES_H
 
-#include "jobs/sftp_fetch.h"
+#include "jobs/sources/sftp/fetch.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>

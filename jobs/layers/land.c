@@ -1,7 +1,8 @@
 /* DDL and COPY for LAND. Names come from the validated source definition
  * and are quoted with PQescapeIdentifier. */
-#include "jobs/land.h"
+#include "jobs/layers/land.h"
 #include "lib/dynbuf.h"
+#include "lib/sqlident.h"
 #include "lib/db.h"
 
 #include <stdarg.h>
@@ -9,15 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-char *land_quote(PGconn *c, const char *ident)
-{
-	char *q = PQescapeIdentifier(c, ident, strlen(ident));
-	char *copy = q ? strdup(q) : NULL;
-	PQfreemem(q);
-	return copy;
-}
-
 
 int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, size_t tablelen, char *err,
 		 size_t errlen)
@@ -27,7 +19,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		 json_string_value(json_object_get(source, "object")));
 	/* the job id first, so PostgreSQL's 63-byte cut can never make two alike */
 	snprintf(part, sizeof part, "j%lld_%.120s", job_id, name);
-	char *qname = land_quote(lake, name), *qpart = land_quote(lake, part);
+	char *qname = sqlident_quote(lake, name), *qpart = sqlident_quote(lake, part);
 	struct dynbuf sql = {0};
 	int rc = -1;
 	if (!qname || !qpart) {
@@ -41,7 +33,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 	size_t i;
 	json_t *col;
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
-		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		char *q = sqlident_quote(lake, json_string_value(json_object_get(col, "name")));
 		if (!q)
 			sql.failed = true;
 		else
@@ -60,7 +52,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 
 	/* Columns added to the source definition since the table was made. */
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
-		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		char *q = sqlident_quote(lake, json_string_value(json_object_get(col, "name")));
 		snprintf(sql_buf, sizeof sql_buf, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", parent, q ? q : "\"?\"");
 		free(q);
 		if (db_exec(lake, sql_buf, err, errlen) != 0)
@@ -121,7 +113,7 @@ int land_copy_begin_extra(PGconn *lake, json_t *source, const char *table, const
 	size_t i;
 	json_t *col;
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
-		char *q = land_quote(lake, json_string_value(json_object_get(col, "name")));
+		char *q = sqlident_quote(lake, json_string_value(json_object_get(col, "name")));
 		if (!q)
 			sql.failed = true;
 		else

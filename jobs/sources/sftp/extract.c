@@ -22,12 +22,12 @@
  * Rows that do not fit go to land.<table>_rejects with the file, line, raw
  * text and reason; more than options.max_reject_pct of a file's rows there
  * fails the load (permanently: the file must change). */
-#include "jobs/csv_copy.h"
-#include "jobs/extract.h"
-#include "jobs/land.h"
-#include "jobs/sftp_fetch.h"
-#include "jobs/sftp_files.h"
-#include "jobs/sftp_options.h"
+#include "jobs/sources/sftp/csv_copy.h"
+#include "jobs/sources/kind.h"
+#include "jobs/layers/land.h"
+#include "jobs/sources/sftp/fetch.h"
+#include "jobs/sources/sftp/files.h"
+#include "jobs/sources/sftp/options.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -132,7 +132,7 @@ static int setup(struct sftp_load *l, json_t *source, struct load_error *err)
 			       sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 
-	if (extract_bucket_dir(l->w, l->source, l->bucket, sizeof l->bucket, err) != 0)
+	if (job_bucket_dir(l->w, l->source, l->bucket, sizeof l->bucket, err) != 0)
 		return -1;
 
 	const char *tmp = getenv("TMPDIR");
@@ -422,8 +422,8 @@ out:
 	return rc;
 }
 
-int extract_sftp(struct worker_slot *w, const struct claimed_job *job, json_t *source,
-		 const char *land_table, struct load_result *res, struct load_error *err)
+static int extract_sftp(struct worker_slot *w, const struct claimed_job *job, json_t *source,
+			const char *land_table, struct load_result *res, struct load_error *err)
 {
 	struct sftp_load l = {.w = w, .job = job, .land_table = land_table};
 	struct sftp_file *files = NULL;
@@ -477,3 +477,14 @@ out:
 	json_decref(l.source);
 	return rc;
 }
+
+const struct source_kind source_kind_sftp = {
+	.name = "sftp",
+	.offset_modes = OFFSET_FILES,
+	.default_offset_mode = OFFSET_FILES,
+	.needs_secret = true,
+	.secret_option = "private_key_file",
+	.keeps_rejects = true,
+	.validate_options = sftp_options_validate,
+	.extract = extract_sftp,
+};
