@@ -315,7 +315,7 @@ static int check_offsets(json_t *src, const struct source_kind *kind, const char
 	if (incremental && strcmp(mode, "none") == 0)
 		return fail(err, "offset_mode", "an incremental %s load needs %s", kind->name, allowed);
 	if (incremental && !(offset_mode_bit(mode) & kind->offset_modes))
-		return fail(err, "offset_mode", "a %s source tracks changes by %s, not %s", kind->name, allowed, mode);
+		return fail(err, "offset_mode", "%s sources track changes by %s, not %s", kind->name, allowed, mode);
 	if (strcmp(mode, "watermark") == 0) {
 		if (!column)
 			return fail(err, "offset_column", "is required for a watermark load");

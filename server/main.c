@@ -57,7 +57,7 @@ static int prepare(struct app *app, const sigset_t *stop)
 	PGconn *c = connect_lake(app->cfg.database_url, stop);
 	if (!c)
 		return -1;
-	snprintf(path, sizeof path, "%s/sql/migrations", app->cfg.home);
+	snprintf(path, sizeof path, "%s/sql", app->cfg.home);
 	app->migrations_expected = migrate_run(c, path, err, sizeof err);
 	PQfinish(c);
 	if (app->migrations_expected < 0) {

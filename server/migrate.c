@@ -1,5 +1,11 @@
-/* Applies sql/migrations in file-name order. Checksums are computed by
- * PostgreSQL (sha256) so there is no hashing code of ours to trust. */
+/* Applies the lake's SQL at start: first sql/migrations/NNNN_*.sql in
+ * file-name order, each once (a recorded migration whose file changed stops
+ * the start); then sql/functions/<schema>.<name>.sql, each applied again
+ * whenever its text changed (Flyway's repeatable migrations), so the
+ * current body of every function is in one file. Both are recorded in
+ * control.schema_migrations, functions as "functions/<file>". Checksums are
+ * computed by PostgreSQL (sha256) so there is no hashing code of ours to
+ * trust. */
 #include "server/migrate.h"
 #include "lib/db.h"
 #include "lib/log.h"
@@ -7,13 +13,15 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MIGRATE_LOCK_KEY "7352119001"
+#define FUNCTIONS_PREFIX "functions/"
 
-static int is_migration_name(const char *name)
+static bool is_migration_name(const char *name)
 {
 	size_t n = strlen(name);
 	return n > 9 && isdigit((unsigned char)name[0]) && isdigit((unsigned char)name[1]) &&
@@ -21,96 +29,135 @@ static int is_migration_name(const char *name)
 	       strcmp(name + n - 4, ".sql") == 0;
 }
 
+static bool is_function_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".sql") == 0;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int apply_one(PGconn *conn, const char *dir, const char *name, char *err, size_t errlen)
+/* The names in `dir` that `want` accepts, sorted, into *out (NULL when
+ * none) and *count. -1 when the directory cannot be read, unless optional. */
+static int list_dir(const char *dir, bool (*want)(const char *), bool optional, char ***out, size_t *count,
+		    char *err, size_t errlen)
 {
-	char path[4096];
+	*count = 0;
+	*out = NULL;
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (optional)
+			return 0;
+		snprintf(err, errlen, "cannot open the directory %s", dir);
+		return -1;
+	}
+	char **names = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!want(e->d_name))
+			continue;
+		char **grown = realloc(names, (*count + 1) * sizeof *names);
+		char *name = strdup(e->d_name);
+		if (!grown || !name) {
+			free(name);
+			names = grown ? grown : names;
+			break;
+		}
+		names = grown;
+		names[(*count)++] = name;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, *count, sizeof *names, cmp_names);
+	*out = names;
+	return 0;
+}
+
+static void free_names(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Applies one file in its own transaction unless its text is recorded
+ * already. A numbered migration whose recorded text differs is an error; a
+ * function file is applied again and its record updated. */
+static int apply_one(PGconn *conn, const char *dir, const char *name, bool repeatable, char *err, size_t errlen)
+{
+	char path[4096], version[512];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(version, sizeof version, "%s%s", repeatable ? FUNCTIONS_PREFIX : "", name);
 	char *sql = util_read_file(path, NULL);
 	if (!sql) {
-		snprintf(err, errlen, "cannot read migration %s", path);
+		snprintf(err, errlen, "cannot read %s", path);
 		return -1;
 	}
 
 	int rc = -1;
-	const char *params[2] = {name, sql};
+	const char *params[2] = {version, sql};
 	PGresult *r = PQexecParams(conn,
 		"SELECT checksum = encode(sha256(convert_to($2, 'UTF8')), 'hex') "
 		"FROM control.schema_migrations WHERE version = $1", 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "migration %s: %s", name, PQresultErrorMessage(r));
+		snprintf(err, errlen, "migration %s: %s", version, PQresultErrorMessage(r));
 		goto out;
 	}
-	if (PQntuples(r) == 1) {
-		if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-			snprintf(err, errlen, "migration %s was changed after it was applied; "
-				 "add a new migration instead", name);
-			goto out;
-		}
+	bool recorded = PQntuples(r) == 1, same = recorded && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	if (same) {
 		rc = 0;
 		goto out;
 	}
-	PQclear(r);
-
-	if (db_exec(conn, "BEGIN", err, errlen) != 0)
-		goto out_nores;
-	r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "migration %s failed: %s", name, PQresultErrorMessage(r));
-		goto rollback;
-	}
-	PQclear(r);
-	r = PQexecParams(conn,
-		"INSERT INTO control.schema_migrations (version, checksum) "
-		"VALUES ($1, encode(sha256(convert_to($2, 'UTF8')), 'hex'))", 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		snprintf(err, errlen, "migration %s: %s", name, PQresultErrorMessage(r));
-		goto rollback;
+	if (recorded && !repeatable) {
+		snprintf(err, errlen, "migration %s was changed after it was applied; add a new migration instead", name);
+		goto out;
 	}
 	PQclear(r);
 	r = NULL;
+
+	if (db_exec(conn, "BEGIN", err, errlen) != 0)
+		goto out;
+	char msg[1024];
+	if (db_exec(conn, sql, msg, sizeof msg) != 0) {
+		snprintf(err, errlen, "migration %s failed: %s", version, msg);
+		goto rollback;
+	}
+	if (db_exec_params(conn,
+		"INSERT INTO control.schema_migrations (version, checksum) "
+		"VALUES ($1, encode(sha256(convert_to($2, 'UTF8')), 'hex')) "
+		"ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum, applied_at = now()",
+		2, params, msg, sizeof msg) != 0) {
+		snprintf(err, errlen, "migration %s: %s", version, msg);
+		goto rollback;
+	}
 	if (db_commit(conn, err, errlen) != 0)
-		goto out_nores;
-	log_json(LOG_INFO, "migration applied", json_pack("{s:s}", "version", name));
+		goto out;
+	log_json(LOG_INFO, "migration applied", json_pack("{s:s}", "version", version));
 	rc = 0;
 	goto out;
 rollback:
 	db_rollback(conn);
 out:
 	PQclear(r);
-out_nores:
 	err[strcspn(err, "\n")] = 0;
 	free(sql);
 	return rc;
 }
 
-int migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
+int migrate_run(PGconn *conn, const char *sql_dir, char *err, size_t errlen)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		snprintf(err, errlen, "cannot open migrations directory %s", dir);
-		return -1;
-	}
-	char **names = NULL;
-	size_t count = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!is_migration_name(e->d_name))
-			continue;
-		char **grown = realloc(names, (count + 1) * sizeof *names);
-		if (!grown)
-			break;
-		names = grown;
-		names[count++] = strdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, count, sizeof *names, cmp_names);
-
+	char migrations[4096], functions[4096];
+	snprintf(migrations, sizeof migrations, "%s/migrations", sql_dir);
+	snprintf(functions, sizeof functions, "%s/functions", sql_dir);
+	size_t nmig = 0, nfun = 0;
+	char **mig = NULL, **fun = NULL;
 	int rc = -1;
+	if (list_dir(migrations, is_migration_name, false, &mig, &nmig, err, errlen) != 0 ||
+	    list_dir(functions, is_function_name, true, &fun, &nfun, err, errlen) != 0)
+		goto out;
 	if (db_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err, errlen) != 0)
 		goto out;
 	if (db_exec(conn, "SET client_min_messages = warning; "
@@ -119,23 +166,26 @@ int migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 			  " version text PRIMARY KEY, checksum text NOT NULL,"
 			  " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen) != 0)
 		goto unlock;
-	for (size_t i = 0; i < count; i++)
-		if (apply_one(conn, dir, names[i], err, errlen) != 0)
+	for (size_t i = 0; i < nmig; i++)
+		if (apply_one(conn, migrations, mig[i], false, err, errlen) != 0)
 			goto unlock;
-	rc = (int)count;
+	for (size_t i = 0; i < nfun; i++)
+		if (apply_one(conn, functions, fun[i], true, err, errlen) != 0)
+			goto unlock;
+	rc = (int)nmig;
 unlock:
 	/* closing the connection would release it as well */
 	PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
 out:
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+	free_names(mig, nmig);
+	free_names(fun, nfun);
 	return rc;
 }
 
 int migrate_applied_count(PGconn *conn)
 {
-	PGresult *r = PQexec(conn, "SELECT count(*) FROM control.schema_migrations");
+	PGresult *r = PQexec(conn, "SELECT count(*) FROM control.schema_migrations "
+				   "WHERE version NOT LIKE '" FUNCTIONS_PREFIX "%'");
 	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
 	PQclear(r);
 	return n;

@@ -122,6 +122,7 @@ describe('happy paths', () => {
       columns: [{ name: 'id', type: 'text', key: true }, { name: 'em', type: 'timestamptz' }],
       load_type: 'incremental',
       offset_column: 'em',
+      options: { base_url: 'http://127.0.0.1:8090' },
     });
     assert.equal(api.database, 'redesocial', 'an api source takes its system as database');
     assert.equal(api.schema, null);
@@ -209,6 +210,7 @@ describe('happy paths', () => {
       ],
       load_type: 'incremental',
       offset_column: 'em',
+      options: { base_url: 'http://127.0.0.1:8090' },
     });
     assert.deepEqual(a.columns.map((c) => c.path), ['post.id', 'author-info.display_name', 'x']);
   });
@@ -282,6 +284,7 @@ describe('happy paths', () => {
       object: `api${++seq}`,
       columns: [{ name: 'id', type: 'text', key: true }],
       load_type: 'full',
+      options: { base_url: 'https://api.example.org' },
     });
     const ids = async (query) =>
       (await srv.call('GET', LIST, 200, { query: { limit: '500', ...query } })).body.items.map((s) => s.id);
@@ -367,6 +370,7 @@ describe('validation: every rule answers 422 naming the field', () => {
     object: 'x',
     columns: [id, { name: 'em', type: 'timestamptz' }],
     load_type: 'incremental',
+    options: { base_url: 'http://127.0.0.1:8090' },
     ...over,
   });
   const sftp = (over = {}) => ({
@@ -435,12 +439,16 @@ describe('validation: every rule answers 422 naming the field', () => {
     ['an unknown offset_mode', { ...base(), offset_mode: 'cdc' }, 'offset_mode', /must be one of: none, change_tracking, watermark, files/],
     ['a number as offset_mode', { ...base(), offset_mode: 1 }, 'offset_mode', /must be a string/],
     ['a full load with an offset mode', { ...base(), load_type: 'full', offset_mode: 'change_tracking' }, 'offset_mode', /must be none for a full load/],
-    ['an incremental load without offset', { ...base(), offset_mode: 'none' }, 'offset_mode', /an incremental load needs change_tracking, watermark or files/],
-    ['change tracking on an api', api({ offset_mode: 'change_tracking' }), 'offset_mode', /change_tracking needs a sqlserver or postgresql source/],
-    ['change tracking on sftp', sftp({ offset_mode: 'change_tracking' }), 'offset_mode', /change_tracking needs a sqlserver or postgresql source/],
-    ['files on postgresql', { ...base(), offset_mode: 'files' }, 'offset_mode', /files is the mode of sftp sources only/],
-    ['files on an api', api({ offset_mode: 'files' }), 'offset_mode', /files is the mode of sftp sources only/],
-    ['a watermark on sftp', sftp({ offset_mode: 'watermark', offset_column: 'id' }), 'offset_mode', /an sftp source tracks files/],
+    ['an incremental load without offset', { ...base(), offset_mode: 'none' }, 'offset_mode', /an incremental postgresql load needs change_tracking or watermark/],
+    ['change tracking on an api', api({ offset_mode: 'change_tracking' }), 'offset_mode', /api sources track changes by watermark, not change_tracking/],
+    ['change tracking on sftp', sftp({ offset_mode: 'change_tracking' }), 'offset_mode', /sftp sources track changes by files, not change_tracking/],
+    ['files on postgresql', { ...base(), offset_mode: 'files' }, 'offset_mode', /postgresql sources track changes by change_tracking or watermark, not files/],
+    ['files on an api', api({ offset_mode: 'files' }), 'offset_mode', /api sources track changes by watermark, not files/],
+    ['a watermark on sftp', sftp({ offset_mode: 'watermark', offset_column: 'id' }), 'offset_mode', /sftp sources track changes by files, not watermark/],
+    ['an api source without base_url', api({ offset_column: 'em', options: {} }), 'options.base_url', /must be an http\(s\) URL/],
+    ['an api source with an ftp base_url', api({ offset_column: 'em', options: { base_url: 'ftp://x' } }), 'options.base_url', /must be an http\(s\) URL/],
+    ['an api page_size out of range', api({ offset_column: 'em', options: { base_url: 'http://h', page_size: 0 } }), 'options.page_size', /from 1 to 10000/],
+    ['an api endpoint that is not a path', api({ offset_column: 'em', options: { base_url: 'http://h', endpoint: 'v1/x' } }), 'options.endpoint', /starting with \//],
     ['a watermark without column', { ...base(), offset_mode: 'watermark' }, 'offset_column', /is required for a watermark load/],
     ['an api watermark without column (the default mode)', api(), 'offset_column', /is required for a watermark load/],
     ['a watermark on a column that does not exist', { ...base(), offset_mode: 'watermark', offset_column: 'nope' }, 'offset_column', /'nope' is not among the columns/],

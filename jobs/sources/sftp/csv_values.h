@@ -1,0 +1,22 @@
+/* Values of the CSV converter (csv_values.c), shared only with csv_copy.c. */
+#ifndef LAKE_CSV_VALUES_H
+#define LAKE_CSV_VALUES_H
+
+#include "lib/dynbuf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Appends s as a COPY text value. With `lenient`, bytes that are not UTF-8
+ * (and NUL) are written as the four characters \xNN; otherwise the first
+ * such byte stops it: returns its index, or -1 when all went in. -2 = no memory. */
+long csv_add_copy_text(struct dynbuf *b, const char *str, size_t n, bool lenient);
+/* "1.234,5" -> "1234.5" into out; false when s is not such a number. */
+bool csv_rewrite_decimal_comma(struct dynbuf *out, const char *s, size_t n);
+/* Compiles a date_format (DD, MM, YYYY and literal characters) into prog. */
+void csv_compile_date_format(const char *fmt, unsigned char *prog, size_t len);
+/* Rewrites a date in the compiled format as YYYY-MM-DD into out; false when
+ * s does not match it. */
+bool csv_rewrite_date(struct dynbuf *out, const unsigned char *prog, const char *s, size_t n);
+
+#endif

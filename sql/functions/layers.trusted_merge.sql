@@ -1,0 +1,136 @@
+-- TRUSTED merge, second version: the batch's temp tables are analyzed, so a
+-- small incremental batch joins TRUSTED through its key index however big the
+-- table is (measured: 1 000 changes into 10 M rows went from 0.86 s to the
+-- same time as into 1 M rows). Otherwise as in 0004.
+CREATE OR REPLACE FUNCTION layers.trusted_merge(p_source bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    s control.sources;
+    t text;
+    q text;
+    last_job bigint;
+    top_job bigint;
+    snap_job bigint;
+    keys text;           -- "a", "b"
+    key_match text;      -- t."a" = b."a" AND ...
+    typed_cols text;     -- b."a"::bigint AS "a", ...
+    col_list text;       -- "a", "b", ...
+    set_list text;       -- "a" = excluded."a", ...
+    soft boolean;
+    n_upserted bigint := 0;
+    n_deleted bigint := 0;
+    n_quarantined bigint := 0;
+    n_batch bigint := 0;
+    c jsonb;
+    k bigint;
+BEGIN
+    SELECT * INTO s FROM control.sources WHERE id = p_source;
+    t := s.system || '_' || s.object;
+    soft := coalesce((s.options->>'soft_delete')::boolean, false);
+    IF to_regclass(format('raw.%I', t)) IS NULL THEN
+        RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0);
+    END IF;
+
+    SELECT string_agg(format('%I', x->>'name'), ', ' ORDER BY i) FILTER (WHERE (x->>'key')::boolean),
+           string_agg(format('t.%I = b.%I', x->>'name', x->>'name'), ' AND ' ORDER BY i) FILTER (WHERE (x->>'key')::boolean),
+           string_agg(format('b.%I::%s AS %I', x->>'name', x->>'type', x->>'name'), ', ' ORDER BY i),
+           string_agg(format('%I', x->>'name'), ', ' ORDER BY i),
+           string_agg(format('%I = excluded.%I', x->>'name', x->>'name'), ', ' ORDER BY i)
+      INTO keys, key_match, typed_cols, col_list, set_list
+      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i);
+
+    EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, _job_id bigint NOT NULL, '
+                   '_change_version bigint, _deleted boolean NOT NULL DEFAULT false, '
+                   '_merged_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (%s))',
+                   t, (SELECT string_agg(format('%I %s', x->>'name', x->>'type'), ', ' ORDER BY i)
+                         FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)), keys);
+    FOR c IN SELECT x FROM jsonb_array_elements(s.columns) x LOOP
+        EXECUTE format('ALTER TABLE trusted.%I ADD COLUMN IF NOT EXISTS %I %s', t, c->>'name', c->>'type');
+    END LOOP;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (_job_id bigint NOT NULL, '
+                   '_quarantined_at timestamptz NOT NULL DEFAULT now(), key jsonb, column_name text, '
+                   'value text, reason text, row jsonb)', t || '_quarantine');
+
+    INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
+    SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
+    EXECUTE format('SELECT max(_job_id), max(_job_id) FILTER (WHERE sys_change_operation IS NULL) '
+                   'FROM raw.%I WHERE _job_id > $1', t) INTO top_job, snap_job USING last_job;
+    IF top_job IS NULL THEN
+        RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
+    END IF;
+
+    -- The batch: newest RAW row per key among the new jobs (from the latest snapshot on).
+    DROP TABLE IF EXISTS pg_temp.batch;
+    EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS '
+                   'SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > $1 AND _job_id >= $2 '
+                   'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST', keys, t, keys)
+        USING last_job, coalesce(snap_job, 0);
+    GET DIAGNOSTICS n_batch = ROW_COUNT;
+    ANALYZE pg_temp.batch;
+
+    -- Type the batch; on a bad value, quarantine the rows that hold one.
+    DROP TABLE IF EXISTS pg_temp.typed;
+    q := format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, b._job_id, b.sys_change_version, '
+                'b.sys_change_operation FROM batch b', typed_cols);
+    BEGIN
+        EXECUTE q;
+    EXCEPTION WHEN data_exception THEN
+        -- slow path: find each bad row's first bad column
+        EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
+                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
+                       'FROM batch b CROSS JOIN LATERAL ('
+                       '  SELECT x->>''name'' AS name, to_jsonb(b)->>(x->>''name'') AS value, '
+                       '         layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') AS reason '
+                       '  FROM jsonb_array_elements($1) WITH ORDINALITY AS c(x, i) '
+                       '  WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL '
+                       '  ORDER BY i LIMIT 1) e', t || '_quarantine',
+                       (SELECT string_agg(format('%L, b.%I', x->>'name', x->>'name'), ', ')
+                          FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
+            USING s.columns;
+        GET DIAGNOSTICS n_quarantined = ROW_COUNT;
+        EXECUTE format('DELETE FROM batch b WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1) x '
+                       'WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL)')
+            USING s.columns;
+        EXECUTE q;
+    END;
+    -- a temp table has no statistics: without them the planner may join a
+    -- small batch to a big TRUSTED table with a full scan
+    ANALYZE pg_temp.typed;
+
+    IF snap_job IS NOT NULL THEN
+        -- a snapshot: keys it does not have are gone from the source
+        -- (keys whose row was quarantined keep their last good version)
+        EXECUTE format('DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
+                       'AND NOT EXISTS (SELECT 1 FROM trusted.%I q WHERE q._job_id >= $1 AND %s)',
+                       t, key_match, t || '_quarantine',
+                       (SELECT string_agg(format('q.key->>%L = t.%I::text', x->>'name', x->>'name'), ' AND ')
+                          FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
+            USING snap_job;
+        GET DIAGNOSTICS n_deleted = ROW_COUNT;
+    END IF;
+
+    IF soft THEN
+        EXECUTE format('UPDATE trusted.%I t SET _deleted = true, _job_id = b._job_id, '
+                       '_change_version = b.sys_change_version, _merged_at = now() '
+                       'FROM typed b WHERE %s AND b.sys_change_operation = ''D'' AND NOT t._deleted', t, key_match);
+    ELSE
+        EXECUTE format('DELETE FROM trusted.%I t USING typed b WHERE %s AND b.sys_change_operation = ''D''',
+                       t, key_match);
+    END IF;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    n_deleted := n_deleted + k;
+
+    EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
+                   'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
+                   'WHERE sys_change_operation IS DISTINCT FROM ''D'' '
+                   'ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+                   '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
+                   t, col_list, col_list, keys, set_list);
+    GET DIAGNOSTICS n_upserted = ROW_COUNT;
+
+    UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
+     WHERE source_id = p_source;
+    RETURN jsonb_build_object('batch', n_batch, 'merged', n_upserted, 'deleted', n_deleted,
+                              'quarantined', n_quarantined, 'through_job', top_job,
+                              'snapshot_job', snap_job);
+END $$;
