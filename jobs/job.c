@@ -1,6 +1,7 @@
 /* The job context's functions: stop and cancel checks, the interrupt of a
  * source query, failure and step records. */
 #include "jobs/job.h"
+#include "lib/db.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)
 {
@@ -84,4 +86,24 @@ int job_bucket_dir(struct worker_slot *w, json_t *source, char *dir, size_t len,
 	if (util_make_dirs(dir) != 0)
 		return load_fail(err, JOB_TRANSIENT, "cannot create bucket directory %s: %s", dir, strerror(errno));
 	return 0;
+}
+
+enum job_outcome job_lake_outcome(struct worker_slot *w)
+{
+	if (worker_should_stop(w))
+		return JOB_CANCELLED;
+	return db_error_transient(db_last_sqlstate(), w->lake) ? JOB_TRANSIENT : JOB_PERMANENT;
+}
+
+void job_track_file(struct worker_slot *w, const char *path)
+{
+	dynbuf_add(&w->attempt_files, path, strlen(path) + 1);
+}
+
+void job_settle_files(struct worker_slot *w, bool remove)
+{
+	const char *p = w->attempt_files.data, *end = p + w->attempt_files.len;
+	for (; remove && p && p < end; p += strlen(p) + 1)
+		unlink(p);
+	dynbuf_free(&w->attempt_files);
 }

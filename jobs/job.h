@@ -13,6 +13,7 @@
 #ifndef LAKE_JOB_H
 #define LAKE_JOB_H
 
+#include "lib/dynbuf.h"
 #include "server/app.h"
 
 #include <jansson.h>
@@ -49,6 +50,14 @@ struct load_error {
 int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* How a failed lake statement of a layer step ends the attempt: cancelled
+ * when the job must stop, transient when retrying may help (a lost
+ * connection, a cancelled statement, a lock timeout, a full disk: see
+ * db_error_transient), permanent otherwise (bad SQL in an override, a check
+ * that cannot run). Reads the thread's last failed SQLSTATE. */
+struct worker_slot;
+enum job_outcome job_lake_outcome(struct worker_slot *w);
+
 /* A step record: {name, state, started_at, finished_at (now), rows}. */
 json_t *job_step(const char *name, const char *state, const char *started_at, long long rows);
 
@@ -70,12 +79,21 @@ struct worker_slot {
 	source_interrupt_fn interrupt; /* NULL when no source query runs */
 	void *interrupt_arg;
 	PGcancel *source_cancel;     /* the PostgreSQL connection's, for worker_set_source */
+	struct dynbuf attempt_files; /* bucket files this attempt created, NUL-separated */
 };
 
 /* The bucket: the directory where loads keep the files they received.
  * Creates this load's, <bucket>/<system>/<object>/dt=<today UTC>, and
  * writes its path into dir. */
 int job_bucket_dir(struct worker_slot *w, json_t *source, char *dir, size_t len, struct load_error *err);
+
+/* Notes a bucket file this attempt created (a page, a downloaded file) and
+ * that nothing committed refers to yet. */
+void job_track_file(struct worker_slot *w, const char *path);
+/* Ends the attempt's file list: with `remove` (its load rolled back) the
+ * files are deleted, so failed attempts do not fill the disk; otherwise
+ * they are kept, now referred to by what committed. */
+void job_settle_files(struct worker_slot *w, bool remove);
 
 /* true when the running job should stop: cancelled, or the server stops. */
 bool worker_should_stop(struct worker_slot *w);

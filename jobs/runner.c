@@ -107,6 +107,7 @@ out:
 		db_rollback(w->lake);
 		mark_rolled_back(steps, steps_before);
 	}
+	job_settle_files(w, rc != 0);
 	free(res.offset_after);
 	return rc;
 }

@@ -142,12 +142,27 @@ bool db_error_transient(const char *sqlstate, const PGconn *conn)
 	if (!sqlstate || !*sqlstate)
 		return true; /* no SQLSTATE: the connection went away mid-command */
 	return strncmp(sqlstate, "08", 2) == 0 ||   /* connection exception */
+	       strncmp(sqlstate, "53", 2) == 0 ||   /* insufficient resources: disk full, out of memory */
+	       strcmp(sqlstate, "57014") == 0 ||    /* query cancelled: statement timeout, an admin's cancel */
+	       strcmp(sqlstate, "55P03") == 0 ||    /* lock not available: lock timeout */
 	       strcmp(sqlstate, "40001") == 0 ||    /* serialization failure */
 	       strcmp(sqlstate, "40P01") == 0 ||    /* deadlock */
 	       strcmp(sqlstate, "57P01") == 0 ||    /* admin shutdown */
 	       strcmp(sqlstate, "57P02") == 0 ||    /* crash shutdown */
-	       strcmp(sqlstate, "57P03") == 0 ||    /* cannot connect now */
-	       strcmp(sqlstate, "53300") == 0;      /* too many connections */
+	       strcmp(sqlstate, "57P03") == 0;      /* cannot connect now */
+}
+
+/* The SQLSTATE of this thread's last failed statement run through db_*. */
+static _Thread_local char last_sqlstate[6];
+
+void db_remember_failure(const PGresult *res)
+{
+	snprintf(last_sqlstate, sizeof last_sqlstate, "%s", db_sqlstate(res));
+}
+
+const char *db_last_sqlstate(void)
+{
+	return last_sqlstate;
 }
 
 int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
@@ -156,6 +171,7 @@ int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 	ExecStatusType st = PQresultStatus(r);
 	int rc = 0;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		db_remember_failure(r);
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = 0;
 		rc = -1;
@@ -171,6 +187,7 @@ int db_exec_params(PGconn *conn, const char *sql, int nparams, const char *const
 	ExecStatusType st = PQresultStatus(r);
 	int rc = 0;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		db_remember_failure(r);
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = 0;
 		rc = -1;
@@ -184,6 +201,7 @@ int db_commit(PGconn *conn, char *err, size_t errlen)
 	PGresult *r = PQexec(conn, "COMMIT");
 	int rc = 0;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		db_remember_failure(r);
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = 0;
 		rc = -1;

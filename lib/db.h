@@ -29,8 +29,15 @@ void db_pool_close(struct db_pool *pool);
 /* SQLSTATE of a failed result, "" if none. */
 const char *db_sqlstate(const PGresult *res);
 /* true for errors worth retrying: connection lost, server starting or
- * shutting down, serialization failures, deadlocks. */
+ * shutting down, serialization failures, deadlocks, a cancelled statement
+ * or a lock timeout, no disk or memory left. */
 bool db_error_transient(const char *sqlstate, const PGconn *conn);
+/* The SQLSTATE of this thread's last statement that failed in db_exec,
+ * db_exec_params or db_commit ("" when it had none: the connection broke);
+ * code that runs its own statements records theirs with
+ * db_remember_failure. */
+const char *db_last_sqlstate(void);
+void db_remember_failure(const PGresult *res);
 /* Runs a command without parameters; returns 0 or -1 (message in err). */
 int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen) MUSTCHECK;
 /* Runs a command with text parameters, result discarded; 0 or -1 (err). */

@@ -25,7 +25,7 @@ int layers_raw(struct worker_slot *w, long long job_id, long long source_id, con
 			rc = db_exec(w->lake, override, msg, sizeof msg);
 		free(override);
 		if (rc != 0)
-			return load_fail(err, JOB_PERMANENT, "raw override: %s", msg);
+			return load_fail(err, job_lake_outcome(w), "raw override: %s", msg);
 		json_array_append_new(steps, job_step(STEP_RAW, JOB_STATE_DONE, started, 0));
 		return 0;
 	}

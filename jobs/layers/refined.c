@@ -221,8 +221,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 				if (rebuild(w->lake, &rep, msg, sizeof msg) == 0)
 					json_array_append_new(built, json_string(rep.name));
 				else
-					rc = load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_PERMANENT,
-						       "refined report %s: %s", rep.name, msg);
+					rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", rep.name, msg);
 			}
 		}
 		free(rep.sql);

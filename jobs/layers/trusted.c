@@ -28,6 +28,7 @@ static json_t *lake_json(PGconn *lake, const char *sql, int n, const char *const
 		if (!out)
 			snprintf(err, errlen, "the lake answered something that is not JSON");
 	} else {
+		db_remember_failure(r);
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = 0;
 	}
@@ -100,7 +101,7 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		int orc = run_override(w->lake, job_id, source_id, override, msg, sizeof msg);
 		free(override);
 		if (orc != 0) {
-			load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_PERMANENT, "trusted override: %s", msg);
+			load_fail(err, job_lake_outcome(w), "trusted override: %s", msg);
 			goto out;
 		}
 		merge = json_pack("{s:b, s:i, s:i}", "override", 1, "merged", 0, "quarantined", 0);
@@ -136,9 +137,9 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	util_now_iso(started, sizeof started); /* the checks' own start */
 	snprintf(before_s, sizeof before_s, "%lld", (long long)json_integer_value(before));
 	if (!(failed = lake_json(w->lake, "SELECT layers.run_checks($1, $2)", 2, params, msg, sizeof msg))) {
-		/* a check that cannot run (a table without a column it needs) will not run on a retry */
-		load_fail(err, PQstatus(w->lake) == CONNECTION_OK && !worker_should_stop(w) ? JOB_PERMANENT : JOB_TRANSIENT,
-			  "checks: %s", msg);
+		/* a check that cannot run (a table without a column it needs) will not run on a retry;
+		 * a lock timeout or a lost connection may */
+		load_fail(err, job_lake_outcome(w), "checks: %s", msg);
 		goto out;
 	}
 	if (json_array_size(failed) > 0) {

@@ -311,8 +311,10 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 				ctype = json_string_value(json_object_get(c, "type"));
 		char *qcol = sqlident_quote(l->src, col);
 		/* ctype was validated against a fixed list of type names. */
+		/* 'U': these rows are changes, not a snapshot — TRUSTED must not
+		 * delete the keys a watermark load did not see */
 		bool ok = add_select_list(l, "t", NULL, NULL) &&
-			  sql_add(l, "NULL, NULL FROM ") && sql_add(l, l->qtable) && sql_add(l, " t WHERE t.") &&
+			  sql_add(l, "NULL, 'U' FROM ") && sql_add(l, l->qtable) && sql_add(l, " t WHERE t.") &&
 			  sql_add(l, qcol) && sql_add(l, " > current_setting('shopperlake.offset')::") && sql_add(l, ctype);
 		free(qcol);
 		if (!ok)

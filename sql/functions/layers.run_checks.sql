@@ -22,9 +22,12 @@ BEGIN
     FOR c IN SELECT x FROM jsonb_array_elements(coalesce(s.options->'checks', '[]')) x LOOP
         cond := CASE c->>'check'
             WHEN 'not_null' THEN format('%I IS NULL', c->>'column')
+            -- a null among the values would make `<> ALL` null for every row and
+            -- switch the check off: nulls are left out (a NULL column passes anyway)
             WHEN 'accepted_values' THEN format('%I IS NOT NULL AND %I::text <> ALL (%L::text[])',
                 c->>'column', c->>'column',
-                (SELECT array_agg(v) FROM jsonb_array_elements_text(c->'values') v))
+                coalesce((SELECT array_agg(v) FILTER (WHERE v IS NOT NULL)
+                            FROM jsonb_array_elements_text(c->'values') v), '{}'))
             WHEN 'references' THEN format('%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM trusted.%I r WHERE r.%I = x.%I)',
                 c->>'column', c->>'table', c->>'to', c->>'column')
             WHEN 'unique' THEN format('(%s) IN (SELECT %s FROM trusted.%I GROUP BY %s HAVING count(*) > 1)',

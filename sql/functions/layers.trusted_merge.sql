@@ -1,7 +1,11 @@
--- TRUSTED merge, second version: the batch's temp tables are analyzed, so a
--- small incremental batch joins TRUSTED through its key index however big the
--- table is (measured: 1 000 changes into 10 M rows went from 0.86 s to the
--- same time as into 1 M rows). Otherwise as in 0004.
+-- TRUSTED merge: RAW's rows of the jobs not merged yet, newest change per key,
+-- typed (bad values to the quarantine table), upserted into TRUSTED; 'D'
+-- changes delete (or, with options.soft_delete, mark _deleted). Only a
+-- snapshot — a job whose rows carry no change operation — removes the keys it
+-- does not have: extractors that send changes (change tracking, watermark,
+-- API pages, files) mark every row I, U or D. The batch's temp tables are
+-- analyzed, so a small incremental batch joins TRUSTED through its key index
+-- however big the table is.
 CREATE OR REPLACE FUNCTION layers.trusted_merge(p_source bigint) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -99,8 +103,12 @@ BEGIN
 
     IF snap_job IS NOT NULL THEN
         -- a snapshot: keys it does not have are gone from the source
-        -- (keys whose row was quarantined keep their last good version)
-        EXECUTE format('DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
+        -- (keys whose row was quarantined keep their last good version);
+        -- with soft_delete they are marked, as a 'D' change is
+        EXECUTE format(CASE WHEN soft
+                       THEN 'UPDATE trusted.%I t SET _deleted = true, _job_id = $1, _merged_at = now() '
+                            'WHERE NOT t._deleted AND NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
+                       ELSE 'DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) ' END ||
                        'AND NOT EXISTS (SELECT 1 FROM trusted.%I q WHERE q._job_id >= $1 AND %s)',
                        t, key_match, t || '_quarantine',
                        (SELECT string_agg(format('q.key->>%L = t.%I::text', x->>'name', x->>'name'), ' AND ')

@@ -3,7 +3,7 @@
 // refuse to run once changed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,8 +124,15 @@ describe('a running server', () => {
   test('/readyz is 200 with every migration applied', async () => {
     const res = await srv.call('GET', '/readyz', 200, { token: null });
     assert.deepEqual(res.body, { status: 'ready', database: 'ok', migrations: await migrationCount() });
-    const applied = Number(await lake.sql('SELECT count(*) FROM control.schema_migrations'));
+    const applied = Number(await lake.sql("SELECT count(*) FROM control.schema_migrations WHERE version NOT LIKE 'functions/%'"));
     assert.equal(applied, res.body.migrations);
+    const functions = readdirSync(path.join(ROOT, 'sql/functions')).filter((f) => f.endsWith('.sql'));
+    assert.ok(functions.length > 0);
+    assert.equal(
+      Number(await lake.sql("SELECT count(*) FROM control.schema_migrations WHERE version LIKE 'functions/%'")),
+      functions.length,
+      'every function file is recorded',
+    );
   });
 
   test('/healthz reports the version --version prints', async () => {
@@ -296,7 +303,18 @@ describe('start-up failures', () => {
       const second = await db.startServer({ env });
       assert.equal((await second.call('GET', '/readyz', 200, { token: null })).body.migrations, n + 1);
       assert.ok(second.logs.some((l) => l.msg === 'migration applied' && l.version === '9999_it_extra.sql'));
+      assert.ok(!second.logs.some((l) => l.msg === 'migration applied' && l.version.startsWith('functions/')),
+        'unchanged function files are not applied again');
       await second.stop();
+
+      // A changed function file is applied again at the next start.
+      const fn = path.join(home, 'sql/functions/layers.table_name.sql');
+      writeFileSync(fn, readFileSync(fn, 'utf8').replace("SELECT system || '_' || object", "SELECT system || '_' || object -- it-v2"));
+      const third = await db.startServer({ env });
+      assert.ok(third.logs.some((l) => l.msg === 'migration applied' && l.version === 'functions/layers.table_name.sql'));
+      assert.match(await db.sql("SELECT prosrc FROM pg_proc WHERE proname = 'table_name'"), /it-v2/);
+      assert.equal((await third.call('GET', '/readyz', 200, { token: null })).body.migrations, n + 1);
+      await third.stop();
 
       // An applied migration changed: refuse to start.
       appendFileSync(path.join(home, 'sql/migrations/0001_control_sources.sql'), '\n-- edited after it was applied\n');

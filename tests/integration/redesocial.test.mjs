@@ -428,6 +428,33 @@ describe('faults of the API', () => {
     await assertChildrenMatch('redesocial_posts_retry', truth.versions);
   });
 
+  test('a failed attempt leaves none of its pages in the bucket (issue 16 item 15)', { timeout: 60_000 }, async () => {
+    const sim = await startSim(['--posts', 800, '--seed', 15]);
+    const source = await createSource(
+      postsDef(sim, { object: 'posts_rollback', options: { endpoint: '/v1/posts', page_size: 200 } }),
+    );
+    // every page arrives, then the lake transaction fails at its end
+    await lake.sql(`
+      CREATE FUNCTION public.it_fail_loaded() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected: the load does not commit'; END $$;
+      CREATE TRIGGER it_fail_loaded BEFORE UPDATE OF loaded_at ON control.jobs
+        FOR EACH ROW WHEN (NEW.loaded_at IS NOT NULL AND OLD.loaded_at IS NULL AND NEW.source_id = ${source.id})
+        EXECUTE FUNCTION public.it_fail_loaded();`);
+    let job;
+    try {
+      job = await startLoad(srv, source.id, 'incremental');
+      const failed = await waitJob(srv, job.id, { timeoutMs: 45_000 });
+      assert.equal(failed.state, 'JOB_STATE_FAILED');
+    } finally {
+      await lake.sql('DROP TRIGGER it_fail_loaded ON control.jobs; DROP FUNCTION public.it_fail_loaded();');
+    }
+    const files = bucketFiles(bucketDir(), 'redesocial', 'posts_rollback', job.name);
+    assert.deepEqual(files.pages.map((p) => p.file), [], 'no page of a rolled-back load stays');
+    assert.deepEqual(files.stray, []);
+    const rerun = await runLoad(srv, source.id, 'incremental');
+    assert.ok(bucketFiles(bucketDir(), 'redesocial', 'posts_rollback', rerun.name).pages.length >= 4, 'a committed load keeps its pages');
+  });
+
   test('refused credentials: FAILED at once (permanent), and the secret shows nowhere', { timeout: 30_000 }, async () => {
     const sim = await startSim(['--posts', 200, '--seed', 5]);
     const source = await createSource(

@@ -350,6 +350,22 @@ describe('files that change', () => {
     assert.equal(next.rows_written, 40000 + n);
   });
 
+  test('an empty file waits without blocking the files beside it (issue 16 item 4)', async () => {
+    const dir = remoteDir({
+      'a_good.csv': 'sku,deposito,quantidade,preco,data_referencia\nE1,D,1,1,2024-12-01\n',
+      'b_empty.csv': '',
+    });
+    const s = await sftpSource(dir);
+    const first = await load(s);
+    assert.equal(first.rows_written, 1, 'the good file landed');
+    assert.equal(await lake.sql(`SELECT count(*) FROM control.files WHERE source_id = ${s.id}`), '1', 'the empty one is not recorded');
+    // the partner finishes writing it: the next load takes it
+    writeFileSync(path.join(dir, 'b_empty.csv'), 'sku,deposito,quantidade,preco,data_referencia\nE2,D,2,2,2024-12-01\n');
+    const later = new Date(Date.now() + 2000);
+    utimesSync(path.join(dir, 'b_empty.csv'), later, later);
+    assert.equal((await load(s)).rows_written, 1);
+  });
+
   test('files younger than min_age_seconds wait', async () => {
     const dir = remoteDir({ 'young.csv': 'sku,deposito,quantidade,preco,data_referencia\nY,D,1,1,2024-12-01\n' });
     const s = await sftpSource(dir, { min_age_seconds: 600 });

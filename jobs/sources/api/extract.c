@@ -411,6 +411,7 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 		}
 		char file[4700];
 		snprintf(file, sizeof file, "%s/%s", a.bucket, name);
+		job_track_file(w, file);
 		size_t i;
 		json_t *rec;
 		json_array_foreach(json_object_get(doc, "data"), i, rec) {

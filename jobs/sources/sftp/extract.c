@@ -164,7 +164,7 @@ static int download(struct sftp_load *l, const struct sftp_file *f, char *path, 
 		if (st == SFTP_OK) {
 			long long size, mtime;
 			st = sftp_stat(&l->s, f->name, &size, &mtime, msg, sizeof msg);
-			if (st == SFTP_OK && (size != f->size || mtime != f->mtime || bytes != f->size)) {
+			if (st == SFTP_OK && ((size >= 0 && size != f->size) || mtime != f->mtime || bytes != f->size)) {
 				log_json(LOG_INFO, "sftp file still changing; left for the next load",
 					 json_pack("{s:I, s:s, s:I, s:I, s:I}", "job_id", (json_int_t)l->job->id,
 						   "file", f->name, "listed_size", (json_int_t)f->size,
@@ -210,6 +210,9 @@ static int download(struct sftp_load *l, const struct sftp_file *f, char *path, 
 		load_fail(err, JOB_TRANSIENT, "cannot rename %s: %s", part, strerror(errno));
 		goto out;
 	}
+	/* no committed version refers to this path (it was not taken): if the
+	 * load rolls back, the file goes too */
+	job_track_file(l->w, path);
 	int dfd = open(l->bucket, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
@@ -367,7 +370,10 @@ static int load_one(struct sftp_load *l, const struct sftp_file *f, struct load_
 			return 0;
 		}
 	}
-	if (l->o.min_age_seconds > 0 && (long long)time(NULL) - f->mtime < l->o.min_age_seconds) {
+	/* an empty file is most likely one a partner has just created and is
+	 * still writing: it waits for the next load instead of failing this one */
+	if (f->size == 0 ||
+	    (l->o.min_age_seconds > 0 && (long long)time(NULL) - f->mtime < l->o.min_age_seconds)) {
 		l->waiting++;
 		return 0;
 	}

@@ -475,9 +475,9 @@ enum sftp_status sftp_stat(struct sftp_session *s, const char *name, long long *
 	curl_off_t len = -1, t = -1;
 	curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 	curl_easy_getinfo(s->curl, CURLINFO_FILETIME_T, &t);
-	if (len < 0 || t < 0) {
-		snprintf(err, errlen, "the server gave no size or modification time");
-		return SFTP_PERMANENT;
+	if (t < 0) {
+		snprintf(err, errlen, "the server gave no modification time for %s", name);
+		return SFTP_TRANSIENT;
 	}
 	*size = (long long)len;
 	*mtime = (long long)t;

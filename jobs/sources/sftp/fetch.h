@@ -56,7 +56,8 @@ void sftp_close(struct sftp_session *s);
 enum sftp_status sftp_list(struct sftp_session *s, struct sftp_file **files, size_t *n, char *err, size_t errlen);
 void sftp_files_free(struct sftp_file *files, size_t n);
 
-/* Size and mtime of one file of the directory. */
+/* Size (-1 when the server does not say, as for some empty files) and mtime
+ * of one file of the directory. */
 enum sftp_status sftp_stat(struct sftp_session *s, const char *name, long long *size, long long *mtime,
 			   char *err, size_t errlen);
 

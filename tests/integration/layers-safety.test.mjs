@@ -1,0 +1,144 @@
+// Data-safety defects of the layer steps (issue 16, items 1, 6 and 7), each
+// reproduced before its fix:
+// 1. a watermark incremental load was merged into TRUSTED as a snapshot and
+//    deleted every key it had not seen;
+// 6. options.soft_delete was ignored for keys a full snapshot no longer has
+//    (they were hard-deleted);
+// 7. a null among accepted_values switched the check off;
+// 12. any error in a REFINED rebuild failed the job for good, even a
+//    cancelled statement (a lock timeout, an admin's cancel).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+
+import { Lake, cluster, psqlBin } from './lib/harness.mjs';
+import { SourceDb, marketplaceEnv, poll, registerDemoSources, runLoad, startLoad, waitJob } from './lib/marketplace.mjs';
+
+let lake;
+let src;
+let srv;
+
+before(async () => {
+  lake = await Lake.create('laysafe');
+  src = await SourceDb.create('laysafe', { sales: 100 });
+  srv = await lake.startServer({ env: marketplaceEnv(src, { SHOPPERLAKE_JOB_MAX_ATTEMPTS: 3 }) });
+  await src.sql(`
+    CREATE TABLE itens (id bigint PRIMARY KEY, nome text NOT NULL, uf text,
+                        updated_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO itens (id, nome, uf, updated_at)
+      SELECT g, 'item ' || g, CASE WHEN g % 2 = 0 THEN 'SP' ELSE 'RJ' END, '2026-01-01'::timestamptz + g * interval '1 minute'
+      FROM generate_series(1, 200) g;`);
+});
+
+after(async () => {
+  try {
+    if (srv && !srv.exit) await srv.stop();
+    await lake?.close();
+  } finally {
+    await src?.drop();
+  }
+});
+
+const COLUMNS = [
+  { name: 'id', type: 'bigint', key: true },
+  { name: 'nome', type: 'text' },
+  { name: 'uf', type: 'text' },
+  { name: 'updated_at', type: 'timestamptz' },
+];
+
+async function register(object, over = {}) {
+  const res = await srv.call('POST', '/v1/sources', 201, {
+    body: {
+      system: object.replace(/[^a-z]/g, ''),
+      source_type: 'postgresql',
+      database: 'marketplace',
+      object: 'itens',
+      columns: COLUMNS,
+      load_type: 'full',
+      connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+      ...over,
+    },
+  });
+  return res.body;
+}
+
+const trustedCount = async (table, where = 'true') => Number(await lake.sql(`SELECT count(*) FROM trusted."${table}" WHERE ${where}`));
+
+describe('layers never delete what a load did not see', () => {
+  test('a watermark incremental load keeps the keys it did not see (item 1)', async () => {
+    const s = await register('wm', { load_type: 'incremental', offset_mode: 'watermark', offset_column: 'updated_at' });
+    const first = await runLoad(srv, s.id, 'incremental');
+    assert.equal(first.rows_written, 200, 'the first load is the snapshot');
+    assert.equal(await trustedCount('wm_itens'), 200);
+    await src.sql("UPDATE itens SET nome = 'mudou', updated_at = '2027-01-01' WHERE id = 7");
+    const second = await runLoad(srv, s.id, 'incremental');
+    assert.equal(second.rows_written, 1, 'the watermark load took the one changed row');
+    assert.equal(await trustedCount('wm_itens'), 200, 'TRUSTED still has every key');
+    assert.equal(await lake.sql('SELECT nome FROM trusted.wm_itens WHERE id = 7'), 'mudou');
+    // and again: a later load with nothing new changes nothing
+    await runLoad(srv, s.id, 'incremental');
+    assert.equal(await trustedCount('wm_itens'), 200);
+  });
+
+  test('soft_delete marks the keys a full snapshot no longer has (item 6)', async () => {
+    const s = await register('soft', { options: { soft_delete: true } });
+    await runLoad(srv, s.id, 'full');
+    assert.equal(await trustedCount('soft_itens'), 200);
+    await src.sql('DELETE FROM itens WHERE id IN (198, 199, 200)');
+    try {
+      await runLoad(srv, s.id, 'full');
+      assert.equal(await trustedCount('soft_itens'), 200, 'no row is removed');
+      assert.equal(await trustedCount('soft_itens', '_deleted'), 3, 'the three gone keys are marked deleted');
+      assert.equal(
+        await lake.sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM trusted.soft_itens WHERE _deleted'),
+        '198,199,200',
+      );
+    } finally {
+      await src.sql(`INSERT INTO itens (id, nome, uf) VALUES (198, 'item 198', 'SP'), (199, 'item 199', 'RJ'), (200, 'item 200', 'SP')`);
+    }
+    await runLoad(srv, s.id, 'full');
+    assert.equal(await trustedCount('soft_itens', '_deleted'), 0, 'keys that come back are live again');
+  });
+
+  test('a null among accepted_values does not switch the check off (item 7)', async () => {
+    const s = await register('acc', { options: { checks: [{ check: 'accepted_values', column: 'uf', values: ['SP', 'MG'] }] } });
+    // a definition stored before the API refused nulls there
+    await lake.sql(`UPDATE control.sources SET options = jsonb_set(options, '{checks,0,values}', '["SP", null, "MG"]') WHERE id = ${s.id}`);
+    const job = await runLoad(srv, s.id, 'full', { expect: 'JOB_STATE_FAILED' });
+    assert.match(job.error, /accepted_values/);
+  });
+});
+
+describe('a transient error in a layer step retries', () => {
+  test('a REFINED rebuild whose statement is cancelled is retried, not failed (item 12)', async () => {
+    const demo = await registerDemoSources(srv, ['lojas', 'vendas']);
+    await runLoad(srv, demo.lojas.id, 'full');
+    await runLoad(srv, demo.vendas.id, 'full');
+    assert.ok(Number(await lake.sql('SELECT count(*) FROM refined.top_lojas')) > 0);
+
+    // hold the report's table, so the next rebuild waits on its lock
+    const c = await cluster();
+    const holder = spawn(psqlBin(), ['-X', '-q', '-v', 'ON_ERROR_STOP=1',
+      `postgresql:///${lake.db}?host=${encodeURIComponent(c.socketDir)}&port=${c.port}&user=postgres`],
+    { stdio: ['pipe', 'ignore', 'inherit'] });
+    holder.stdin.write('BEGIN; LOCK TABLE refined.top_lojas IN ACCESS EXCLUSIVE MODE; SELECT 1;\n');
+    try {
+      await poll(async () => (await lake.sql("SELECT count(*) FROM pg_locks WHERE relation = 'refined.top_lojas'::regclass AND granted")) === '1',
+        { what: 'the lock is held' });
+      const job = await startLoad(srv, demo.vendas.id, 'full');
+      // the rebuild waits on the lock: cancel its statement as an admin would
+      const waiting = await poll(async () => {
+        const pid = await lake.sql(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                                      AND wait_event_type = 'Lock' AND query ILIKE '%top_lojas%' LIMIT 1`);
+        return pid || null;
+      }, { what: 'the rebuild waits on the lock', timeoutMs: 30_000 });
+      await lake.sql(`SELECT pg_cancel_backend(${waiting})`);
+      holder.stdin.end('COMMIT;\n');
+      const done = await waitJob(srv, job.id, { timeoutMs: 60_000 });
+      assert.equal(done.state, 'JOB_STATE_DONE', `the job was retried: ${done.error ?? ''}`);
+      assert.ok(done.attempt >= 2, 'a second attempt ran');
+    } finally {
+      if (holder.exitCode === null) holder.kill();
+    }
+  });
+});
