@@ -11,8 +11,8 @@
  *   transactions that snapshot did not see. Unlike a counter, this cannot
  *   skip a long transaction that commits after a load started: its changes
  *   were invisible to that load's snapshot, so the next load takes them.
- *   ct.min_valid_xid() tells when retention removed changes we would need:
- *   then the job fails and asks for a full load.
+ *   ct.offset_lost() tells when retention or a TRUNCATE removed changes we
+ *   would need: then the job fails and asks for a full load.
  * - watermark: max(offset_column) in the load's snapshot; the next load
  *   takes rows above it. A row committed late with a smaller value is
  *   missed: the documented limit of watermarks, prefer change tracking.
@@ -274,7 +274,7 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 		char *gap = NULL, ctname[200];
 		snprintf(ctname, sizeof ctname, "ct.%s", l->qobject);
 		const char *params[2] = {before, json_string_value(json_object_get(l->source, "object"))};
-		if (source_value(l, "SELECT (pg_snapshot_xmin($1::pg_snapshot) < ct.min_valid_xid($2))::text",
+		if (source_value(l, "SELECT ct.offset_lost($1::pg_snapshot, $2)::text",
 				 2, params, &gap, err, "offset check") != 0)
 			return -1;
 		bool lost = gap && strcmp(gap, "true") == 0;

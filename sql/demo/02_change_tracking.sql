@@ -16,8 +16,10 @@
 --                                       same transaction stays 'I'
 --     txid                  xid8        the writing (top-level) transaction
 --   ct.tracked_tables(table_name, key_column)   what is tracked
---   ct.horizon(table_name, min_valid_xid)       see RETENTION
---   ct.min_valid_xid(table) -> xid8             '0' until a cleanup or TRUNCATE
+--   ct.horizon(table_name, min_valid_xid, truncated_by)   see RETENTION
+--   ct.min_valid_xid(table) -> xid8             '0' until a cleanup
+--   ct.offset_lost(offset, table) -> boolean    true when changes the offset
+--                                               needs are gone (a full load is due)
 --
 -- WHY TRANSACTION IDS AND NOT VERSIONS
 --   A version (or a timestamp) is drawn when a row changes, not when its
@@ -37,7 +39,7 @@
 --     BEGIN ISOLATION LEVEL REPEATABLE READ;
 --     SELECT pg_current_snapshot()::text;      -- the NEXT offset
 --     -- refuse (gap: do a full load) when
---     --   pg_snapshot_xmin($prev::pg_snapshot) < ct.min_valid_xid('T')
+--     --   ct.offset_lost($prev::pg_snapshot, 'T')
 --     SELECT c.sys_change_version, c.sys_change_operation, c.id, t.*
 --       FROM ct.T c LEFT JOIN T t ON t.id = c.id
 --      WHERE c.txid >= pg_snapshot_xmin($prev::pg_snapshot)
@@ -57,8 +59,12 @@
 --   pg_snapshot_xmin(offset) >= min_valid_xid. Pick K no higher than the
 --   lowest xmin among the offsets of all extractors you want to keep.
 --   TRUNCATE T (demo.generate does that) is not a row change: it empties ct.T
---   and raises min_valid_xid past its own transaction, so every older offset
---   must start again with a full load, like SQL Server after a truncate.
+--   and records its own transaction in truncated_by, so every offset whose
+--   snapshot does not see that transaction committed must start again with a
+--   full load, like SQL Server after a truncate. An offset taken after the
+--   truncate committed sees it, and everything that committed before it,
+--   however old its snapshot's xmin (a long transaction elsewhere in the
+--   cluster keeps xmin low without losing anything).
 --
 -- COST
 --   Statement-level AFTER triggers with transition tables: one set-based
@@ -99,7 +105,8 @@ CREATE TABLE ct.tracked_tables (
 
 CREATE TABLE ct.horizon (
     table_name    text PRIMARY KEY REFERENCES ct.tracked_tables ON DELETE CASCADE,
-    min_valid_xid xid8 NOT NULL
+    min_valid_xid xid8 NOT NULL,     -- raised by cleanups
+    truncated_by  xid8               -- the last TRUNCATE's transaction
 );
 
 CREATE FUNCTION ct.assert_tracked(p_table text) RETURNS text
@@ -119,6 +126,20 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     PERFORM ct.assert_tracked(p_table);
     RETURN coalesce((SELECT min_valid_xid FROM ct.horizon WHERE table_name = p_table), '0'::xid8);
+END $$;
+
+-- Whether the changes after `p_offset` are still all there: false when a
+-- cleanup removed changes of transactions the offset may not have seen, or
+-- a TRUNCATE happened that the offset's snapshot did not see committed.
+CREATE FUNCTION ct.offset_lost(p_offset pg_snapshot, p_table text) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    h ct.horizon;
+BEGIN
+    PERFORM ct.assert_tracked(p_table);
+    SELECT * INTO h FROM ct.horizon WHERE table_name = p_table;
+    RETURN coalesce(pg_snapshot_xmin(p_offset) < h.min_valid_xid, false)
+        OR coalesce(NOT pg_visible_in_snapshot(h.truncated_by, p_offset), false);
 END $$;
 
 -- The horizon never moves back.
@@ -164,14 +185,15 @@ BEGIN
 END $$;
 
 -- TRUNCATE leaves no row changes behind: forget the table's changes and
--- raise the horizon past this transaction so older offsets see the gap.
+-- record this transaction, so offsets that did not see it see the gap.
 -- DELETE, not TRUNCATE, on ct.<T>: a concurrent reader must keep its snapshot.
 CREATE FUNCTION ct.on_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('DELETE FROM ct.%I', TG_TABLE_NAME);
-    PERFORM ct.raise_horizon(TG_TABLE_NAME,
-        ((pg_current_xact_id()::text)::numeric + 1)::text::xid8);
+    INSERT INTO ct.horizon AS h (table_name, min_valid_xid, truncated_by)
+    VALUES (TG_TABLE_NAME, '0', pg_current_xact_id())
+    ON CONFLICT (table_name) DO UPDATE SET truncated_by = excluded.truncated_by;
     RETURN NULL;
 END $$;
 

@@ -62,9 +62,9 @@ BEGIN
     PERFORM demo_check.assert_rr();
     FOR t IN SELECT table_name FROM ct.tracked_tables ORDER BY 1 LOOP
         SELECT snap INTO prev FROM demo_check.offsets o WHERE o.table_name = t;
-        IF pg_snapshot_xmin(prev) < ct.min_valid_xid(t) THEN
-            RAISE EXCEPTION 'gap on %: offset xmin % < min_valid_xid %, full load needed',
-                t, pg_snapshot_xmin(prev), ct.min_valid_xid(t) USING ERRCODE = 'object_not_in_prerequisite_state';
+        IF ct.offset_lost(prev, t) THEN
+            RAISE EXCEPTION 'gap on %: changes since offset xmin % are gone, full load needed',
+                t, pg_snapshot_xmin(prev) USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         -- The contract's query, as the lake's extractor runs it.
         EXECUTE format($q$

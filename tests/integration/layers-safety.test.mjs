@@ -5,6 +5,8 @@
 // 6. options.soft_delete was ignored for keys a full snapshot no longer has
 //    (they were hard-deleted);
 // 7. a null among accepted_values switched the check off;
+// 13. (demo change tracking) a TRUNCATE while any long transaction was open
+//    made every later incremental fail for good, although nothing was lost;
 // 12. any error in a REFINED rebuild failed the job for good, even a
 //    cancelled statement (a lock timeout, an admin's cancel).
 import assert from 'node:assert/strict';
@@ -140,5 +142,44 @@ describe('a transient error in a layer step retries', () => {
     } finally {
       if (holder.exitCode === null) holder.kill();
     }
+  });
+});
+
+describe('demo change tracking', () => {
+  test('a TRUNCATE during a long transaction does not block incremental loads for good (item 13)', async () => {
+    await src.sql(`CREATE TABLE itens_ct (id bigint PRIMARY KEY, nome text NOT NULL, uf text,
+                                          updated_at timestamptz NOT NULL DEFAULT now());
+                   SELECT ct.enable('itens_ct');
+                   INSERT INTO itens_ct (id, nome) SELECT g, 'antes ' || g FROM generate_series(1, 50) g;`);
+    const c = await cluster();
+    // a long transaction elsewhere in the cluster keeps every snapshot's xmin low
+    const holder = spawn(psqlBin(), ['-X', '-q', '-v', 'ON_ERROR_STOP=1',
+      `postgresql:///postgres?host=${encodeURIComponent(c.socketDir)}&port=${c.port}&user=postgres`],
+    { stdio: ['pipe', 'ignore', 'inherit'] });
+    holder.stdin.write('BEGIN; SELECT pg_current_xact_id();\n');
+    try {
+      await poll(async () => Number(await lake.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND state = 'idle in transaction' AND backend_xid IS NOT NULL")) > 0,
+        { what: 'the long transaction is open' });
+      await src.sql(`TRUNCATE itens_ct;
+                     INSERT INTO itens_ct (id, nome) SELECT g, 'depois ' || g FROM generate_series(1, 40) g;`);
+      const s = await register('ctt', { object: 'itens_ct', load_type: 'incremental' });
+      const first = await runLoad(srv, s.id, 'incremental');
+      assert.equal(first.rows_written, 40);
+      await src.sql("UPDATE itens_ct SET nome = 'mudou' WHERE id = 3");
+      const second = await runLoad(srv, s.id, 'incremental');
+      assert.equal(second.rows_written, 1, 'the change after the full load, once');
+      assert.equal(await lake.sql('SELECT nome FROM trusted.ctt_itens_ct WHERE id = 3'), 'mudou');
+      assert.equal(await trustedCount('ctt_itens_ct'), 40);
+    } finally {
+      holder.stdin.end('COMMIT;\n');
+    }
+  });
+
+  test('an offset taken before a TRUNCATE still asks for a full load', async () => {
+    const s = await register('ctu', { object: 'itens_ct', load_type: 'incremental' });
+    await runLoad(srv, s.id, 'incremental');
+    await src.sql("TRUNCATE itens_ct; INSERT INTO itens_ct (id, nome) VALUES (1, 'só')");
+    const job = await runLoad(srv, s.id, 'incremental', { expect: 'JOB_STATE_FAILED' });
+    assert.match(job.error, /run a full load/);
   });
 });
