@@ -347,14 +347,13 @@ static int check_misc(json_t *src, const char *type, struct validation_error *er
 
 	if (opt_string(src, "connection_secret", &secret, err))
 		return -1;
-	if (secret && !secret_ref_valid(secret))
-		return fail(err, "connection_secret",
-			    "must be a reference (env:NAME, file:/path or gcp-sm:projects/...), never the secret itself");
+	if (secret && secret_ref_problem(secret))
+		return fail(err, "connection_secret", "%s", secret_ref_problem(secret));
 	bool sftp_key = strcmp(type, "sftp") == 0 &&
 			json_is_string(json_object_get(json_object_get(src, "options"), "private_key_file"));
 	if (!secret && !sftp_key &&
 	    (strcmp(type, "sqlserver") == 0 || strcmp(type, "postgresql") == 0 || strcmp(type, "sftp") == 0))
-		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL%s)", type,
+		return fail(err, "connection_secret", "is required for a %s source (e.g. env:" SECRET_DEFAULT_PREFIX "MARKETPLACE_URL%s)", type,
 			    strcmp(type, "sftp") == 0 ? ", or options.private_key_file" : "");
 	if (!secret)
 		json_object_set_new(src, "connection_secret", json_null());

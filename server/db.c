@@ -19,6 +19,32 @@ struct db_pool {
 	PGconn **idle;
 };
 
+/* libpq's text for a failed connection may quote the connection string (a
+ * malformed URI with its password, a whole secret taken as the database
+ * name): only these words of ours leave this file. */
+static const char *connect_failure_words(const char *libpq)
+{
+	if (strncmp(libpq, "invalid", 7) == 0 || strstr(libpq, "missing \"=\"") || strstr(libpq, "invalid URI") ||
+	    strstr(libpq, "unterminated quoted string") || strstr(libpq, "invalid connection option") ||
+	    strstr(libpq, "invalid percent-encoded"))
+		return "the connection string is malformed";
+	if (strstr(libpq, "authentication failed") || strstr(libpq, "no password supplied"))
+		return "authentication failed (user or password refused)";
+	if (strstr(libpq, "no pg_hba.conf entry"))
+		return "the server's pg_hba.conf does not allow this connection";
+	if (strstr(libpq, "does not exist"))
+		return "the database or role does not exist";
+	if (strstr(libpq, "timeout expired"))
+		return "the connection attempt timed out";
+	if (strstr(libpq, "could not translate host name"))
+		return "the host name cannot be resolved";
+	if (strstr(libpq, "the database system is starting up") || strstr(libpq, "shutting down"))
+		return "the server is starting up or shutting down";
+	if (strstr(libpq, "too many clients") || strstr(libpq, "remaining connection slots"))
+		return "the server has no free connection slot";
+	return "the server cannot be reached (refused, no such socket, or closed the connection)";
+}
+
 PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen)
 {
 	const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
@@ -30,9 +56,7 @@ PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errl
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		/* libpq's message names host and database, never the password. */
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		err[strcspn(err, "\n")] = 0;
+		snprintf(err, errlen, "%s", connect_failure_words(PQerrorMessage(conn)));
 		PQfinish(conn);
 		return NULL;
 	}

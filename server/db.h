@@ -13,7 +13,9 @@
 
 struct db_pool;
 
-/* Opens one connection to the lake (TimeZone UTC, application_name set). */
+/* Opens one connection (TimeZone UTC, application_name set). On failure
+ * `err` says what failed in our words, never libpq's text (which may quote
+ * the connection string). */
 PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen);
 
 struct db_pool *db_pool_open(const char *url, int size);

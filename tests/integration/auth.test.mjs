@@ -64,7 +64,7 @@ function sourceDef(over = {}) {
     source_type: 'postgresql',
     database: 'authdb',
     object: `obj${++seq}`,
-    connection_secret: 'env:AUTH_URL',
+    connection_secret: 'env:LAKE_SECRET_AUTH_URL',
     columns: [{ name: 'id', type: 'bigint', key: true }],
     load_type: 'full',
     ...over,
