@@ -34,6 +34,9 @@ static const char sql_delete[] =
 	"DELETE FROM control.sources s WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM control.jobs j "
 	"WHERE j.source_id = s.id AND j.state IN ('JOB_STATE_QUEUED', 'JOB_STATE_RUNNING', 'JOB_STATE_CANCELLING'))";
 static const char sql_exists[] = "SELECT 'true' FROM control.sources WHERE id = $1";
+static const char sql_lake_owner[] =
+	"SELECT json_build_object('id', s.id, 'who', s.system || '.' || s.object) FROM control.sources s "
+	"WHERE s.lake_table = $1 || '_' || $2 AND s.id <> $3 ORDER BY s.id LIMIT 1";
 static const char sql_list[] =
 	"SELECT control.source_json(s) FROM control.sources s "
 	"WHERE ($1::text IS NULL OR s.system = $1) AND ($2::text IS NULL OR s.source_type = $2) "
@@ -97,5 +100,24 @@ enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t 
 	*more = (int)json_array_size(*items) > f->limit;
 	if (*more)
 		json_array_remove(*items, json_array_size(*items) - 1);
+	return STORE_OK;
+}
+
+enum store_result sources_lake_name_owner(PGconn *c, const char *system, const char *object, long long id,
+					  long long *other, char *who, size_t wholen, struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	const char *params[3] = {system, object, idbuf};
+	json_t *row;
+	*other = 0;
+	enum store_result res = store_one_json(c, sql_lake_owner, 3, params, &row, e);
+	if (res == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (res != STORE_OK)
+		return res;
+	*other = (long long)json_integer_value(json_object_get(row, "id"));
+	snprintf(who, wholen, "%s", json_string_value(json_object_get(row, "who")));
+	json_decref(row);
 	return STORE_OK;
 }

@@ -3,6 +3,7 @@
 #include "server/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,23 @@ struct db_pool *db_pool_open(const char *url, int size)
 	return p;
 }
 
+/* An idle connection has nothing to read unless the server said goodbye
+ * (a restart terminates every session with a FATAL message and closes the
+ * socket) or sent a notice. One poll(2) without waiting tells: a readable
+ * socket is read, and the connection is kept only if it is still fine. */
+static bool idle_conn_alive(PGconn *c)
+{
+	if (PQstatus(c) != CONNECTION_OK)
+		return false;
+	struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+	int r = poll(&pfd, 1, 0);
+	if (r == 0)
+		return true;
+	if (r < 0 || (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return false;
+	return PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK && !PQisBusy(c);
+}
+
 PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 {
 	struct timespec deadline;
@@ -97,8 +115,14 @@ PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 	for (;;) {
 		if (p->idle_count > 0) {
 			PGconn *c = p->idle[--p->idle_count];
-			pthread_mutex_unlock(&p->lock);
-			return c;
+			if (idle_conn_alive(c)) {
+				pthread_mutex_unlock(&p->lock);
+				return c;
+			}
+			/* the lake restarted or closed it: drop it and look again */
+			PQfinish(c);
+			p->open--;
+			continue;
 		}
 		if (p->open < p->size) {
 			p->open++;

@@ -1,7 +1,9 @@
 /* The lake connection pool and small libpq helpers.
  *
- * Connections are opened lazily up to the pool size and checked on release:
- * a broken one is closed, one left inside a transaction is rolled back.
+ * Connections are opened lazily up to the pool size and checked on release
+ * (a broken one is closed, one left inside a transaction is rolled back)
+ * and again when handed out: one the lake closed while it was idle (a
+ * restart) is dropped, never lent.
  * Every session runs with TimeZone=UTC so timestamps serialise the same
  * everywhere. */
 #ifndef LAKE_DB_H

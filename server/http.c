@@ -3,9 +3,14 @@
  * Why that mode: handlers block on libpq. In the thread-pool mode a blocked
  * handler stalls every connection that shares its thread; with a thread per
  * connection it stalls only its own. SHOPPERLAKE_MAX_CONNECTIONS bounds the
- * threads, the lake pool bounds the queries running at once, a connection
- * timeout reaps idle clients and a per-connection memory limit bounds what
- * headers may take. */
+ * threads, the lake pool bounds the queries running at once, a per-connection
+ * memory limit bounds what headers may take. What an unauthenticated peer
+ * can hold is bounded by a short timeout (SHOPPERLAKE_HEADER_TIMEOUT): a
+ * connection silent that long before its first request, or after a request
+ * without a valid token, is closed; only a request with a valid token raises
+ * its connection's idle timeout to SHOPPERLAKE_CONNECTION_TIMEOUT. An
+ * optional per-address limit (SHOPPERLAKE_MAX_CONNECTIONS_PER_IP) keeps one
+ * peer from taking every thread. */
 #include "server/http.h"
 #include "server/log.h"
 #include "server/util.h"
@@ -19,6 +24,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+/* Request line and headers we read; libmicrohttpd's memory per connection
+ * is larger (mapped lazily) so that it rarely answers for us. */
+#define HTTP_MAX_URL (8 * 1024)
+#define HTTP_MAX_HEADERS (16 * 1024)
+#define HTTP_CONNECTION_MEMORY (256 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -107,11 +118,7 @@ static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const
 static enum MHD_Result check_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	const char **bad = cls;
-	json_t *k = json_string(key), *v = value ? json_string(value) : json_null();
-	bool ok = k && v;
-	json_decref(k);
-	json_decref(v);
-	if (ok)
+	if (util_utf8_valid(key) && (!value || util_utf8_valid(value)))
 		return MHD_YES;
 	*bad = key;
 	return MHD_NO;
@@ -313,8 +320,42 @@ void http_reply_db_error(struct http_request *req, PGresult *res, PGconn *conn)
 
 /* --- the libmicrohttpd callbacks ------------------------------------ */
 
+struct size_count {
+	size_t total;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct size_count *sc = cls;
+	sc->total += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Our limits on the request line and the headers, far below libmicrohttpd's
+ * per-connection memory (whose own refusals are text/html): beyond them the
+ * answer is 414 or 431 as problem+json. */
+static bool within_limits(struct http_request *req)
+{
+	struct size_count url = {strlen(req->path)}, headers = {0};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_size, &url);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_size, &headers);
+	if (url.total > HTTP_MAX_URL) {
+		http_reply_problem(req, 414, "URI too long", "url", NULL,
+				   "the path and query may have at most %d bytes", HTTP_MAX_URL);
+		return false;
+	}
+	if (headers.total > HTTP_MAX_HEADERS) {
+		http_reply_problem(req, 431, "Request header fields too large", "headers", NULL,
+				   "the headers may have at most %d bytes together", HTTP_MAX_HEADERS);
+		return false;
+	}
+	return true;
+}
+
 static void route_and_authorise(struct http_server *srv, struct http_request *req)
 {
+	if (!within_limits(req))
+		return;
 	char allow[128];
 	switch (router_match(srv->routes, srv->nroutes, req->method, req->path, &req->route,
 			     &req->params, allow, sizeof allow)) {
@@ -339,12 +380,21 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 			http_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"shopper-lake\"");
 			return;
 		}
+		/* an authenticated client may keep its connection idle longer */
+		MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)srv->app->cfg.connection_timeout);
 		if (req->role < req->route->min_role) {
 			http_reply_problem(req, 403, "Forbidden", "Authorization", NULL,
 					   "this token may only read; %s needs the admin token", req->method);
 			return;
 		}
 	}
+	for (int i = 0; i < req->params.count; i++)
+		if (!util_utf8_valid(req->params.values[i])) {
+			http_reply_problem(req, 400, "Invalid path parameter", req->params.names[i], NULL,
+					   "path parameters must be UTF-8 text");
+			return;
+		}
 	if (!query_is_utf8(req))
 		return;
 	const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -513,9 +563,10 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.header_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_per_ip,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2 * 1024 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -189,7 +189,7 @@ describe('happy paths', () => {
   test('data-quality checks, soft_delete and api paths are stored as given', async () => {
     const checks = [
       { check: 'not_null', column: 'total' },
-      { check: 'accepted_values', column: 'total', values: [1, '2', null] },
+      { check: 'accepted_values', column: 'total', values: ['1', '2', '3'] },
       { check: 'references', column: 'id', table: 'marketplace_t1', to: 'id' },
       { check: 'unique', columns: ['id', 'total'] },
       { check: 'row_count_not_collapsing', max_drop_pct: 0 },
