@@ -62,31 +62,18 @@ static void new_request_id(char *out, size_t len, const char *offered)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-/* Compares in time that depends only on the length of the token offered. */
-static bool token_equal(const char *offered, const char *secret)
-{
-	if (!secret)
-		return false;
-	size_t lo = strlen(offered), ls = strlen(secret);
-	unsigned diff = (unsigned)(lo ^ ls);
-	for (size_t i = 0; i < lo; i++)
-		diff |= (unsigned char)offered[i] ^ (unsigned char)secret[i % ls];
-	return diff == 0;
-}
-
-static enum auth_role role_of(struct http_request *req, bool *presented)
+/* The bearer token of the request (scheme case-insensitive, RFC 6750), or
+ * NULL; *presented tells whether an Authorization header was sent. */
+static const char *bearer_token(struct http_request *req, bool *presented)
 {
 	const char *h = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
 	*presented = h != NULL;
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return ROLE_PUBLIC;
+		return NULL;
 	const char *tok = h + 7;
 	while (*tok == ' ')
 		tok++;
-	/* Check both tokens every time so timing does not tell which matched. */
-	bool admin = token_equal(tok, req->app->cfg.admin_token);
-	bool reader = token_equal(tok, req->app->cfg.reader_token);
-	return admin ? ROLE_ADMIN : reader ? ROLE_READER : ROLE_PUBLIC;
+	return tok;
 }
 
 const char *http_query(struct http_request *req, const char *name)
@@ -372,7 +359,17 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 	}
 	if (req->route->min_role > ROLE_PUBLIC) {
 		bool presented;
-		req->role = role_of(req, &presented);
+		const char *tok = bearer_token(req, &presented);
+		struct auth_identity who = {.role = ROLE_PUBLIC};
+		if (tok && auth_identify(&srv->app->cfg, srv->app->db, tok, &who) == AUTH_UNAVAILABLE) {
+			http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
+					   "the token cannot be checked now; retry later");
+			http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+			return;
+		}
+		req->role = who.role;
+		req->token_id = who.token_id;
+		snprintf(req->token_name, sizeof req->token_name, "%s", who.name);
 		if (req->role == ROLE_PUBLIC) {
 			http_reply_problem(req, 401, "Unauthorized", "Authorization", NULL,
 					   presented ? "the bearer token is not valid"
@@ -385,7 +382,8 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 					  (unsigned)srv->app->cfg.connection_timeout);
 		if (req->role < req->route->min_role) {
 			http_reply_problem(req, 403, "Forbidden", "Authorization", NULL,
-					   "this token may only read; %s needs the admin token", req->method);
+					   "token %s has the role %s; %s here needs the %s role", req->token_name,
+					   auth_role_name(req->role), req->method, auth_role_name(req->route->min_role));
 			return;
 		}
 	}
@@ -491,6 +489,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!f) /* path was not valid UTF-8 */
 		f = json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "method", req->method,
 			      "status", (int)req->status, "duration_ms", ms);
+	if (req->token_name[0])
+		json_object_set_new(f, "token", json_string(req->token_name));
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		json_object_set_new(f, "aborted", json_integer(toe));
 	log_json(LOG_INFO, "request", f);

@@ -15,6 +15,7 @@
 #define LAKE_HTTP_H
 
 #include "server/app.h"
+#include "server/auth.h"
 #include "server/router.h"
 
 #include <jansson.h>
@@ -29,6 +30,10 @@ struct http_request {
 	const char *path;             /* decoded, without the query */
 	char request_id[40];
 	enum auth_role role;
+	/* Who called: the name of the token (never its secret), "" for a public
+	 * route; logged with the request, kept for handlers and audit. */
+	char token_name[AUTH_NAME_MAX + 1];
+	long long token_id;           /* 0 for a bootstrap token */
 	const struct route *route;
 	struct route_params params;
 	char *body;                   /* NUL-terminated, NULL when empty */
