@@ -129,7 +129,16 @@ static void quality_checks(void **state)
 		"{\"soft_delete\": true, \"checks\": [{\"check\": \"not_null\", \"column\": \"total\"},"
 		"{\"check\": \"unique\", \"columns\": [\"id\", \"total\"]},"
 		"{\"check\": \"row_count_not_collapsing\", \"max_drop_pct\": 30},"
-		"{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [1, 2]}]}", &ve), 0);
+		"{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [\"1\", \"2\"]}]}", &ve), 0);
+	/* accepted_values are strings: a null would turn the check off */
+	expect_field("options", "{\"checks\": [{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [\"1\", null]}]}",
+		     "options.checks[0].values[1]", "string");
+	expect_field("options", "{\"checks\": [{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [{}]}]}",
+		     "options.checks[0].values[0]", "string");
+	/* numbers beyond 64 bits, wherever they are */
+	expect_field("options", "{\"x\": 1e20}", "options.x", "64 bits");
+	expect_field("options", "{\"a\": [{\"b\": -9.3e18}]}", "options.a[0].b", "64 bits");
+	assert_int_equal(check_with(valid_pg, "options", "{\"x\": 9.2e18, \"y\": 1.5}", &ve), 0);
 }
 
 static void merge_patch(void **state)
