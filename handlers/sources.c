@@ -19,30 +19,28 @@ static void reply_invalid(struct http_request *req, const struct validation_erro
 	http_reply_problem(req, 422, "Invalid field", ve->field, NULL, "%s %s", ve->field, ve->message);
 }
 
-/* Answers 409 naming the other source when one already lands in the lake
- * tables of `def` (<system>_<object>); true when the name is free. The
- * unique index on control.sources.lake_table catches a concurrent twin. */
+/* Answers 409 naming the other source when one already owns a lake table
+ * `def` would use; true when they are all free. The unique index on
+ * control.sources.lake_table also catches a concurrent twin. */
 static bool lake_name_free(struct http_request *req, PGconn *c, json_t *def, long long id)
 {
-	const char *sys = json_string_value(json_object_get(def, "system"));
-	const char *obj = json_string_value(json_object_get(def, "object"));
-	long long other;
-	char who[160];
+	struct lake_owner o;
 	struct store_error se;
-	enum store_result r = sources_lake_name_owner(c, sys, obj, id, &other, who, sizeof who, &se);
+	enum store_result r = sources_lake_name_owner(c, def, id, &o, &se);
 	if (r != STORE_OK) {
 		handle_reply_store(req, r, &se, c, "source", "id");
 		return false;
 	}
-	if (!other)
+	if (!o.id)
 		return true;
 	char mine[160];
-	snprintf(mine, sizeof mine, "%s.%s", sys, obj);
-	http_reply_problem(req, 409, "Conflict", "object", json_pack("{s:I}", "conflicting_source_id", (json_int_t)other),
-			   "%s: source %lld (%s) already lands in the lake tables %s_%s; choose another system or object",
-			   strcmp(mine, who) == 0 ? "a source with this system and object already exists"
-						  : "a source with this lake name already exists",
-			   other, who, sys, obj);
+	snprintf(mine, sizeof mine, "%s.%s", json_string_value(json_object_get(def, "system")),
+		 json_string_value(json_object_get(def, "object")));
+	http_reply_problem(req, 409, "Conflict", "object", json_pack("{s:I}", "conflicting_source_id", (json_int_t)o.id),
+			   "%s: source %lld (%s) already uses the lake table %s; choose another system or object",
+			   strcmp(mine, o.who) == 0 ? "a source with this system and object already exists"
+						    : "a source with this lake name already exists",
+			   o.id, o.who, o.table);
 	return false;
 }
 

@@ -137,6 +137,24 @@ describe('item 3: one lake table per source', () => {
     assertProblem(409, p);
     assert.match(p.body.detail, new RegExp(`source ${a.body.id}\\b`));
   });
+
+  test('quarantine, rejects and child tables count too, both ways', async () => {
+    const api = {
+      system: 'rs', source_type: 'api', object: 'posts', load_type: 'full',
+      columns: [{ name: 'id', type: 'text', key: true }],
+      options: { children: [{ name: 'mentions', path: 'mentions' }] },
+    };
+    const a = await srv.call('POST', LIST, 201, { body: api });
+    for (const object of ['posts_mentions', 'posts_quarantine']) {
+      const res = await srv.call('POST', LIST, 409, { body: pgSource({ system: 'rs', object }) });
+      assert.equal(res.body.conflicting_source_id, a.body.id);
+      assert.match(res.body.detail, new RegExp(`rs_${object}`));
+    }
+    await srv.call('POST', LIST, 201, { body: pgSource({ system: 'rs', object: 'posts_rejects' }) }); // not an sftp source
+    const b = await srv.call('POST', LIST, 201, { body: pgSource({ system: 'q', object: 'a_b' }) });
+    const child = await srv.call('POST', LIST, 409, { body: { ...api, system: 'q', object: 'a', options: { children: [{ name: 'b', path: 'b' }] } } });
+    assert.equal(child.body.conflicting_source_id, b.body.id);
+  });
 });
 
 describe('item 5: numbers beyond 64 bits', () => {
