@@ -294,7 +294,8 @@ void http_reply_db_error(struct http_request *req, PGresult *res, PGconn *conn)
 	const char *state = db_sqlstate(res);
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	log_json(LOG_ERROR, "database error",
-		 json_pack("{s:s, s:s, s:s?}", "request_id", req->request_id, "sqlstate", state, "error", msg));
+		 json_pack("{s:s, s:s?, s:s, s:s?}", "request_id", req->request_id, "token",
+			   req->token_name[0] ? req->token_name : NULL, "sqlstate", state, "error", msg));
 	if (db_error_transient(state, conn)) {
 		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
 				   "the lake database did not answer; retry later");
