@@ -287,6 +287,28 @@ describe('item 11: idle unauthenticated sockets', () => {
   });
 });
 
+describe('item 11: SHOPPERLAKE_MAX_CONNECTIONS_PER_IP', () => {
+  test('one address holds at most that many connections; idle ones are closed after the header timeout', async () => {
+    const small = await lake.startServer({ env: { SHOPPERLAKE_MAX_CONNECTIONS_PER_IP: '3' } });
+    const socks = await Promise.all(Array.from({ length: 3 }, () => new Promise((resolve) => {
+      const s = net.connect(small.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => {});
+    })));
+    await sleep(200);
+    const refused = await small.raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 900 }).catch((e) => e);
+    assert.ok(refused instanceof Error, `a 4th connection was served: ${JSON.stringify(refused?.status)}`);
+    const closed = await Promise.all(socks.map((s) => new Promise((resolve) => {
+      if (s.destroyed) resolve(true);
+      s.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 4_000);
+    })));
+    assert.deepEqual(closed, [true, true, true], 'the idle sockets were closed by the server');
+    const ok = await small.raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(ok.status, 200);
+    await small.stop();
+  });
+});
+
 describe('item 14: a lake restart', () => {
   test('no 503 once the lake is back', async () => {
     // fill the pool with several connections
