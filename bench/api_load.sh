@@ -24,7 +24,7 @@ build-release/tests/fixtures/redesocial/redesocial-sim --port $sim_port --posts 
 sim=$!
 export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_api) SHOPPERLAKE_PORT=$lake_port SHOPPERLAKE_WORKERS=1
 export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 SHOPPERLAKE_LOG_LEVEL=warn
-export SHOPPERLAKE_REDESOCIAL_CLIENT=redesocial-client:redesocial-secret SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket
+export LAKE_SECRET_REDESOCIAL_CLIENT=redesocial-client:redesocial-secret SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket
 rm -rf var/bench-bucket
 build-release/shopperlake & pid=$!
 trap 'kill $pid $sim 2>/dev/null' EXIT

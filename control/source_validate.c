@@ -7,6 +7,7 @@
 #include "lib/sqlident.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -163,6 +164,54 @@ const char *source_column_type(const char *type, char *buf, size_t len)
 }
 
 /* --- field groups ---------------------------------------------------- */
+
+/* Reals at or beyond 2^63 are stored by PostgreSQL as integers that no
+ * 64-bit reader (jansson, the API's clients) can take back: refuse them
+ * anywhere in the definition, naming the field. `path` is where `v` is. */
+static int check_numbers(json_t *v, const char *path, struct validation_error *err)
+{
+	char sub[128];
+	if (json_is_real(v) && fabs(json_real_value(v)) >= 9223372036854775808.0)
+		return fail(err, path, "is a number beyond 64 bits (at most 9.2e18 in magnitude)");
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *m;
+		json_object_foreach(v, key, m) {
+			snprintf(sub, sizeof sub, "%s%s%.64s", path, *path ? "." : "", key);
+			if (check_numbers(m, sub, err))
+				return -1;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(v, i, m) {
+			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+			if (check_numbers(m, sub, err))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* accepted_values: non-empty strings compared with the column as text (a
+ * null would turn the check off, an object or number would never match
+ * the text the column is compared as). */
+static int check_accepted_values(json_t *values, const char *check_field, struct validation_error *err)
+{
+	char field[160];
+	size_t i;
+	json_t *v;
+	if (!json_is_array(values) || json_array_size(values) == 0)
+		return fail(err, check_field, "accepted_values needs a non-empty \"values\" array");
+	if (json_array_size(values) > 10000)
+		return fail(err, check_field, "accepted_values may list at most 10000 values");
+	json_array_foreach(values, i, v) {
+		snprintf(field, sizeof field, "%s.values[%zu]", check_field, i);
+		if (!json_is_string(v))
+			return fail(err, field, "must be a string (write numbers as text, e.g. \"42\"; null is not a value)");
+	}
+	return 0;
+}
 
 static int check_fields_known(json_t *src, struct validation_error *err)
 {
@@ -356,9 +405,8 @@ static int check_quality_checks(json_t *src, json_t *checks, struct validation_e
 		bool needs_column = strcmp(kind, "unique") && strcmp(kind, "row_count_not_collapsing");
 		if (needs_column && (!column || !column_exists(src, column)))
 			return fail(err, field, "%s needs \"column\", one of the source's columns", kind);
-		if (!strcmp(kind, "accepted_values") && (!json_is_array(json_object_get(c, "values")) ||
-							 json_array_size(json_object_get(c, "values")) == 0))
-			return fail(err, field, "accepted_values needs a non-empty \"values\" array");
+		if (!strcmp(kind, "accepted_values") && check_accepted_values(json_object_get(c, "values"), field, err))
+			return -1;
 		if (!strcmp(kind, "references") &&
 		    (!sqlident_valid(json_string_value(json_object_get(c, "table"))) ||
 		     !sqlident_valid(json_string_value(json_object_get(c, "to")))))
@@ -387,13 +435,13 @@ static int check_misc(json_t *src, const struct source_kind *kind, struct valida
 
 	if (opt_string(src, "connection_secret", &secret, err))
 		return -1;
-	if (secret && !secret_ref_valid(secret))
-		return fail(err, "connection_secret",
-			    "must be a reference (env:NAME, file:/path or gcp-sm:projects/...), never the secret itself");
+	if (secret && secret_ref_problem(secret))
+		return fail(err, "connection_secret", "%s", secret_ref_problem(secret));
 	bool alternative = kind->secret_option &&
 			   json_is_string(json_object_get(json_object_get(src, "options"), kind->secret_option));
 	if (!secret && !alternative && kind->needs_secret)
-		return fail(err, "connection_secret", "is required for a %s source (e.g. env:MARKETPLACE_URL%s%s)",
+		return fail(err, "connection_secret",
+			    "is required for a %s source (e.g. env:" SECRET_DEFAULT_PREFIX "MARKETPLACE_URL%s%s)",
 			    kind->name, kind->secret_option ? ", or options." : "",
 			    kind->secret_option ? kind->secret_option : "");
 	if (!secret)
@@ -468,7 +516,7 @@ int source_validate(json_t *src, struct validation_error *err)
 	memset(err, 0, sizeof *err);
 	if (!json_is_object(src))
 		return fail(err, "body", "must be a JSON object");
-	if (check_fields_known(src, err) ||
+	if (check_fields_known(src, err) || check_numbers(src, "", err) ||
 	    req_ident(src, "system", &system, err) ||
 	    req_source_type(src, &type, err))
 		return -1;

@@ -34,6 +34,19 @@ static const char sql_delete[] =
 	"DELETE FROM control.sources s WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM control.jobs j "
 	"WHERE j.source_id = s.id AND j.state IN ('JOB_STATE_QUEUED', 'JOB_STATE_RUNNING', 'JOB_STATE_CANCELLING'))";
 static const char sql_exists[] = "SELECT 'true' FROM control.sources WHERE id = $1";
+/* Every lake table a source owns: <system>_<object>, its _quarantine, an
+ * sftp source's _rejects and an api source's _<child> tables. $2 holds the
+ * new definition's names; the first other source owning one of them wins. */
+static const char sql_lake_owner[] =
+	"WITH theirs AS ("
+	" SELECT s.id, s.system || '.' || s.object AS who, t.name FROM control.sources s, LATERAL ("
+	"  SELECT s.lake_table UNION ALL SELECT s.lake_table || '_quarantine'"
+	"  UNION ALL SELECT s.lake_table || '_rejects' WHERE s.source_type = 'sftp'"
+	"  UNION ALL SELECT s.lake_table || '_' || (c->>'name') FROM jsonb_array_elements("
+	"   CASE WHEN jsonb_typeof(s.options->'children') = 'array' THEN s.options->'children' ELSE '[]' END) c"
+	" ) AS t(name) WHERE s.id <> $1) "
+	"SELECT json_build_object('id', th.id, 'who', th.who, 'table', th.name) FROM theirs th "
+	"WHERE th.name = ANY ($2::text[]) ORDER BY th.id LIMIT 1";
 static const char sql_list[] =
 	"SELECT control.source_json(s) FROM control.sources s "
 	"WHERE ($1::text IS NULL OR s.system = $1) AND ($2::text IS NULL OR s.source_type = $2) "
@@ -97,5 +110,51 @@ enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t 
 	*more = (int)json_array_size(*items) > f->limit;
 	if (*more)
 		json_array_remove(*items, json_array_size(*items) - 1);
+	return STORE_OK;
+}
+
+/* The lake tables of a validated definition as a text[] literal (the names
+ * are plain identifiers: no quoting needed). */
+static char *lake_names(json_t *def)
+{
+	const char *sys = json_string_value(json_object_get(def, "system"));
+	const char *obj = json_string_value(json_object_get(def, "object"));
+	const char *type = json_string_value(json_object_get(def, "source_type"));
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "{%s_%s,%s_%s_quarantine", sys, obj, sys, obj);
+	if (type && strcmp(type, "sftp") == 0)
+		fprintf(f, ",%s_%s_rejects", sys, obj);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(def, "options"), "children"), i, c)
+		fprintf(f, ",%s_%s_%s", sys, obj, json_string_value(json_object_get(c, "name")));
+	fputc('}', f);
+	fclose(f);
+	return out;
+}
+
+enum store_result sources_lake_name_owner(PGconn *c, json_t *def, long long id, struct lake_owner *owner,
+					  struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	char *names = lake_names(def);
+	const char *params[2] = {idbuf, names};
+	json_t *row = NULL;
+	memset(owner, 0, sizeof *owner);
+	enum store_result res = names ? store_one_json(c, sql_lake_owner, 2, params, &row, e) : STORE_ERROR;
+	free(names);
+	if (res == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (res != STORE_OK)
+		return res;
+	owner->id = (long long)json_integer_value(json_object_get(row, "id"));
+	snprintf(owner->who, sizeof owner->who, "%s", json_string_value(json_object_get(row, "who")));
+	snprintf(owner->table, sizeof owner->table, "%s", json_string_value(json_object_get(row, "table")));
+	json_decref(row);
 	return STORE_OK;
 }

@@ -24,6 +24,19 @@ enum store_result sources_get(PGconn *c, long long id, bool lock, json_t **out, 
 /* Replaces the definition of `id` with a validated one. */
 enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **out, struct store_error *e);
 enum store_result sources_delete(PGconn *c, long long id, struct store_error *e);
+/* Another source owning one of the lake tables a definition would use. */
+struct lake_owner {
+	long long id;        /* 0: none */
+	char who[160];       /* its system.object */
+	char table[200];     /* the table both would use */
+};
+
+/* Looks for a source other than `id` (0 for a new one) owning one of the
+ * lake tables of the validated definition `def`: <system>_<object>, its
+ * _quarantine, an sftp source's _rejects, an api source's _<child> tables
+ * ((mk_lojas, x1) and (mk, lojas_x1) would share mk_lojas_x1). */
+enum store_result sources_lake_name_owner(PGconn *c, json_t *def, long long id, struct lake_owner *owner,
+					  struct store_error *e);
 /* Lists up to f->limit sources after f->after_id, in id order; *more tells
  * whether another page follows. */
 enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t **items, bool *more,

@@ -17,6 +17,9 @@ static enum store_result classify(PGresult *r, struct store_error *e)
 			snprintf(e->detail, sizeof e->detail,
 				 "a source with this system and object already exists "
 				 "(the lake names its tables <system>_<object>)");
+		if (c && strcmp(c, "sources_lake_table") == 0)
+			snprintf(e->detail, sizeof e->detail,
+				 "another source already lands in the lake tables <system>_<object> of this one");
 		return STORE_CONFLICT;
 	}
 	if (state && strcmp(state, "23503") == 0) {
@@ -35,16 +38,28 @@ static enum store_result run(PGconn *c, const char *sql, int n, const char *cons
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return classify(r, e);
 	int rows = PQntuples(r);
+	bool unreadable = false;
+	json_error_t je;
 	if (all) {
 		*out = json_array();
-		for (int i = 0; i < rows; i++)
-			json_array_append_new(*out, json_loads(PQgetvalue(r, i, 0), JSON_DECODE_ANY, NULL));
+		for (int i = 0; i < rows && !unreadable; i++) {
+			json_t *v = json_loads(PQgetvalue(r, i, 0), JSON_DECODE_ANY, &je);
+			unreadable = !v;
+			json_array_append_new(*out, v);
+		}
 	} else if (rows > 0) {
-		*out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, NULL);
+		*out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, &je);
+		unreadable = !*out;
 	}
 	PQclear(r);
 	if (!all && rows == 0)
 		return STORE_NOT_FOUND;
+	if (unreadable) {
+		snprintf(e->detail, sizeof e->detail, "%.200s", je.text);
+		json_decref(*out);
+		*out = NULL;
+		return STORE_UNREADABLE;
+	}
 	return *out ? STORE_OK : STORE_ERROR;
 }
 

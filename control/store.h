@@ -6,7 +6,10 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-enum store_result { STORE_OK, STORE_NOT_FOUND, STORE_CONFLICT, STORE_ERROR };
+/* STORE_UNREADABLE: a stored row came back as JSON jansson cannot read (a
+ * number beyond 64 bits written before the validator refused them): not
+ * the lake's fault, so never answered as "retry later". */
+enum store_result { STORE_OK, STORE_NOT_FOUND, STORE_CONFLICT, STORE_ERROR, STORE_UNREADABLE };
 
 struct store_error {
 	PGresult *res;      /* the failed result (the caller PQclears it), may be NULL */

@@ -1,5 +1,6 @@
 /* What several handlers answer the same way: a failed store call, a page. */
 #include "handlers/handlers.h"
+#include "lib/log.h"
 
 #include <stdio.h>
 
@@ -10,6 +11,13 @@ void handle_reply_store(struct http_request *req, enum store_result r, struct st
 		http_reply_problem(req, 404, "Not found", field, NULL, "no %s with this id", what);
 	else if (r == STORE_CONFLICT)
 		http_reply_problem(req, 409, "Conflict", NULL, NULL, "%s", e->detail);
+	else if (r == STORE_UNREADABLE) {
+		log_json(LOG_ERROR, "stored row unreadable",
+			 json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "what", what, "error", e->detail));
+		http_reply_problem(req, 500, "Internal error", NULL, NULL,
+				   "a stored %s cannot be read (%s); the log has request id %s", what, e->detail,
+				   req->request_id);
+	}
 	else
 		http_reply_db_error(req, e->res, c);
 	PQclear(e->res);

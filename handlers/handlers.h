@@ -35,6 +35,11 @@ void handle_pipeline_run_create(struct http_request *req);
 void handle_pipeline_runs_list(struct http_request *req);
 void handle_pipeline_run_get(struct http_request *req);
 
+/* tokens.c */
+void handle_tokens_create(struct http_request *req);
+void handle_tokens_list(struct http_request *req);
+void handle_token_revoke(struct http_request *req);
+
 /* tables.c */
 void handle_tables_list(struct http_request *req);
 void handle_table_query(struct http_request *req);

@@ -2,6 +2,7 @@
  * and cancels them. Handlers only write rows; workers do the loading. */
 #include "control/jobs_store.h"
 #include "handlers/handlers.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,9 +41,9 @@ void handle_load_create(struct http_request *req)
 		goto out;
 	}
 	const char *idem = http_header(req, "Idempotency-Key");
-	if (idem && (strlen(idem) == 0 || strlen(idem) > 255)) {
+	if (idem && (strlen(idem) == 0 || strlen(idem) > 255 || !util_utf8_valid(idem))) {
 		http_reply_problem(req, 400, "Invalid header", "Idempotency-Key", NULL,
-				   "Idempotency-Key must have 1 to 255 characters");
+				   "Idempotency-Key must have 1 to 255 characters of UTF-8 text");
 		goto out;
 	}
 	PGconn *c = http_db(req);

@@ -20,6 +20,46 @@ static void reply_invalid(struct http_request *req, const struct validation_erro
 	http_reply_problem(req, 422, "Invalid field", ve->field, NULL, "%s %s", ve->field, ve->message);
 }
 
+/* Answers 409 naming the other source when one already owns a lake table
+ * `def` would use; true when they are all free. The unique index on
+ * control.sources.lake_table also catches a concurrent twin. */
+static bool lake_name_free(struct http_request *req, PGconn *c, json_t *def, long long id)
+{
+	struct lake_owner o;
+	struct store_error se;
+	enum store_result r = sources_lake_name_owner(c, def, id, &o, &se);
+	if (r != STORE_OK) {
+		handle_reply_store(req, r, &se, c, "source", "id");
+		return false;
+	}
+	if (!o.id)
+		return true;
+	char mine[160];
+	snprintf(mine, sizeof mine, "%s.%s", json_string_value(json_object_get(def, "system")),
+		 json_string_value(json_object_get(def, "object")));
+	http_reply_problem(req, 409, "Conflict", "object", json_pack("{s:I}", "conflicting_source_id", (json_int_t)o.id),
+			   "%s: source %lld (%s) already uses the lake table %s; choose another system or object",
+			   strcmp(mine, o.who) == 0 ? "a source with this system and object already exists"
+						    : "a source with this lake name already exists",
+			   o.id, o.who, o.table);
+	return false;
+}
+
+/* What choosing watermark mode costs, said in the answer of POST and PATCH
+ * (the spec and the README say it too). */
+static json_t *with_warnings(json_t *source)
+{
+	const char *mode = json_string_value(json_object_get(source, "offset_mode"));
+	if (mode && strcmp(mode, "watermark") == 0)
+		json_object_set_new(source, "warnings", json_pack("[s, s]",
+			"offset_mode watermark loads rows whose offset_column is above the last value seen: rows of "
+			"transactions that commit late, with a value below one already loaded, are never loaded "
+			"(change_tracking does not miss them)",
+			"offset_mode watermark never sees deletes: rows deleted in the source stay in TRUSTED until "
+			"a full load"));
+	return source;
+}
+
 static void set_location(struct http_request *req, json_t *source)
 {
 	char loc[64];
@@ -42,9 +82,13 @@ void handle_sources_create(struct http_request *req)
 	PGconn *c = http_db(req);
 	if (!c)
 		goto out;
+	if (!lake_name_free(req, c, def, 0)) {
+		http_db_done(req, c);
+		goto out;
+	}
 	enum store_result r = sources_insert(c, def, &out, &se);
 	if (r == STORE_OK) {
-		http_reply_json(req, 201, json_incref(out));
+		http_reply_json(req, 201, with_warnings(json_deep_copy(out)));
 		set_location(req, out);
 	} else {
 		handle_reply_store(req, r, &se, c, "source", "id");
@@ -138,6 +182,8 @@ void handle_source_patch(struct http_request *req)
 		reply_invalid(req, &ve);
 		goto out;
 	}
+	if (!lake_name_free(req, c, merged, id))
+		goto out;
 	r = sources_update(c, id, merged, &out, &se);
 	if (r != STORE_OK) {
 		handle_reply_store(req, r, &se, c, "source", "id");
@@ -147,7 +193,7 @@ void handle_source_patch(struct http_request *req)
 		http_reply_db_error(req, NULL, c);
 		goto out;
 	}
-	http_reply_json(req, 200, json_incref(out));
+	http_reply_json(req, 200, with_warnings(json_incref(out)));
 out:
 	if (c)
 		http_db_done(req, c); /* rolls back whatever did not commit */

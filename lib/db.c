@@ -3,6 +3,7 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,32 @@ struct db_pool {
 	PGconn **idle;
 };
 
+/* libpq's text for a failed connection may quote the connection string (a
+ * malformed URI with its password, a whole secret taken as the database
+ * name): only these words of ours leave this file. */
+static const char *connect_failure_words(const char *libpq)
+{
+	if (strncmp(libpq, "invalid", 7) == 0 || strstr(libpq, "missing \"=\"") || strstr(libpq, "invalid URI") ||
+	    strstr(libpq, "unterminated quoted string") || strstr(libpq, "invalid connection option") ||
+	    strstr(libpq, "invalid percent-encoded"))
+		return "the connection string is malformed";
+	if (strstr(libpq, "authentication failed") || strstr(libpq, "no password supplied"))
+		return "authentication failed (user or password refused)";
+	if (strstr(libpq, "no pg_hba.conf entry"))
+		return "the server's pg_hba.conf does not allow this connection";
+	if (strstr(libpq, "does not exist"))
+		return "the database or role does not exist";
+	if (strstr(libpq, "timeout expired"))
+		return "the connection attempt timed out";
+	if (strstr(libpq, "could not translate host name"))
+		return "the host name cannot be resolved";
+	if (strstr(libpq, "the database system is starting up") || strstr(libpq, "shutting down"))
+		return "the server is starting up or shutting down";
+	if (strstr(libpq, "too many clients") || strstr(libpq, "remaining connection slots"))
+		return "the server has no free connection slot";
+	return "the server cannot be reached (refused, no such socket, or closed the connection)";
+}
+
 PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen)
 {
 	const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
@@ -30,9 +57,7 @@ PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errl
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		/* libpq's message names host and database, never the password. */
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		err[strcspn(err, "\n")] = 0;
+		snprintf(err, errlen, "%s", connect_failure_words(PQerrorMessage(conn)));
 		PQfinish(conn);
 		return NULL;
 	}
@@ -58,6 +83,23 @@ struct db_pool *db_pool_open(const char *url, int size)
 	return p;
 }
 
+/* An idle connection has nothing to read unless the server said goodbye
+ * (a restart terminates every session with a FATAL message and closes the
+ * socket) or sent a notice. One poll(2) without waiting tells: a readable
+ * socket is read, and the connection is kept only if it is still fine. */
+static bool idle_conn_alive(PGconn *c)
+{
+	if (PQstatus(c) != CONNECTION_OK)
+		return false;
+	struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+	int r = poll(&pfd, 1, 0);
+	if (r == 0)
+		return true;
+	if (r < 0 || (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return false;
+	return PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK && !PQisBusy(c);
+}
+
 PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 {
 	struct timespec deadline;
@@ -73,8 +115,14 @@ PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 	for (;;) {
 		if (p->idle_count > 0) {
 			PGconn *c = p->idle[--p->idle_count];
-			pthread_mutex_unlock(&p->lock);
-			return c;
+			if (idle_conn_alive(c)) {
+				pthread_mutex_unlock(&p->lock);
+				return c;
+			}
+			/* the lake restarted or closed it: drop it and look again */
+			PQfinish(c);
+			p->open--;
+			continue;
 		}
 		if (p->open < p->size) {
 			p->open++;

@@ -1,7 +1,9 @@
 /* The lake connection pool and small libpq helpers.
  *
- * Connections are opened lazily up to the pool size and checked on release:
- * a broken one is closed, one left inside a transaction is rolled back.
+ * Connections are opened lazily up to the pool size and checked on release
+ * (a broken one is closed, one left inside a transaction is rolled back)
+ * and again when handed out: one the lake closed while it was idle (a
+ * restart) is dropped, never lent.
  * Every session runs with TimeZone=UTC so timestamps serialise the same
  * everywhere. */
 #ifndef LAKE_DB_H
@@ -17,7 +19,9 @@
 
 struct db_pool;
 
-/* Opens one connection to the lake (TimeZone UTC, application_name set). */
+/* Opens one connection (TimeZone UTC, application_name set). On failure
+ * `err` says what failed in our words, never libpq's text (which may quote
+ * the connection string). */
 PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen);
 
 struct db_pool *db_pool_open(const char *url, int size);

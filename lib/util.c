@@ -60,6 +60,13 @@ int util_make_dirs(const char *path)
 	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+bool util_utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
 /* Replaces each byte that does not start or continue a valid UTF-8
  * sequence with '?': `%.64s` may cut a character in two. */
 void util_utf8_repair(char *s)

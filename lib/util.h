@@ -3,6 +3,7 @@
 #ifndef LAKE_UTIL_H
 #define LAKE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Now, UTC, with milliseconds: 2026-11-24T09:15:02.123Z */
@@ -13,6 +14,9 @@ char *util_read_file(const char *path, size_t *len);
 /* Creates the directory and its parents (mode 0750); 0 or -1 with errno. */
 int util_make_dirs(const char *path);
 
+/* true when `s` is valid UTF-8 (jansson's judgement: no overlongs, no
+ * surrogates). Text from clients must be before it reaches SQL. */
+bool util_utf8_valid(const char *s);
 /* Replaces, in place, every byte that is not part of a valid UTF-8
  * character with '?' (text cut mid-character, bytes from a foreign source). */
 void util_utf8_repair(char *s);

@@ -291,10 +291,19 @@ static int parse_filter(const char *name, const char *v, struct query_spec *spec
 	if (!f->values || !(f->values[0] = strdup(arg)))
 		return query_fail(err, name, "out of memory");
 	f->nvalues = 1;
-	if (op == QUERY_OP_LIKE || op == QUERY_OP_ILIKE)
+	if (op == QUERY_OP_LIKE || op == QUERY_OP_ILIKE) {
+		/* A pattern ending in an unpaired escape is an error only when
+		 * PostgreSQL reaches its end, i.e. depending on the data. */
+		size_t n = strlen(arg), esc = 0;
+		while (esc < n && arg[n - 1 - esc] == '\\')
+			esc++;
+		if (esc % 2)
+			return query_fail(err, name, "%.64s: a like pattern may not end with the escape character \\ "
+					  "(write \\\\ for a backslash)", name);
 		for (char *c = f->values[0]; *c; c++)
 			if (*c == '*')
 				*c = '%';
+	}
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 struct var_doc { const char *name, *def, *what; };
 
 static const struct var_doc vars[] = {
@@ -22,7 +24,11 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_READER_TOKEN", "(none)", "bearer token that may only read; or SHOPPERLAKE_READER_TOKEN_FILE"},
 	{"SHOPPERLAKE_BUCKET_DIR", "$HOME/var/bucket", "where extracted files are kept"},
 	{"SHOPPERLAKE_MAX_BODY", "1048576", "largest request body in bytes"},
-	{"SHOPPERLAKE_CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection is kept"},
+	{"SHOPPERLAKE_CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection of an authenticated client is kept"},
+	{"SHOPPERLAKE_HEADER_TIMEOUT", "1", "seconds a connection may stay silent before its first request, and after an unauthenticated one"},
+	{"SHOPPERLAKE_MAX_CONNECTIONS_PER_IP", "0", "HTTP connections one client address may hold at once; 0 = no limit"},
+	{"SHOPPERLAKE_SECRET_PREFIX", SECRET_DEFAULT_PREFIX, "env: secret references must name variables with this prefix (never SHOPPERLAKE_*)"},
+	{"SHOPPERLAKE_SECRETS_DIR", SECRET_DEFAULT_DIR, "file: secret references must name files inside this directory"},
 	{"SHOPPERLAKE_JOB_MAX_ATTEMPTS", "3", "tries of a job that fails transiently"},
 	{"SHOPPERLAKE_HEARTBEAT_SECS", "2", "how often a running job proves it is alive"},
 	{"SHOPPERLAKE_STALE_SECS", "20", "a running job silent this long is taken back"},
@@ -72,10 +78,12 @@ static int get_token(config_getenv_fn get, const char *name, char **out, char *e
 	if (lit && *lit)
 		*out = strdup(lit);
 	else if (file && *file) {
-		char ref[PATH_MAX + 8];
-		snprintf(ref, sizeof ref, "file:%s", file);
-		if (secret_resolve(ref, out, err, errlen) != 0)
+		/* the server's own file, not a source's secret: no secrets-directory rule */
+		if (!(*out = util_read_file(file, NULL))) {
+			snprintf(err, errlen, "%s cannot be read", file_var);
 			return -1;
+		}
+		(*out)[strcspn(*out, "\r\n")] = 0;
 	}
 	if (*out && strlen(*out) < 16) {
 		snprintf(err, errlen, "%s must be at least 16 characters", name);
@@ -123,6 +131,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	    get_int(get, "SHOPPERLAKE_DB_POOL", 16, 1, 500, &cfg->db_pool, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_WORKERS", 4, 0, 256, &cfg->workers, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_CONNECTION_TIMEOUT", 30, 1, 3600, &cfg->connection_timeout, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_HEADER_TIMEOUT", 1, 1, 3600, &cfg->header_timeout, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_MAX_CONNECTIONS_PER_IP", 0, 0, 10000, &cfg->max_per_ip, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_JOB_MAX_ATTEMPTS", 3, 1, 100, &cfg->job_max_attempts, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_HEARTBEAT_SECS", 2, 1, 3600, &cfg->heartbeat_secs, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_STALE_SECS", 20, 2, 86400, &cfg->stale_secs, err, errlen))
@@ -130,6 +140,15 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	if (get_int(get, "SHOPPERLAKE_MAX_BODY", 1048576, 1024, 64 * 1024 * 1024, &max_body_bytes, err, errlen))
 		goto failed;
 	cfg->max_body = (size_t)max_body_bytes;
+	cfg->secret_prefix = dup_or(get("SHOPPERLAKE_SECRET_PREFIX"), SECRET_DEFAULT_PREFIX);
+	cfg->secrets_dir = dup_or(get("SHOPPERLAKE_SECRETS_DIR"), SECRET_DEFAULT_DIR);
+	if (cfg->secret_prefix && cfg->secrets_dir) {
+		const char *why = secret_policy_problem(cfg->secret_prefix, cfg->secrets_dir);
+		if (why) {
+			snprintf(err, errlen, "%s", why);
+			goto failed;
+		}
+	}
 	if (cfg->stale_secs <= cfg->heartbeat_secs) {
 		snprintf(err, errlen, "SHOPPERLAKE_STALE_SECS must be greater than SHOPPERLAKE_HEARTBEAT_SECS");
 		goto failed;
@@ -150,7 +169,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 		snprintf(err, errlen, "SHOPPERLAKE_READER_TOKEN must differ from the admin token");
 		goto failed;
 	}
-	if (!cfg->home || !cfg->database_url || !cfg->listen_addr || !cfg->bucket_dir || !cfg->log_level) {
+	if (!cfg->home || !cfg->database_url || !cfg->listen_addr || !cfg->bucket_dir || !cfg->log_level ||
+	    !cfg->secret_prefix || !cfg->secrets_dir) {
 		snprintf(err, errlen, "out of memory");
 		goto failed;
 	}
@@ -167,6 +187,8 @@ void config_free(struct config *cfg)
 	free(cfg->listen_addr);
 	free(cfg->log_level);
 	free(cfg->bucket_dir);
+	free(cfg->secret_prefix);
+	free(cfg->secrets_dir);
 	free(cfg->admin_token);
 	free(cfg->reader_token);
 	memset(cfg, 0, sizeof *cfg);

@@ -16,8 +16,12 @@ struct config {
 	char *admin_token;
 	char *reader_token;    /* NULL = no read-only token */
 	char *bucket_dir;
+	char *secret_prefix;   /* env: references must start with it */
+	char *secrets_dir;     /* file: references must lie inside it */
 	size_t max_body;       /* bytes */
-	int connection_timeout;/* seconds */
+	int connection_timeout;/* seconds an authenticated client may stay idle */
+	int header_timeout;    /* seconds a connection may stay silent before its first complete request */
+	int max_per_ip;        /* HTTP connections one address may hold, 0 = no limit */
 	int job_max_attempts;
 	int heartbeat_secs;
 	int stale_secs;        /* a RUNNING job whose heartbeat is older is requeued */

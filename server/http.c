@@ -3,9 +3,14 @@
  * Why that mode: handlers block on libpq. In the thread-pool mode a blocked
  * handler stalls every connection that shares its thread; with a thread per
  * connection it stalls only its own. SHOPPERLAKE_MAX_CONNECTIONS bounds the
- * threads, the lake pool bounds the queries running at once, a connection
- * timeout reaps idle clients and a per-connection memory limit bounds what
- * headers may take. */
+ * threads, the lake pool bounds the queries running at once, a per-connection
+ * memory limit bounds what headers may take. What an unauthenticated peer
+ * can hold is bounded by a short timeout (SHOPPERLAKE_HEADER_TIMEOUT): a
+ * connection silent that long before its first request, or after a request
+ * without a valid token, is closed; only a request with a valid token raises
+ * its connection's idle timeout to SHOPPERLAKE_CONNECTION_TIMEOUT. An
+ * optional per-address limit (SHOPPERLAKE_MAX_CONNECTIONS_PER_IP) keeps one
+ * peer from taking every thread. */
 #include "server/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -19,6 +24,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+/* Request line and headers we read; libmicrohttpd's memory per connection
+ * is larger (mapped lazily) so that it rarely answers for us. */
+#define HTTP_MAX_URL (8 * 1024)
+#define HTTP_MAX_HEADERS (16 * 1024)
+#define HTTP_CONNECTION_MEMORY (256 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -51,31 +62,18 @@ static void new_request_id(char *out, size_t len, const char *offered)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-/* Compares in time that depends only on the length of the token offered. */
-static bool token_equal(const char *offered, const char *secret)
-{
-	if (!secret)
-		return false;
-	size_t lo = strlen(offered), ls = strlen(secret);
-	unsigned diff = (unsigned)(lo ^ ls);
-	for (size_t i = 0; i < lo; i++)
-		diff |= (unsigned char)offered[i] ^ (unsigned char)secret[i % ls];
-	return diff == 0;
-}
-
-static enum auth_role role_of(struct http_request *req, bool *presented)
+/* The bearer token of the request (scheme case-insensitive, RFC 6750), or
+ * NULL; *presented tells whether an Authorization header was sent. */
+static const char *bearer_token(struct http_request *req, bool *presented)
 {
 	const char *h = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
 	*presented = h != NULL;
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return ROLE_PUBLIC;
+		return NULL;
 	const char *tok = h + 7;
 	while (*tok == ' ')
 		tok++;
-	/* Check both tokens every time so timing does not tell which matched. */
-	bool admin = token_equal(tok, req->app->cfg.admin_token);
-	bool reader = token_equal(tok, req->app->cfg.reader_token);
-	return admin ? ROLE_ADMIN : reader ? ROLE_READER : ROLE_PUBLIC;
+	return tok;
 }
 
 const char *http_query(struct http_request *req, const char *name)
@@ -107,11 +105,7 @@ static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const
 static enum MHD_Result check_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	const char **bad = cls;
-	json_t *k = json_string(key), *v = value ? json_string(value) : json_null();
-	bool ok = k && v;
-	json_decref(k);
-	json_decref(v);
-	if (ok)
+	if (util_utf8_valid(key) && (!value || util_utf8_valid(value)))
 		return MHD_YES;
 	*bad = key;
 	return MHD_NO;
@@ -300,7 +294,8 @@ void http_reply_db_error(struct http_request *req, PGresult *res, PGconn *conn)
 	const char *state = db_sqlstate(res);
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	log_json(LOG_ERROR, "database error",
-		 json_pack("{s:s, s:s, s:s?}", "request_id", req->request_id, "sqlstate", state, "error", msg));
+		 json_pack("{s:s, s:s?, s:s, s:s?}", "request_id", req->request_id, "token",
+			   req->token_name[0] ? req->token_name : NULL, "sqlstate", state, "error", msg));
 	if (db_error_transient(state, conn)) {
 		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
 				   "the lake database did not answer; retry later");
@@ -313,8 +308,42 @@ void http_reply_db_error(struct http_request *req, PGresult *res, PGconn *conn)
 
 /* --- the libmicrohttpd callbacks ------------------------------------ */
 
+struct size_count {
+	size_t total;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct size_count *sc = cls;
+	sc->total += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Our limits on the request line and the headers, far below libmicrohttpd's
+ * per-connection memory (whose own refusals are text/html): beyond them the
+ * answer is 414 or 431 as problem+json. */
+static bool within_limits(struct http_request *req)
+{
+	struct size_count url = {strlen(req->path)}, headers = {0};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_size, &url);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_size, &headers);
+	if (url.total > HTTP_MAX_URL) {
+		http_reply_problem(req, 414, "URI too long", "url", NULL,
+				   "the path and query may have at most %d bytes", HTTP_MAX_URL);
+		return false;
+	}
+	if (headers.total > HTTP_MAX_HEADERS) {
+		http_reply_problem(req, 431, "Request header fields too large", "headers", NULL,
+				   "the headers may have at most %d bytes together", HTTP_MAX_HEADERS);
+		return false;
+	}
+	return true;
+}
+
 static void route_and_authorise(struct http_server *srv, struct http_request *req)
 {
+	if (!within_limits(req))
+		return;
 	char allow[128];
 	switch (router_match(srv->routes, srv->nroutes, req->method, req->path, &req->route,
 			     &req->params, allow, sizeof allow)) {
@@ -331,7 +360,17 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 	}
 	if (req->route->min_role > ROLE_PUBLIC) {
 		bool presented;
-		req->role = role_of(req, &presented);
+		const char *tok = bearer_token(req, &presented);
+		struct auth_identity who = {.role = ROLE_PUBLIC};
+		if (tok && auth_identify(&srv->app->cfg, srv->app->db, tok, &who) == AUTH_UNAVAILABLE) {
+			http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
+					   "the token cannot be checked now; retry later");
+			http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+			return;
+		}
+		req->role = who.role;
+		req->token_id = who.token_id;
+		snprintf(req->token_name, sizeof req->token_name, "%s", who.name);
 		if (req->role == ROLE_PUBLIC) {
 			http_reply_problem(req, 401, "Unauthorized", "Authorization", NULL,
 					   presented ? "the bearer token is not valid"
@@ -339,12 +378,22 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 			http_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"shopper-lake\"");
 			return;
 		}
+		/* an authenticated client may keep its connection idle longer */
+		MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)srv->app->cfg.connection_timeout);
 		if (req->role < req->route->min_role) {
 			http_reply_problem(req, 403, "Forbidden", "Authorization", NULL,
-					   "this token may only read; %s needs the admin token", req->method);
+					   "token %s has the role %s; %s here needs the %s role", req->token_name,
+					   auth_role_name(req->role), req->method, auth_role_name(req->route->min_role));
 			return;
 		}
 	}
+	for (int i = 0; i < req->params.count; i++)
+		if (!util_utf8_valid(req->params.values[i])) {
+			http_reply_problem(req, 400, "Invalid path parameter", req->params.names[i], NULL,
+					   "path parameters must be UTF-8 text");
+			return;
+		}
 	if (!query_is_utf8(req))
 		return;
 	const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -426,6 +475,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!f) /* path was not valid UTF-8 */
 		f = json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "method", req->method,
 			      "status", (int)req->status, "duration_ms", ms);
+	if (req->token_name[0])
+		json_object_set_new(f, "token", json_string(req->token_name));
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		json_object_set_new(f, "aborted", json_integer(toe));
 	log_json(LOG_INFO, "request", f);
@@ -498,9 +549,10 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.header_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_per_ip,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2 * 1024 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -16,6 +16,7 @@
 
 #include "lib/dynbuf.h"
 #include "server/app.h"
+#include "server/auth.h"
 #include "server/router.h"
 
 #include <jansson.h>
@@ -30,6 +31,10 @@ struct http_request {
 	const char *path;             /* decoded, without the query */
 	char request_id[40];
 	enum auth_role role;
+	/* Who called: the name of the token (never its secret), "" for a public
+	 * route; logged with the request, kept for handlers and audit. */
+	char token_name[AUTH_NAME_MAX + 1];
+	long long token_id;           /* 0 for a bootstrap token */
 	const struct route *route;
 	struct route_params params;
 	struct dynbuf body;           /* capped at the configured body limit; data NULL when empty */

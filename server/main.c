@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "server/migrate.h"
 #include "server/routes.h"
+#include "lib/secret.h"
 #include "lib/util.h"
 
 #include <curl/curl.h>
@@ -102,6 +103,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level_from(app.cfg.log_level));
+	if (secret_policy_set(app.cfg.secret_prefix, app.cfg.secrets_dir, err, sizeof err) != 0) {
+		log_json(LOG_ERROR, "bad configuration", json_pack("{s:s}", "error", err));
+		config_free(&app.cfg);
+		return 2;
+	}
 
 	sigset_t stop_signals;
 	sigemptyset(&stop_signals);

@@ -8,7 +8,10 @@
 #define ROUTE_MAX_PARAMS 4
 #define ROUTE_PARAM_MAX 256
 
-enum auth_role { ROLE_PUBLIC = 0, ROLE_READER = 1, ROLE_ADMIN = 2 };
+/* Each role may do what the ones below it may: a reader reads, an operator
+ * also runs and cancels loads and pipelines, an admin also changes
+ * definitions and tokens. */
+enum auth_role { ROLE_PUBLIC = 0, ROLE_READER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
 
 struct http_request;
 typedef void (*http_handler)(struct http_request *req);

@@ -1,5 +1,6 @@
-/* Every endpoint in one table. GETs need the reader token, writes the admin
- * token; health, readiness and the spec need none. Keep in step with
+/* Every endpoint in one table with the least role it needs: reads need a
+ * reader, running and cancelling loads and pipelines an operator, the other
+ * writes and the tokens an admin; health, readiness and the spec need none. Keep in step with
  * openapi/openapi.yaml (a test checks both list the same operations). */
 #include "server/routes.h"
 #include "handlers/handlers.h"
@@ -14,19 +15,23 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/sources/{id}", ROLE_READER, handle_source_get},
 	{"PATCH", "/v1/sources/{id}", ROLE_ADMIN, handle_source_patch},
 	{"DELETE", "/v1/sources/{id}", ROLE_ADMIN, handle_source_delete},
-	{"POST", "/v1/sources/{id}/loads", ROLE_ADMIN, handle_load_create},
+	{"POST", "/v1/sources/{id}/loads", ROLE_OPERATOR, handle_load_create},
 
 	{"GET", "/v1/jobs", ROLE_READER, handle_jobs_list},
 	{"GET", "/v1/jobs/{id}", ROLE_READER, handle_job_get},
-	{"POST", "/v1/jobs/{id}/cancel", ROLE_ADMIN, handle_job_cancel},
+	{"POST", "/v1/jobs/{id}/cancel", ROLE_OPERATOR, handle_job_cancel},
 
 	{"GET", "/v1/pipelines", ROLE_READER, handle_pipelines_list},
-	{"POST", "/v1/pipelines/{name}/runs", ROLE_ADMIN, handle_pipeline_run_create},
+	{"POST", "/v1/pipelines/{name}/runs", ROLE_OPERATOR, handle_pipeline_run_create},
 	{"GET", "/v1/pipelines/{name}/runs", ROLE_READER, handle_pipeline_runs_list},
 	{"GET", "/v1/pipelines/{name}/runs/{run_id}", ROLE_READER, handle_pipeline_run_get},
 
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
+
+	{"GET", "/v1/tokens", ROLE_ADMIN, handle_tokens_list},
+	{"POST", "/v1/tokens", ROLE_ADMIN, handle_tokens_create},
+	{"DELETE", "/v1/tokens/{id}", ROLE_ADMIN, handle_token_revoke},
 };
 
 const size_t lake_routes_count = sizeof lake_routes / sizeof lake_routes[0];

@@ -71,12 +71,11 @@ static bool sql_add(struct pg_load *l, const char *text)
 	return dynbuf_addstr(&l->sql, text);
 }
 
-/* Connection failures that retrying will not fix. */
+/* Connection failures that retrying will not fix (db_connect's words). */
 static bool connect_error_permanent(const char *msg)
 {
-	return strstr(msg, "password authentication failed") || strstr(msg, "does not exist") ||
-	       strstr(msg, "no pg_hba.conf entry") || strstr(msg, "invalid connection option") ||
-	       strstr(msg, "missing \"=\"") || strstr(msg, "invalid URI");
+	return strstr(msg, "authentication failed") || strstr(msg, "does not exist") ||
+	       strstr(msg, "pg_hba.conf") || strstr(msg, "malformed");
 }
 
 static int connect_source(struct pg_load *l, json_t *source, struct load_error *err)

@@ -1,7 +1,8 @@
 // Tokens on every route of the spec: no token and an unknown token are 401
 // (with WWW-Authenticate) except on the three public routes, the reader token
-// may read but not write (403), the admin token may do everything. The route
-// list comes from openapi.json and must equal server/routes.c's.
+// may read but not write (403), a named operator token may also run and
+// cancel loads and pipelines, the admin token may do everything. The route
+// list and roles come from openapi.json and must equal server/routes.c's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,13 +18,18 @@ function routesFromC() {
   const text = readFileSync(path.join(ROOT, 'server/routes.c'), 'utf8');
   const routes = [];
   for (const m of text.matchAll(/\{\s*"([A-Z]+)"\s*,\s*"(\/[^"]*)"\s*,\s*(ROLE_[A-Z]+)\s*,/g)) {
-    routes.push({ key: `${m[1]} ${m[2]}`, role: { ROLE_PUBLIC: 'public', ROLE_READER: 'reader', ROLE_ADMIN: 'admin' }[m[3]] });
+    routes.push({ key: `${m[1]} ${m[2]}`, role: { ROLE_PUBLIC: 'public', ROLE_READER: 'reader', ROLE_OPERATOR: 'operator', ROLE_ADMIN: 'admin' }[m[3]] });
   }
   return routes;
 }
 
 const ops = operations();
-const roleOf = (op) => (op.public ? 'public' : op.roles.includes('admin') ? 'admin' : 'reader');
+const roleOf = (op) => (op.public ? 'public' : op.roles[0]);
+// What an operator may do besides reading: run and cancel loads and pipelines.
+const OPERATOR = ['POST /v1/sources/{id}/loads', 'POST /v1/jobs/{id}/cancel', 'POST /v1/pipelines/{name}/runs'];
+// Reads only an admin may do.
+const ADMIN_READS = ['GET /v1/tokens'];
+const RANK = { reader: 1, operator: 2, admin: 3 };
 
 describe('the spec and server/routes.c list the same routes', () => {
   test('same (method, path) pairs', () => {
@@ -42,14 +48,15 @@ describe('the spec and server/routes.c list the same routes', () => {
     assert.deepEqual(fromSpec, fromC);
   });
 
-  test('exactly the health routes are public; every other says reader or admin', () => {
+  test('exactly the health routes are public; every other says reader, operator or admin', () => {
     assert.deepEqual(ops.filter((o) => o.public).map((o) => `${o.method} ${o.path}`).sort(), [...PUBLIC].sort());
     for (const o of ops.filter((x) => !x.public)) {
-      assert.equal(o.roles.length, 1, `${o.method} ${o.path} names one role`);
-      assert.ok(['reader', 'admin'].includes(o.roles[0]));
-      assert.equal(o.roles[0] === 'admin', o.method !== 'GET', `${o.method} ${o.path}: writes need admin, reads reader`);
+      const key = `${o.method} ${o.path}`;
+      assert.equal(o.roles.length, 1, `${key} names one role`);
+      const want = OPERATOR.includes(key) ? 'operator' : o.method === 'GET' && !ADMIN_READS.includes(key) ? 'reader' : 'admin';
+      assert.equal(o.roles[0], want, `${key}: reads need reader, loads/cancels/runs operator, other writes admin`);
       assert.ok(o.op.responses['401'], `${o.method} ${o.path} documents 401`);
-      if (o.roles[0] === 'admin') assert.ok(o.op.responses['403'], `${o.method} ${o.path} documents 403`);
+      if (o.roles[0] !== 'reader') assert.ok(o.op.responses['403'], `${o.method} ${o.path} documents 403`);
     }
   });
 });
@@ -57,6 +64,7 @@ describe('the spec and server/routes.c list the same routes', () => {
 let lake;
 let srv;
 let seq = 0;
+let operatorToken;
 
 function sourceDef(over = {}) {
   return {
@@ -64,7 +72,7 @@ function sourceDef(over = {}) {
     source_type: 'postgresql',
     database: 'authdb',
     object: `obj${++seq}`,
-    connection_secret: 'env:AUTH_URL',
+    connection_secret: 'env:LAKE_SECRET_AUTH_URL',
     columns: [{ name: 'id', type: 'bigint', key: true }],
     load_type: 'full',
     ...over,
@@ -128,6 +136,12 @@ const fixtures = {
     params: { name: 'authsys_postgresql_full', run_id: await newRun() },
     status: 200,
   }),
+  'GET /v1/tokens': async () => ({ status: 200 }),
+  'POST /v1/tokens': async () => ({ body: { name: `auth-${++seq}`, role: 'reader' }, status: 201 }),
+  'DELETE /v1/tokens/{id}': async () => {
+    const res = await srv.call('POST', '/v1/tokens', 201, { body: { name: `auth-${++seq}`, role: 'reader' } });
+    return { params: { id: res.body.id }, status: 204 };
+  },
 };
 
 // A route the fixtures do not know yet: "1" for every placeholder, {} as body;
@@ -149,6 +163,7 @@ async function callAs(op, token, fx) {
 before(async () => {
   lake = await Lake.create('auth');
   srv = await lake.startServer();
+  operatorToken = (await srv.call('POST', '/v1/tokens', 201, { body: { name: 'auth-operator', role: 'operator' } })).body.token;
 });
 
 after(async () => {
@@ -203,24 +218,27 @@ for (const op of ops) {
       }
     });
 
-    if (role === 'admin') {
-      test('reader token → 403', async () => {
-        const fx = await fixture();
-        const res = await callAs(op, 'reader', fx);
-        assertMatchesSpec(op.method, op.path, 403, res);
-        assert.equal(res.body.field, 'Authorization');
-        assert.match(res.body.detail, /needs the admin token/);
-      });
-    } else {
-      test('reader token → allowed', async () => {
-        const fx = await fixture();
-        const res = await callAs(op, 'reader', fx);
-        if (fx.status) assertMatchesSpec(op.method, op.path, fx.status, res);
-        else {
-          assert.ok(![401, 403].includes(res.status), `${key} refused the reader: ${res.text}`);
-          assertMatchesSpec(op.method, op.path, res.status, res);
-        }
-      });
+    // reader and operator tokens: refused below the route's role, allowed from it on
+    for (const [who, token] of [['reader', () => 'reader'], ['operator', () => operatorToken]]) {
+      if (RANK[who] < RANK[role]) {
+        test(`${who} token → 403`, async () => {
+          const fx = await fixture();
+          const res = await callAs(op, token(), fx);
+          assertMatchesSpec(op.method, op.path, 403, res);
+          assert.equal(res.body.field, 'Authorization');
+          assert.match(res.body.detail, new RegExp(`role ${who}; .* needs the ${role} role`));
+        });
+      } else {
+        test(`${who} token → allowed`, async () => {
+          const fx = await fixture();
+          const res = await callAs(op, token(), fx);
+          if (fx.status) assertMatchesSpec(op.method, op.path, fx.status, res);
+          else {
+            assert.ok(![401, 403].includes(res.status), `${key} refused the ${who}: ${res.text}`);
+            assertMatchesSpec(op.method, op.path, res.status, res);
+          }
+        });
+      }
     }
 
     test('admin token → allowed', async () => {

@@ -27,7 +27,7 @@ function def(over = {}) {
     source_type: 'postgresql',
     database: 'jobdb',
     object: `o${++seq}`,
-    connection_secret: 'env:JOBS_URL',
+    connection_secret: 'env:LAKE_SECRET_JOBS_URL',
     columns: [{ name: 'id', type: 'bigint', key: true }],
     load_type: 'full',
     ...over,

@@ -49,7 +49,7 @@ async function freePort() {
 function serverEnv(extra = {}) {
   return marketplaceEnv(src, {
     SHOPPERLAKE_JOB_MAX_ATTEMPTS: 2,
-    SHOPPERLAKE_DEAD_URL: `postgresql:///nada?host=127.0.0.1&port=${deadPort}&user=lake&connect_timeout=2`,
+    LAKE_SECRET_DEAD_URL: `postgresql:///nada?host=127.0.0.1&port=${deadPort}&user=lake&connect_timeout=2`,
     ...extra,
   });
 }
@@ -61,7 +61,7 @@ function def(object, over = {}) {
     database: 'vitrine',
     object,
     load_type: 'full',
-    connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+    connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
     columns: [
       { name: 'id', type: 'bigint', key: true },
       { name: 'grupo', type: 'integer' },
@@ -113,7 +113,7 @@ before(async () => {
   local.medio = await createSource(srv, def('medio'));
   local.medio_slow = await createSource(srv, def('medio_slow'));
   local.nao_existe = await createSource(srv, def('nao_existe'));
-  local.dead = await createSource(srv, def('medio', { system: 'morto', connection_secret: 'env:SHOPPERLAKE_DEAD_URL' }));
+  local.dead = await createSource(srv, def('medio', { system: 'morto', connection_secret: 'env:LAKE_SECRET_DEAD_URL' }));
 });
 
 after(async () => {

@@ -57,7 +57,7 @@ async function register(object, over = {}) {
       object: 'itens',
       columns: COLUMNS,
       load_type: 'full',
-      connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+      connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
       ...over,
     },
   });

@@ -239,7 +239,7 @@ describe('bad data', () => {
       database: 'marketplace',
       object: 'eventos',
       load_type: 'full',
-      connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+      connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
       columns: [
         { name: 'id', type: 'bigint', key: true },
         { name: 'dia', type: 'date' },
@@ -290,7 +290,7 @@ describe('bad data', () => {
       database: 'marketplace',
       object: 'pessoas',
       load_type: 'full',
-      connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+      connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
       columns: [
         { name: 'id', type: 'bigint', key: true },
         { name: 'nome', type: 'text' },

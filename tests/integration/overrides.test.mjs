@@ -313,7 +313,7 @@ SELECT * FROM no_such_table;
 test('a sqlserver source: a load fails permanently at attempt 1 (loading sqlserver is not implemented)', async () => {
   const source = await register('ovmssql', 'clientes', {
     source_type: 'sqlserver',
-    connection_secret: 'env:SHOPPERLAKE_OVR_MSSQL_URL',
+    connection_secret: 'env:LAKE_SECRET_OVR_MSSQL_URL',
     load_type: 'full',
     offset_mode: 'none',
     schema: 'dbo',

@@ -32,7 +32,7 @@ function def(system, object, over = {}) {
     database: 'fabrica',
     object,
     load_type: 'full',
-    connection_secret: 'env:SHOPPERLAKE_MARKETPLACE_URL',
+    connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
     columns: [
       { name: 'id', type: 'bigint', key: true },
       { name: 'payload', type: 'text' },

@@ -27,8 +27,8 @@ const SERVER_ENV = {
   SHOPPERLAKE_HEARTBEAT_SECS: 1,
   SHOPPERLAKE_STALE_SECS: 3,
   SHOPPERLAKE_JOB_MAX_ATTEMPTS: 2,
-  SHOPPERLAKE_REDESOCIAL_CLIENT: CLIENT,
-  SHOPPERLAKE_REDESOCIAL_BAD: `redesocial-client:${BAD_SECRET}`,
+  LAKE_SECRET_REDESOCIAL_CLIENT: CLIENT,
+  LAKE_SECRET_REDESOCIAL_BAD: `redesocial-client:${BAD_SECRET}`,
 };
 
 let lake;
@@ -460,7 +460,7 @@ describe('faults of the API', () => {
     const source = await createSource(
       postsDef(sim, {
         object: 'posts_badcreds',
-        connection_secret: 'env:SHOPPERLAKE_REDESOCIAL_BAD',
+        connection_secret: 'env:LAKE_SECRET_REDESOCIAL_BAD',
         options: { endpoint: '/v1/posts', max_retries: 3 },
       }),
     );

@@ -50,7 +50,7 @@ before(async () => {
   assert.match(knownHost, /^ssh-ed25519 AAAA/);
   lake = await Lake.create('sftp');
   srv = await lake.startServer({
-    env: { SHOPPERLAKE_WORKERS: '1', SFTP_TEST_PASSWORD: 'not-used-the-key-is', SHOPPERLAKE_HEARTBEAT_SECS: '1' },
+    env: { SHOPPERLAKE_WORKERS: '1', LAKE_SECRET_SFTP_TEST_PASSWORD: 'not-used-the-key-is', SHOPPERLAKE_HEARTBEAT_SECS: '1' },
   });
 });
 
@@ -86,7 +86,7 @@ async function sftpSource(dir, options = {}, columns = ESTOQUE) {
       source_type: 'sftp',
       database: 'sftp',
       object,
-      connection_secret: 'env:SFTP_TEST_PASSWORD',
+      connection_secret: 'env:LAKE_SECRET_SFTP_TEST_PASSWORD',
       load_type: 'incremental',
       columns,
       options: {
@@ -457,7 +457,7 @@ describe('faults', () => {
     const res = await srv.request('POST', '/v1/sources', {
       body: {
         system: 'parceiros', source_type: 'sftp', database: 'sftp', object: `nokey${seq}`,
-        connection_secret: 'env:SFTP_TEST_PASSWORD', load_type: 'incremental', columns: ESTOQUE,
+        connection_secret: 'env:LAKE_SECRET_SFTP_TEST_PASSWORD', load_type: 'incremental', columns: ESTOQUE,
         options: { host: '127.0.0.1', port: sshPort, user: await sftpUser(), directory: remoteDir() },
       },
     });

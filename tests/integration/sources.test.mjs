@@ -32,7 +32,7 @@ function pgSource(over = {}) {
     source_type: 'postgresql',
     database: 'marketplace',
     object: `t${++seq}`,
-    connection_secret: 'env:MARKETPLACE_URL',
+    connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL',
     columns: [
       { name: 'id', type: 'bigint', key: true },
       { name: 'total', type: 'numeric(14,2)' },
@@ -183,14 +183,14 @@ describe('happy paths', () => {
       edge.columns.map((c) => c.type),
       ['bigint', 'varchar(9999)', 'timestamptz(3)', 'numeric', 'char(1)', 'jsonb', 'uuid', 'date'],
     );
-    await create(pgSource({ connection_secret: 'file:/etc/shopper/marketplace.url', max_parallel_tasks: 1 }));
+    await create(pgSource({ connection_secret: 'file:/run/secrets/marketplace.url', max_parallel_tasks: 1 }));
     await create(pgSource({ load_type: 'incremental', offset_mode: 'watermark', offset_column: 'updated_at' }));
   });
 
   test('data-quality checks, soft_delete and api paths are stored as given', async () => {
     const checks = [
       { check: 'not_null', column: 'total' },
-      { check: 'accepted_values', column: 'total', values: [1, '2', null] },
+      { check: 'accepted_values', column: 'total', values: ['1', '2', '3'] },
       { check: 'references', column: 'id', table: 'marketplace_t1', to: 'id' },
       { check: 'unique', columns: ['id', 'total'] },
       { check: 'row_count_not_collapsing', max_drop_pct: 0 },
@@ -774,14 +774,14 @@ describe('hostile strings', () => {
       last_offset: INJ,
       project: INJ,
       region: INJ,
-      connection_secret: `file:/${INJ}`,
+      connection_secret: `file:/run/secrets/${INJ}`,
       options: { [INJ]: INJ, nested: [INJ] },
     });
     const got = await srv.call('GET', ONE, 200, { params: { id: stored.id } });
     assert.equal(got.body.last_offset, INJ);
     assert.equal(got.body.project, INJ);
     assert.equal(got.body.region, INJ);
-    assert.equal(got.body.connection_secret, `file:/${INJ}`);
+    assert.equal(got.body.connection_secret, `file:/run/secrets/${INJ}`);
     assert.deepEqual(got.body.options, { [INJ]: INJ, nested: [INJ] });
     const patched = await srv.call('PATCH', ONE, 200, { params: { id: stored.id }, body: { region: `${INJ}"\\` }, headers: MERGE });
     assert.equal(patched.body.region, `${INJ}"\\`);

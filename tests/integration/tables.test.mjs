@@ -779,10 +779,12 @@ describe('regressions', () => {
     assertField(await rows('t_dominio', { id: 'eq.x' }, 400), 'id');
   });
 
-  test('a table name that is not UTF-8 is 404, not 500', async () => {
+  test('a table name that is not UTF-8 is 400 naming it, not 500', async () => {
+    // every path parameter must be UTF-8 (issue 16)
     for (const path of ['/v1/tables/trusted/%FF', '/v1/tables/trusted/t_vendas%C3']) {
       const res = await srv.request('GET', path, { token: 'reader' });
-      assertMatchesSpec('GET', ROWS, 404, res);
+      assertMatchesSpec('GET', ROWS, 400, res);
+      assert.equal(res.body.field, 'table');
     }
   });
 
@@ -797,7 +799,7 @@ describe('regressions', () => {
     // pattern against itself.
     const res = await rows('t_vendas', { descricao: 'like.*\\' }, 400);
     assertField(res, 'descricao', /escape/);
-    assert.equal(res.body.value, '%\\');
+    // refused when parsed, whatever the data (issue 16), so no value to echo
   });
 
   test('Accept is matched case-insensitively, and text/* gets CSV', async () => {

@@ -78,6 +78,31 @@ static void weak_or_shared_tokens_are_refused(void **state)
 	assert_non_null(strstr(err, "READER"));
 }
 
+/* The secret-reference rule's settings: a prefix that would reach the
+ * server's own variables, or a directory of system files, is refused. */
+static void secret_policy_settings_are_checked(void **state)
+{
+	struct config cfg;
+	char err[256];
+	const char *ok[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", NULL};
+	assert_int_equal(load(ok, &cfg, err), 0);
+	assert_string_equal(cfg.secret_prefix, "LAKE_SECRET_");
+	assert_string_equal(cfg.secrets_dir, "/run/secrets");
+	assert_int_equal(cfg.header_timeout, 1);
+	assert_int_equal(cfg.max_per_ip, 0);
+	config_free(&cfg);
+	const char *bad[][2] = {{"SHOPPERLAKE_SECRET_PREFIX", "SHOPPERLAKE_"}, {"SHOPPERLAKE_SECRET_PREFIX", "shopperlake_x"},
+				{"SHOPPERLAKE_SECRET_PREFIX", "A-B"}, {"SHOPPERLAKE_SECRETS_DIR", "/"},
+				{"SHOPPERLAKE_SECRETS_DIR", "/proc/self"}, {"SHOPPERLAKE_SECRETS_DIR", "/etc"},
+				{"SHOPPERLAKE_SECRETS_DIR", "relative/dir"}, {"SHOPPERLAKE_SECRETS_DIR", "/run/../etc"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *env[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", bad[i][0], bad[i][1], NULL};
+		assert_int_equal(load(env, &cfg, err), -1);
+		if (!strstr(err, bad[i][0]))
+			fail_msg("'%s' for %s: error '%s' does not name it", bad[i][1], bad[i][0], err);
+	}
+}
+
 static void token_from_file(void **state)
 {
 	char path[] = "/tmp/lake-token-XXXXXX";
@@ -102,6 +127,7 @@ int main(void)
 		cmocka_unit_test(bad_numbers_name_the_variable),
 		cmocka_unit_test(weak_or_shared_tokens_are_refused),
 		cmocka_unit_test(token_from_file),
+		cmocka_unit_test(secret_policy_settings_are_checked),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

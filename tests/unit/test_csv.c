@@ -1,7 +1,7 @@
 /* CSV -> COPY conversion (jobs/csv_copy.c): dialects, quoting, line
  * endings, encodings, value rewriting, rejects with line and reason, and
  * that chunk boundaries never change the output. Then the options of sftp
- * sources that choose the dialect (jobs/sftp_options.c). */
+ * sources that choose the dialect (jobs/sources/sftp/options.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -345,7 +345,7 @@ static void helpers(void **state)
 /* --- sftp options ---------------------------------------------------- */
 
 static const char *sftp_base =
-	"{\"source_type\":\"sftp\",\"connection_secret\":\"env:SFTP_PASSWORD\",\"options\":{"
+	"{\"source_type\":\"sftp\",\"connection_secret\":\"env:LAKE_SECRET_SFTP_PASSWORD\",\"options\":{"
 	"\"host\":\"sftp.parceiros.example\",\"user\":\"shopper\",\"directory\":\"/saida/estoque\","
 	"\"known_host\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDq9NOnMWXf8XZqiyfv5uyBQxRKhhyz6R9a35hyO1rtk\"}}";
 
@@ -392,7 +392,7 @@ static void sftp_defaults_are_filled(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "max_reject_pct")), 10);
 	struct sftp_options opts;
 	assert_int_equal(sftp_options_read(src, &opts, f, sizeof f, m, sizeof m), 0);
-	assert_string_equal(opts.password_secret, "env:SFTP_PASSWORD");
+	assert_string_equal(opts.password_secret, "env:LAKE_SECRET_SFTP_PASSWORD");
 	assert_int_equal(opts.dialect.encoding, CSV_WIN1252);
 	json_decref(src);
 }
@@ -411,8 +411,8 @@ static void sftp_options_are_checked(void **state)
 	sftp_expect("encoding", "\"utf-16\"", "options.encoding", "utf-8, latin-1 or windows-1252");
 	sftp_expect("date_format", "\"%d/%m/%Y\"", "options.date_format", "DD, MM and YYYY");
 	sftp_expect("max_reject_pct", "101", "options.max_reject_pct", "0 to 100");
-	sftp_expect("password_secret", "\"hunter2\"", "options.password_secret", "secret reference");
-	sftp_expect("passphrase_secret", "\"env:K\"", "options.passphrase_secret", "private_key_file");
+	sftp_expect("password_secret", "\"hunter2\"", "options.password_secret", "reference");
+	sftp_expect("passphrase_secret", "\"env:LAKE_SECRET_K\"", "options.passphrase_secret", "private_key_file");
 	sftp_expect("path", "\"/saida\"", "options.path", "\"directory\"");
 }
 

@@ -12,7 +12,7 @@ static const char *valid_pg =
 	"{\"system\":\"marketplace\",\"source_type\":\"postgresql\",\"database\":\"marketplace\","
 	"\"object\":\"vendas\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\",\"key\":true},"
 	"{\"name\":\"total\",\"type\":\"NUMERIC( 14 , 2 )\"},{\"name\":\"updated_at\",\"type\":\"timestamptz\"}],"
-	"\"load_type\":\"incremental\",\"connection_secret\":\"env:MARKETPLACE_URL\"}";
+	"\"load_type\":\"incremental\",\"connection_secret\":\"env:LAKE_SECRET_MARKETPLACE_URL\"}";
 
 /* Validates `base` with `key` set to the JSON `value` (or removed if NULL). */
 static int check_with(const char *base, const char *key, const char *value, struct validation_error *ve)
@@ -99,6 +99,18 @@ static void secrets_only_by_reference(void **state)
 {
 	expect_field("connection_secret", "\"hunter2\"", "connection_secret", "reference");
 	expect_field("connection_secret", NULL, "connection_secret", "required");
+	/* the policy: the server's own variables, others without the prefix, files outside the directory */
+	expect_field("connection_secret", "\"env:SHOPPERLAKE_ADMIN_TOKEN\"", "connection_secret", "SHOPPERLAKE_SECRET_PREFIX");
+	expect_field("connection_secret", "\"env:PATH\"", "connection_secret", "prefix");
+	expect_field("connection_secret", "\"file:/etc/shadow\"", "connection_secret", "SHOPPERLAKE_SECRETS_DIR");
+	expect_field("connection_secret", "\"file:/proc/self/environ\"", "connection_secret", "secrets directory");
+	expect_field("connection_secret", "\"file:/run/secrets/../../etc/shadow\"", "connection_secret", "..");
+	expect_field("connection_secret", "\"file:/run/secrets/./x\"", "connection_secret", "secrets directory");
+	expect_field("connection_secret", "\"file:/run/secrets\"", "connection_secret", "secrets directory");
+	expect_field("connection_secret", "\"file:/run/secretsX/y\"", "connection_secret", "secrets directory");
+	struct validation_error ve;
+	assert_int_equal(check_with(valid_pg, "connection_secret", "\"file:/run/secrets/marketplace\"", &ve), 0);
+	assert_int_equal(check_with(valid_pg, "connection_secret", "\"env:LAKE_SECRET_X\"", &ve), 0);
 	expect_field("max_parallel_tasks", "0", "max_parallel_tasks", "1 to 64");
 	expect_field("options", "[]", "options", "object");
 }
@@ -117,7 +129,16 @@ static void quality_checks(void **state)
 		"{\"soft_delete\": true, \"checks\": [{\"check\": \"not_null\", \"column\": \"total\"},"
 		"{\"check\": \"unique\", \"columns\": [\"id\", \"total\"]},"
 		"{\"check\": \"row_count_not_collapsing\", \"max_drop_pct\": 30},"
-		"{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [1, 2]}]}", &ve), 0);
+		"{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [\"1\", \"2\"]}]}", &ve), 0);
+	/* accepted_values are strings: a null would turn the check off */
+	expect_field("options", "{\"checks\": [{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [\"1\", null]}]}",
+		     "options.checks[0].values[1]", "string");
+	expect_field("options", "{\"checks\": [{\"check\": \"accepted_values\", \"column\": \"total\", \"values\": [{}]}]}",
+		     "options.checks[0].values[0]", "string");
+	/* numbers beyond 64 bits, wherever they are */
+	expect_field("options", "{\"x\": 1e20}", "options.x", "64 bits");
+	expect_field("options", "{\"a\": [{\"b\": -9.3e18}]}", "options.a[0].b", "64 bits");
+	assert_int_equal(check_with(valid_pg, "options", "{\"x\": 9.2e18, \"y\": 1.5}", &ve), 0);
 }
 
 static void merge_patch(void **state)

@@ -214,12 +214,12 @@ static int check_auth(struct check *c, json_t *source, struct sftp_options *o)
 	if (o->private_key_file && (o->private_key_file[0] != '/' || strlen(o->private_key_file) > 1024 ||
 				    !printable(o->private_key_file)))
 		return bad(c, "private_key_file", "must be the absolute path of a private key file");
-	if (o->passphrase_secret && !secret_ref_valid(o->passphrase_secret))
-		return bad(c, "passphrase_secret", "must be a secret reference (env:NAME or file:/path)");
+	if (o->passphrase_secret && secret_ref_problem(o->passphrase_secret))
+		return bad(c, "passphrase_secret", "%s", secret_ref_problem(o->passphrase_secret));
 	if (o->passphrase_secret && !o->private_key_file)
 		return bad(c, "passphrase_secret", "is the passphrase of private_key_file, which is not set");
-	if (o->password_secret && !secret_ref_valid(o->password_secret))
-		return bad(c, "password_secret", "must be a secret reference (env:NAME or file:/path), never the password");
+	if (o->password_secret && secret_ref_problem(o->password_secret))
+		return bad(c, "password_secret", "%s", secret_ref_problem(o->password_secret));
 	if (!o->password_secret)
 		o->password_secret = conn;
 	if (!o->private_key_file && !o->password_secret)

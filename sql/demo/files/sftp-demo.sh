@@ -9,7 +9,7 @@
 # and prints a JSON array of the sources (system "arquivos": "estoque", the
 # daily stock file of each store, and "precos_fornecedor", a supplier's price
 # list) to POST to /v1/sources one by one. They authenticate with the
-# generated client key; connection_secret names SHOPPERLAKE_SFTP_PASSWORD,
+# generated client key; connection_secret names LAKE_SECRET_SFTP_PASSWORD,
 # which only matters for a server that takes passwords.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +30,7 @@ jq -n --arg host 127.0.0.1 --argjson port "$port" --arg user "$user" --arg key "
   {host: $host, port: $port, user: $user, private_key_file: $key, known_host: $known} as $conn |
   [
     {system: "arquivos", source_type: "sftp", database: "parceiros", object: "estoque",
-     load_type: "incremental", connection_secret: "env:SHOPPERLAKE_SFTP_PASSWORD",
+     load_type: "incremental", connection_secret: "env:LAKE_SECRET_SFTP_PASSWORD",
      project: "shopper", region: "southamerica-east1",
      columns: [{name: "loja_id", type: "bigint", key: true}, {name: "produto_id", type: "bigint", key: true},
                {name: "quantidade", type: "integer"}, {name: "quantidade_reservada", type: "integer"},
@@ -38,7 +38,7 @@ jq -n --arg host 127.0.0.1 --argjson port "$port" --arg user "$user" --arg key "
      options: ($conn + {directory: ($files + "/estoque"), pattern: "estoque_loja_*.csv", delimiter: ";",
                         encoding: "utf-8", date_format: "DD/MM/YYYY", max_reject_pct: 5})},
     {system: "arquivos", source_type: "sftp", database: "parceiros", object: "precos_fornecedor",
-     load_type: "incremental", connection_secret: "env:SHOPPERLAKE_SFTP_PASSWORD",
+     load_type: "incremental", connection_secret: "env:LAKE_SECRET_SFTP_PASSWORD",
      project: "shopper", region: "southamerica-east1",
      columns: [{name: "produto_id", type: "bigint", key: true}, {name: "sku", type: "text"},
                {name: "descricao_fornecedor", type: "text"},

@@ -221,7 +221,7 @@ export async function registerDemoSources(srv, only) {
 // The server env that points the demo's connection_secret at a source db.
 export function marketplaceEnv(src, extra = {}) {
   return {
-    SHOPPERLAKE_MARKETPLACE_URL: src.url,
+    LAKE_SECRET_MARKETPLACE_URL: src.url,
     SHOPPERLAKE_WORKERS: 2,
     SHOPPERLAKE_HEARTBEAT_SECS: 1,
     SHOPPERLAKE_STALE_SECS: 3,
