@@ -87,12 +87,14 @@ function dbUrl(c, db, user) {
 }
 
 // Runs SQL with psql over the cluster's unix socket; returns stdout (unaligned, tuples only).
-export async function psql(sql, { db = 'postgres', user = 'postgres' } = {}) {
+// With `file`, sql is ignored and the file runs instead (for statements
+// longer than one command-line argument may be).
+export async function psql(sql, { db = 'postgres', user = 'postgres', file } = {}) {
   const c = await cluster();
   const { stdout } = await execFileP(
     psqlBin(),
-    ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', dbUrl(c, db, user), '-c', sql],
-    { timeout: 30_000 },
+    ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', dbUrl(c, db, user), ...(file ? ['-f', file] : ['-c', sql])],
+    { timeout: 30_000, maxBuffer: 256 * 1024 * 1024 },
   );
   return stdout.trim();
 }
