@@ -86,6 +86,28 @@ function landForm(type, v) {
   return v;
 }
 
+let truthCounter = 0;
+
+// TRUSTED's live rows equal the simulator's truth of dbo.<table> now, each
+// value compared with PostgreSQL's cast of the truth's text to the TRUSTED
+// type (so a datetime2 is compared at PostgreSQL's microseconds).
+async function assertTrustedEqualsTruth(table, cols, trustedTable) {
+  const truth = await sim.dump(table);
+  assert.deepEqual(truth.header, cols.map((c) => c[0]));
+  const t = `truth_${table}_${++truthCounter}`;
+  const lit = (v, i) => (v === null ? 'NULL' : `$t$${landForm(cols[i][1], v)}$t$`);
+  const file = path.join(lake.tmp, `${t}.sql`);
+  writeFileSync(file, `CREATE TABLE public.${t} (${cols.map((c) => `"${c[0]}" text`).join(', ')});\n` +
+    (truth.rows.length ? `INSERT INTO public.${t} VALUES ${truth.rows.map((r) => `(${r.map(lit).join(', ')})`).join(',\n')};` : ''));
+  await psql(null, { db: lake.db, file });
+  const key = cols.find((c) => c[2])[0];
+  const diff = await lake.sql(`SELECT count(*) FROM public.${t} t FULL JOIN (SELECT * FROM trusted.${trustedTable} WHERE NOT _deleted) x
+    ON x."${key}" = t."${key}"::${cols.find((c) => c[2])[1]}
+    WHERE x."${key}" IS NULL OR t."${key}" IS NULL OR ${cols.map(([n, type]) => `x."${n}" IS DISTINCT FROM t."${n}"::${type}`).join(' OR ')}`);
+  assert.equal(diff, '0', `trusted.${trustedTable} equals the truth of dbo.${table} (${truth.rows.length} rows)`);
+  return truth.rows.length;
+}
+
 test('every type round-trips source -> LAND (exact text) -> TRUSTED (the cast of the truth)', async () => {
   const source = await register(def('ittipos', 'tipos', TIPOS, { load_type: 'full', offset_mode: 'none' }));
   const job = await runLoad(srv, source.id, 'full');
@@ -113,20 +135,113 @@ test('every type round-trips source -> LAND (exact text) -> TRUSTED (the cast of
     });
   }
   // TRUSTED: each value equals PostgreSQL's cast of the truth's text.
-  const values = truth.rows
-    .map((r) => `(${r.map((v, i) => (v === null ? 'NULL' : `$t$${landForm(TIPOS[i][1], v)}$t$`)).join(', ')})`)
-    .join(',\n');
-  const file = path.join(lake.tmp, 'truth_tipos.sql');
-  writeFileSync(file, `CREATE TABLE public.truth_tipos (${TIPOS.map((c) => `"${c[0]}" text`).join(', ')});
-    INSERT INTO public.truth_tipos VALUES ${values};`);
-  await psql(null, { db: lake.db, file });
-  const diff = await lake.sql(`SELECT count(*) FROM public.truth_tipos t FULL JOIN trusted.ittipos_tipos x ON x.id = t.id::integer
-    WHERE x.id IS NULL OR t.id IS NULL OR ${TIPOS.map(([n, type]) => `x."${n}" IS DISTINCT FROM t."${n}"::${type}`).join(' OR ')}`);
-  assert.equal(diff, '0', 'TRUSTED equals the truth cast to the TRUSTED types');
+  await assertTrustedEqualsTruth('tipos', TIPOS, 'ittipos_tipos');
   const big = await lake.sql(`SELECT length(c_nvarchar_max), octet_length(c_nvarchar_max) FROM trusted.ittipos_tipos WHERE id = 7`);
   assert.ok(Number(big.split('|')[1]) >= 1_000_000, `a 1 MB nvarchar(max) kept whole: ${big}`);
   // surrogate pairs: row 5 holds an emoji
   const emoji = await lake.sql(`SELECT count(*) FROM trusted.ittipos_tipos WHERE c_nvarchar ~ '[\\U0001F600-\\U0001FAFF]'`);
   assert.ok(Number(emoji) >= 1, 'an emoji (a surrogate pair in UTF-16) arrives as one character');
   assert.equal(job.steps.find((s) => s.name === 'land').snapshot, true);
+});
+
+async function getSource(id) {
+  return (await srv.call('GET', '/v1/sources/{id}', 200, { params: { id } })).body;
+}
+
+async function landOps(table, jobId) {
+  const out = await lake.sql(`SELECT coalesce(sys_change_operation, 'snapshot') AS op, count(*) FROM land.${table}
+    WHERE _job_id = ${jobId} GROUP BY 1 ORDER BY 1`);
+  return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => [l.split('|')[0], Number(l.split('|')[1])]));
+}
+
+test('change tracking: the first load is a snapshot; then inserts, updates, deletes, key updates and a late commit, each loaded once', async () => {
+  const source = await register(def('itct', 'vendas', VENDAS));
+  const first = await runLoad(srv, source.id, 'incremental');
+  assert.equal(first.steps.find((s) => s.name === 'land').snapshot, true, 'no offset yet: a full snapshot');
+  assert.deepEqual(await landOps('itct_vendas', first.id), { snapshot: 3000 });
+  const v0 = (await getSource(source.id)).last_offset;
+  assert.match(v0, /^\d+$/, 'the offset is the change tracking version');
+  assert.equal(await assertTrustedEqualsTruth('vendas', VENDAS, 'itct_vendas'), 3000);
+
+  // changes: the simulator's mix (updates, inserts, deletes), a key update, a delete
+  const [mix] = await sim.sql(`EXEC sim.change_sales @pct = 2`);
+  await sim.sql('UPDATE dbo.vendas SET id = 900001 WHERE id = 11');
+  await sim.sql('DELETE FROM dbo.vendas WHERE id = 12');
+  // a transaction that is still open during the next load, committed after it
+  const late = await sim.connect();
+  await sim.sql('BEGIN TRANSACTION', late);
+  await sim.sql('UPDATE dbo.vendas SET quantidade = 77 WHERE id = 20', late);
+
+  const second = await runLoad(srv, source.id, 'incremental');
+  assert.equal(second.steps.find((s) => s.name === 'land').snapshot, false);
+  const ops = await landOps('itct_vendas', second.id);
+  assert.ok(ops.I >= 1 && ops.U >= 1 && ops.D >= 2, `I, U and D arrive: ${JSON.stringify(ops)} after ${JSON.stringify(mix)}`);
+  assert.equal(await lake.sql(`SELECT sys_change_operation FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '11'`), 'D');
+  assert.equal(await lake.sql(`SELECT sys_change_operation FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '900001'`), 'I');
+  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '20'`), '0',
+    'an uncommitted change is not read');
+  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE _job_id = ${second.id} AND sys_change_version IS NULL`), '0');
+  await assertTrustedEqualsTruth('vendas', VENDAS, 'itct_vendas');
+  assert.equal(await lake.sql(`SELECT count(*) FROM trusted.itct_vendas WHERE id IN (11, 12) AND NOT _deleted`), '0', 'deletes applied');
+
+  await sim.sql('COMMIT', late);
+  const third = await runLoad(srv, source.id, 'incremental');
+  assert.deepEqual(await landOps('itct_vendas', third.id), { U: 1 }, 'the late commit, and only it');
+  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE id = '20' AND quantidade = '77'`), '1', 'loaded once');
+  await assertTrustedEqualsTruth('vendas', VENDAS, 'itct_vendas');
+  const fourth = await runLoad(srv, source.id, 'incremental');
+  assert.deepEqual(await landOps('itct_vendas', fourth.id), {}, 'nothing changed, nothing loaded');
+});
+
+test('an offset older than the minimum valid version (cleanup, truncate): a full load is required, or options.on_ct_expired reloads', async () => {
+  const source = await register(def('itexp', 'clientes', [
+    ['id', 'bigint', true], ['nome', 'text'], ['email', 'text'], ['cidade', 'text'], ['uf', 'char(2)'],
+    ['data_nascimento', 'date'], ['criado_em', 'timestamp'], ['updated_at', 'timestamp'],
+  ]));
+  await runLoad(srv, source.id, 'incremental');
+  await sim.sql(`UPDATE dbo.clientes SET cidade = N'Manaus' WHERE id = 3`);
+  await sim.sql('EXEC sim.ct_cleanup');
+  const failed = await runLoad(srv, source.id, 'incremental', { expect: 'JOB_STATE_FAILED' });
+  assert.equal(failed.error_kind, 'permanent');
+  assert.equal(failed.attempt, 1);
+  assert.match(failed.error, /a full load is required/);
+  assert.match(failed.error, /minimum valid version/);
+
+  await srv.call('PATCH', '/v1/sources/{id}', 200, { params: { id: source.id }, body: { options: { on_ct_expired: 'reload' } } });
+  const reloaded = await runLoad(srv, source.id, 'incremental');
+  assert.equal(reloaded.steps.find((s) => s.name === 'land').snapshot, true);
+  assert.match(reloaded.steps.find((s) => s.name === 'extract').notice, /reloaded in full/);
+  const n = await assertTrustedEqualsTruth('clientes', [
+    ['id', 'bigint', true], ['nome', 'text'], ['email', 'text'], ['cidade', 'text'], ['uf', 'text'],
+    ['data_nascimento', 'date'], ['criado_em', 'timestamp'], ['updated_at', 'timestamp'],
+  ], 'itexp_clientes');
+  assert.ok(n > 0);
+
+  // a truncate takes a new version and makes it the minimum valid one
+  const t = await register(def('ittrunc', 'marcas', [['id', 'bigint', true], ['nome', 'text'], ['updated_at', 'timestamp']]));
+  await runLoad(srv, t.id, 'incremental');
+  await sim.sql('TRUNCATE TABLE dbo.marcas');
+  await sim.sql(`INSERT INTO dbo.marcas (nome) VALUES (N'Única')`);
+  const afterTruncate = await runLoad(srv, t.id, 'incremental', { expect: 'JOB_STATE_FAILED' });
+  assert.match(afterTruncate.error, /a full load is required/);
+  await runLoad(srv, t.id, 'full');
+  assert.equal(await assertTrustedEqualsTruth('marcas', [['id', 'bigint', true], ['nome', 'text'], ['updated_at', 'timestamp']], 'ittrunc_marcas'), 1);
+});
+
+test('a table without change tracking: a permanent error naming it; by watermark it loads (rows marked U)', async () => {
+  const cols = [['id', 'bigint', true], ['nome', 'text'], ['valor', 'integer']];
+  const ct = await register(def('itnoct', 'sem_ct', cols));
+  const failed = await runLoad(srv, ct.id, 'incremental', { expect: 'JOB_STATE_FAILED' });
+  assert.equal(failed.error_kind, 'permanent');
+  assert.equal(failed.attempt, 1);
+  assert.match(failed.error, /change tracking is not enabled on \[dbo\]\.\[sem_ct\]/);
+
+  const wm = await register(def('itwm', 'sem_ct', cols, { offset_mode: 'watermark', offset_column: 'id' }));
+  await runLoad(srv, wm.id, 'incremental');
+  assert.equal((await getSource(wm.id)).last_offset, '10');
+  await sim.sql(`INSERT INTO dbo.sem_ct (id, nome, valor) VALUES (11, N'onze', 11), (12, N'doze', NULL)`);
+  const next = await runLoad(srv, wm.id, 'incremental');
+  assert.deepEqual(await landOps('itwm_sem_ct', next.id), { U: 2 });
+  assert.equal((await getSource(wm.id)).last_offset, '12');
+  assert.equal(await assertTrustedEqualsTruth('sem_ct', cols, 'itwm_sem_ct'), 12);
 });
