@@ -25,6 +25,8 @@ import { dumpRows, getJob, runLoad, startLoad, waitJob } from './lib/marketplace
 import { MSSQL_PASSWORD, MssqlSim } from './lib/mssql.mjs';
 
 const SECRET_ENV = 'LAKE_SECRET_IT_MSSQL_URL';
+const BAD_ENV = 'LAKE_SECRET_IT_MSSQL_BAD';
+const BAD_PASSWORD = 'Wr0ng-Passw0rd-7c1e';
 let lake;
 let sim;
 let srv;
@@ -48,6 +50,7 @@ const VENDAS = [
 ];
 
 function def(system, object, cols, extra = {}) {
+  if (extra.load_type === 'full' && !extra.offset_mode) extra = { ...extra, offset_mode: 'none' };
   return {
     system, source_type: 'sqlserver', database: 'marketplace', schema: 'dbo', object,
     load_type: 'incremental', offset_mode: 'change_tracking', connection_secret: `env:${SECRET_ENV}`,
@@ -60,11 +63,18 @@ async function register(d) {
   return (await srv.call('POST', '/v1/sources', 201, { body: d })).body;
 }
 
+function serverEnv(extra = {}) {
+  return {
+    [SECRET_ENV]: sim.url(), [BAD_ENV]: sim.url({ password: BAD_PASSWORD }),
+    SHOPPERLAKE_WORKERS: 2, SHOPPERLAKE_HEARTBEAT_SECS: 1, SHOPPERLAKE_STALE_SECS: 3, ...extra,
+  };
+}
+
 before(async () => {
   sim = await MssqlSim.start(['--sales', 3000, '--seed', 7]);
   lake = await Lake.create('sqlserver');
   srv = await lake.startServer({
-    env: { [SECRET_ENV]: sim.url(), SHOPPERLAKE_WORKERS: 2, SHOPPERLAKE_HEARTBEAT_SECS: 1, SHOPPERLAKE_STALE_SECS: 3 },
+    env: serverEnv(),
   });
 });
 
@@ -244,4 +254,92 @@ test('a table without change tracking: a permanent error naming it; by watermark
   assert.deepEqual(await landOps('itwm_sem_ct', next.id), { U: 2 });
   assert.equal((await getSource(wm.id)).last_offset, '12');
   assert.equal(await assertTrustedEqualsTruth('sem_ct', cols, 'itwm_sem_ct'), 12);
+});
+
+test('the connection dropped mid-result: the attempt is retried, nothing doubled', async () => {
+  const source = await register(def('itdrop', 'vendas', VENDAS, { load_type: 'full' }));
+  await sim.sql(`EXEC sim.fault @kind = N'drop', @after = 1000`);
+  const job = await runLoad(srv, source.id, 'full', { timeoutMs: 90_000 });
+  assert.equal(job.attempt, 2, 'the first attempt lost its connection');
+  const land = await lake.sql(`SELECT count(*), count(DISTINCT id) FROM land.itdrop_vendas`);
+  const n = await assertTrustedEqualsTruth('vendas', VENDAS, 'itdrop_vendas');
+  assert.equal(land, `${n}|${n}`, 'LAND holds every row once');
+});
+
+test('a server error mid-result fails the attempt and is retried; snapshot isolation off is said on the job', async () => {
+  const source = await register(def('iterr', 'lojas', [
+    ['id', 'bigint', true], ['nome', 'text'], ['cnpj', 'text'], ['cidade', 'text'], ['uf', 'text'],
+    ['criado_em', 'timestamp'], ['updated_at', 'timestamp'],
+  ]));
+  await sim.sql(`EXEC sim.fault @kind = N'error', @after = 3`);
+  const first = await runLoad(srv, source.id, 'incremental', { timeoutMs: 90_000 });
+  assert.equal(first.attempt, 2);
+  await sim.sql('EXEC sim.snapshot_isolation @on = 0');
+  try {
+    await sim.sql(`UPDATE dbo.lojas SET cidade = N'Belém' WHERE id = 2`);
+    const next = await runLoad(srv, source.id, 'incremental');
+    assert.match(next.steps.find((s) => s.name === 'extract').notice, /Snapshot isolation is off/);
+    assert.deepEqual(await landOps('iterr_lojas', next.id), { U: 1 });
+  } finally {
+    await sim.sql('EXEC sim.snapshot_isolation @on = 1');
+  }
+});
+
+test('a wrong password: a permanent failure at attempt 1, and no part of the secret in the job or the logs', async () => {
+  const bad = await register(def('itpw', 'marcas', [['id', 'bigint', true], ['nome', 'text']], { connection_secret: `env:${BAD_ENV}`, load_type: 'full' }));
+  const job = await runLoad(srv, bad.id, 'full', { expect: 'JOB_STATE_FAILED' });
+  assert.equal(job.attempt, 1);
+  assert.equal(job.error_kind, 'permanent');
+  assert.match(job.error, /refused the login/);
+  const answers = JSON.stringify(job) + JSON.stringify((await srv.call('GET', '/v1/jobs', 200, {})).body) +
+    JSON.stringify((await srv.call('GET', '/v1/sources/{id}', 200, { params: { id: bad.id } })).body);
+  for (const [where, text] of [['the answers', answers], ['the logs', srv.stderr + srv.stdout]]) {
+    for (const part of [BAD_PASSWORD, encodeURIComponent(BAD_PASSWORD), MSSQL_PASSWORD, `:${sim.port}/`, 'sqlserver://']) {
+      assert.ok(!text.includes(part), `${where} show a part of the secret (${part === BAD_PASSWORD ? 'the password' : part})`);
+    }
+  }
+  assert.ok(srv.stderr.length > 0, 'the server logged');
+});
+
+// Rows every 50 ms: the extractor's own per-row check sees the cancel; a
+// row every 4 s: db-lib's once-a-second interrupt check sends the attention
+// while it waits.
+for (const ms of [50, 4000]) {
+  test(`a cancel stops the source query within about a second (a row every ${ms} ms)`, async () => {
+    const source = await register(def(`itcancel${ms}`, 'vendas', VENDAS, { load_type: 'full' }));
+    await sim.sql(`EXEC sim.fault @kind = N'slow', @ms = ${ms}, @count = 1`);
+    const job = await startLoad(srv, source.id, 'full');
+    await waitJob(srv, job.id, { pred: (j) => j.state === 'JOB_STATE_RUNNING', timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1500)); // the query is under way, waiting on slow rows
+    const t0 = Date.now();
+    await srv.call('POST', '/v1/jobs/{id}/cancel', 202, { params: { id: job.id } });
+    const done = await waitJob(srv, job.id, { timeoutMs: 10_000 });
+    const took = Date.now() - t0;
+    assert.equal(done.state, 'JOB_STATE_CANCELLED', done.error);
+    assert.ok(took < 2500, `cancelled in ${took} ms`);
+    await sim.sql(`EXEC sim.fault @kind = N'clear'`);
+    assert.equal(await lake.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'land' AND tablename LIKE 'j${job.id}\\_%'`), '0',
+      'the cancelled load left no LAND partition');
+  });
+}
+
+test('kill -9 mid-load: a new server takes the job back and loads every row exactly once', async () => {
+  const source = await register(def('itkill', 'vendas', VENDAS, { load_type: 'full' }));
+  await srv.stop();
+  const victim = await lake.startServer({ env: serverEnv({ SHOPPERLAKE_WORKERS: 1 }) });
+  await sim.sql(`EXEC sim.fault @kind = N'slow', @ms = 20, @count = 1`);
+  const job = await startLoad(victim, source.id, 'full');
+  await waitJob(victim, job.id, { pred: (j) => j.state === 'JOB_STATE_RUNNING', timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 700));
+  victim.proc.kill('SIGKILL');
+  await victim.exited;
+  lake.servers.delete(victim);
+  await sim.sql(`EXEC sim.fault @kind = N'clear'`);
+  srv = await lake.startServer({ env: serverEnv() });
+  const done = await waitJob(srv, job.id, { timeoutMs: 60_000 });
+  assert.equal(done.state, 'JOB_STATE_DONE', done.error);
+  assert.equal(done.attempt, 2);
+  const n = await assertTrustedEqualsTruth('vendas', VENDAS, 'itkill_vendas');
+  assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT id) FROM land.itkill_vendas`), `${n}|${n}`);
+  assert.equal(await lake.sql(`SELECT count(*) FROM raw.itkill_vendas`), String(n));
 });

@@ -154,11 +154,12 @@ static int stream_rows(struct ms_load *l, const char *land_table, struct load_re
 			goto out;
 		if (l->batch.len >= BATCH_BYTES && flush(l, err) != 0)
 			goto out;
-		if (++rows % PROGRESS_EVERY == 0) {
+		if (++rows % PROGRESS_EVERY == 0)
 			atomic_store(&l->w->rows_read, rows);
-			if (worker_should_stop(l->w))
-				break;
-		}
+		/* every row: rows may trickle in (db-lib's own check runs only
+		 * after a second without any byte) */
+		if (worker_should_stop(l->w))
+			break;
 	}
 	if (row < 0)
 		goto out;
