@@ -10,8 +10,8 @@
 // - a broken override (an SQL error) fails the job permanently with the
 //   error: for TRUSTED nothing of the job reaches TRUSTED; for RAW the whole
 //   load rolls back (no LAND rows of the job, last_offset unchanged);
-// - a sqlserver source has no extractor yet: a load fails permanently at
-//   attempt 1 saying so.
+// - a sqlserver source whose secret is not set: a load fails permanently at
+//   attempt 1 saying so (sqlserver.test.mjs tests the kind itself).
 //
 // Each test uses its own `system`, so its lake tables are its own.
 import assert from 'node:assert/strict';
@@ -310,7 +310,7 @@ SELECT * FROM no_such_table;
 
 // --- 4. sqlserver ------------------------------------------------------------
 
-test('a sqlserver source: a load fails permanently at attempt 1 (loading sqlserver is not implemented)', async () => {
+test('a sqlserver source whose secret is not set: a load fails permanently at attempt 1', async () => {
   const source = await register('ovmssql', 'clientes', {
     source_type: 'sqlserver',
     connection_secret: 'env:LAKE_SECRET_OVR_MSSQL_URL',
@@ -322,8 +322,8 @@ test('a sqlserver source: a load fails permanently at attempt 1 (loading sqlserv
   const job = await runLoad(srv, source.id, 'full', { expect: 'JOB_STATE_FAILED', timeoutMs: 20_000 });
   assert.equal(job.attempt, 1, JSON.stringify(job));
   assert.equal(job.error_kind, 'permanent');
-  assert.match(job.error, /sqlserver/);
-  assert.match(job.error, /not implemented/);
+  assert.match(job.error, /connection_secret/);
+  assert.match(job.error, /LAKE_SECRET_OVR_MSSQL_URL is not set/);
   assert.equal(job.loaded_at, null);
   assert.equal(await exists('land.ovmssql_clientes') && (await count('SELECT count(*) FROM land.ovmssql_clientes')) > 0, false);
   assert.equal((await getSource(source.id)).last_offset, null);
