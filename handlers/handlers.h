@@ -15,6 +15,10 @@ void handle_sources_create(struct http_request *req);
 void handle_source_get(struct http_request *req);
 void handle_source_patch(struct http_request *req);
 void handle_source_delete(struct http_request *req);
+void handle_sources_batch(struct http_request *req);
+
+/* discover.c */
+void handle_discover(struct http_request *req);
 
 /* jobs.c */
 void handle_load_create(struct http_request *req);

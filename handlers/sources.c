@@ -99,6 +99,67 @@ out:
 	json_decref(def);
 }
 
+#define BATCH_MAX 500
+
+/* POST /v1/sources/batch {"sources": [definition, ...]}: registers them all
+ * in one transaction, or none: the first invalid definition answers 422
+ * with its path ("sources[3].columns[1].type"), a lake name in use 409
+ * naming the index. */
+void handle_sources_batch(struct http_request *req)
+{
+	struct validation_error ve;
+	struct store_error se;
+	char err[256], field[200];
+	PGconn *c = NULL;
+	json_t *body = http_body_object(req, json_types), *items = json_array();
+	if (!body)
+		goto out;
+	json_t *defs = json_object_get(body, "sources");
+	if (!json_is_array(defs) || json_array_size(defs) == 0 || json_array_size(defs) > BATCH_MAX) {
+		http_reply_problem(req, 422, "Invalid field", "sources", NULL, "sources must be an array of 1 to %d source definitions",
+				   BATCH_MAX);
+		goto out;
+	}
+	size_t i;
+	json_t *def;
+	json_array_foreach(defs, i, def) {
+		if (!json_is_object(def) || source_validate(def, &ve) != 0) {
+			snprintf(field, sizeof field, "sources[%zu]%s%s", i, json_is_object(def) ? "." : "",
+				 json_is_object(def) ? ve.field : "");
+			http_reply_problem(req, 422, "Invalid field", field, NULL, "%s %s", field,
+					   json_is_object(def) ? ve.message : "must be a source definition (an object)");
+			goto out;
+		}
+	}
+	if (!(c = http_db(req)))
+		goto out;
+	if (db_exec(c, "BEGIN", err, sizeof err) != 0) {
+		http_reply_db_error(req, NULL, c);
+		goto out;
+	}
+	json_array_foreach(defs, i, def) {
+		json_t *stored = NULL;
+		if (!lake_name_free(req, c, def, 0))
+			goto out;
+		enum store_result r = sources_insert(c, def, &stored, &se);
+		if (r != STORE_OK) {
+			handle_reply_store(req, r, &se, c, "source", "sources");
+			goto out;
+		}
+		json_array_append_new(items, with_warnings(stored));
+	}
+	if (db_commit(c, err, sizeof err) != 0) {
+		http_reply_db_error(req, NULL, c);
+		goto out;
+	}
+	http_reply_json(req, 201, json_pack("{s:O}", "items", items));
+out:
+	if (c)
+		http_db_done(req, c); /* rolls back whatever did not commit */
+	json_decref(items);
+	json_decref(body);
+}
+
 void handle_sources_list(struct http_request *req)
 {
 	static const char *const allowed[] = {"limit", "cursor", "system", "source_type", "active", NULL};

@@ -12,6 +12,8 @@ const struct route lake_routes[] = {
 
 	{"GET", "/v1/sources", ROLE_READER, handle_sources_list},
 	{"POST", "/v1/sources", ROLE_ADMIN, handle_sources_create},
+	{"POST", "/v1/sources/batch", ROLE_ADMIN, handle_sources_batch},
+	{"POST", "/v1/discover", ROLE_ADMIN, handle_discover},
 	{"GET", "/v1/sources/{id}", ROLE_READER, handle_source_get},
 	{"PATCH", "/v1/sources/{id}", ROLE_ADMIN, handle_source_patch},
 	{"DELETE", "/v1/sources/{id}", ROLE_ADMIN, handle_source_delete},

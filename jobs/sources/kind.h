@@ -35,6 +35,13 @@ typedef int (*extract_fn)(struct worker_slot *w, const struct claimed_job *job, 
  * options; 0, or -1 with the offending field and a message. */
 typedef int (*options_fn)(json_t *source, char *field, size_t fieldlen, char *msg, size_t msglen);
 
+/* Discovery: lists the tables of the database a connection secret names,
+ * with their columns (the source's type and the default TRUSTED type),
+ * primary keys and change tracking, as {database, tables: [...], ...}
+ * (openapi/openapi.yaml, Discovery). `schema` NULL = every schema. 0, or
+ * -1 with err (permanent: the request is at fault, e.g. a refused login). */
+typedef int (*discover_fn)(const char *secret_ref, const char *schema, json_t **out, struct load_error *err);
+
 /* Offset modes of an incremental load, as a bit set. */
 enum {
 	OFFSET_CHANGE_TRACKING = 1 << 0,
@@ -55,6 +62,7 @@ struct source_kind {
 	bool keeps_rejects;            /* rows that do not fit go to LAND's _rejects table */
 	options_fn validate_options;   /* NULL: no options of its own */
 	extract_fn extract;            /* NULL: loading is not implemented */
+	discover_fn discover;          /* NULL: no discovery */
 };
 
 /* The kind named `name`, or NULL. */

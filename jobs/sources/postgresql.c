@@ -20,6 +20,7 @@
  * An incremental load of a source that has no offset yet is a full snapshot
  * that records the offset (the initial load). */
 #include "jobs/sources/kind.h"
+#include "jobs/sources/postgresql_discover.h"
 #include "jobs/layers/land.h"
 #include "lib/db.h"
 #include "lib/sqlident.h"
@@ -404,4 +405,5 @@ const struct source_kind source_kind_postgresql = {
 	.default_offset_mode = OFFSET_CHANGE_TRACKING,
 	.needs_secret = true,
 	.extract = extract_pg,
+	.discover = pg_discover,
 };

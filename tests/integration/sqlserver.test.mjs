@@ -65,7 +65,7 @@ async function register(d) {
 
 function serverEnv(extra = {}) {
   return {
-    [SECRET_ENV]: sim.url(), [BAD_ENV]: sim.url({ password: BAD_PASSWORD }),
+    [SECRET_ENV]: sim.url(), [BAD_ENV]: sim.url({ password: BAD_PASSWORD }), LAKE_SECRET_IT_PG_URL: lake.url,
     SHOPPERLAKE_WORKERS: 2, SHOPPERLAKE_HEARTBEAT_SECS: 1, SHOPPERLAKE_STALE_SECS: 3, ...extra,
   };
 }
@@ -342,4 +342,70 @@ test('kill -9 mid-load: a new server takes the job back and loads every row exac
   const n = await assertTrustedEqualsTruth('vendas', VENDAS, 'itkill_vendas');
   assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT id) FROM land.itkill_vendas`), `${n}|${n}`);
   assert.equal(await lake.sql(`SELECT count(*) FROM raw.itkill_vendas`), String(n));
+});
+
+test('discovery lists the tables (types mapped, keys, change tracking) and bulk registration takes them, all or nothing', async () => {
+  const res = await srv.call('POST', '/v1/discover', 200, {
+    body: { source_type: 'sqlserver', connection_secret: `env:${SECRET_ENV}`, schema: 'dbo', system: 'itdisc' },
+  });
+  const d = res.body;
+  assert.equal(d.database, 'marketplace');
+  assert.equal(d.snapshot_isolation, true);
+  assert.equal(d.change_tracking.enabled, true);
+  assert.equal(d.change_tracking.retention_period, 2);
+  assert.equal(d.change_tracking.retention_units, 'DAYS');
+  const byName = Object.fromEntries(d.tables.map((t) => [t.object, t]));
+  for (const t of ['categorias', 'marcas', 'produtos', 'lojas', 'clientes', 'promocoes', 'vendas', 'tipos', 'sem_ct']) {
+    assert.ok(byName[t], `table ${t} discovered`);
+  }
+  const vendas = byName.vendas;
+  assert.deepEqual(vendas.primary_key, ['id']);
+  assert.equal(vendas.change_tracking, true);
+  assert.deepEqual(vendas.columns.map((c) => [c.name, c.type]), VENDAS.map(([n, t]) => [n, t === 'timestamp' ? 'timestamp' : t]));
+  assert.equal(vendas.columns.find((c) => c.name === 'preco_unitario').source_type, 'decimal(12,2)');
+  assert.equal(byName.sem_ct.change_tracking, false);
+  assert.equal(byName.sem_ct.definition.load_type, 'full');
+  // every type of dbo.tipos maps to the TRUSTED type the round-trip test uses
+  assert.deepEqual(byName.tipos.columns.map((c) => [c.name, c.type]), TIPOS.map(([n, t]) => [n, t]));
+  assert.equal(byName.tipos.columns.find((c) => c.name === 'c_nvarchar_max').source_type, 'nvarchar(max)');
+  assert.deepEqual(vendas.definition, {
+    source_type: 'sqlserver', database: 'marketplace', schema: 'dbo', object: 'vendas', load_type: 'incremental',
+    offset_mode: 'change_tracking', system: 'itdisc', connection_secret: `env:${SECRET_ENV}`,
+    columns: VENDAS.map(([name, type, key]) => (key ? { name, type, key: true } : { name, type })),
+  });
+
+  // all or nothing: one bad definition, nothing registered
+  const defs = d.tables.filter((t) => ['marcas', 'vendas', 'sem_ct'].includes(t.object)).map((t) => t.definition);
+  const broken = structuredClone(defs);
+  broken[2].columns[1].type = 'blob';
+  const refused = await srv.call('POST', '/v1/sources/batch', 422, { body: { sources: broken } });
+  assert.equal(refused.body.field, 'sources[2].columns[1].type');
+  const listed = await srv.call('GET', '/v1/sources', 200, { query: { system: 'itdisc' } });
+  assert.equal(listed.body.items.length, 0, 'nothing registered');
+  const taken = await srv.call('POST', '/v1/sources/batch', 409, { body: { sources: [defs[0], defs[0]] } });
+  assert.match(taken.body.detail, /already/);
+  assert.equal((await srv.call('GET', '/v1/sources', 200, { query: { system: 'itdisc' } })).body.items.length, 0);
+
+  const created = await srv.call('POST', '/v1/sources/batch', 201, { body: { sources: defs } });
+  assert.deepEqual(created.body.items.map((s) => s.object), ['marcas', 'vendas', 'sem_ct']);
+  const v = created.body.items.find((s) => s.object === 'vendas');
+  await runLoad(srv, v.id, 'incremental');
+  await assertTrustedEqualsTruth('vendas', VENDAS, 'itdisc_vendas');
+
+  // PostgreSQL sources are discovered the same way (the lake's own database stands in)
+  const pg = await srv.call('POST', '/v1/discover', 200, {
+    body: { source_type: 'postgresql', connection_secret: 'env:LAKE_SECRET_IT_PG_URL', schema: 'control' },
+  });
+  const sources = pg.body.tables.find((t) => t.object === 'sources');
+  assert.ok(sources, 'control.sources discovered');
+  assert.deepEqual(sources.primary_key, ['id']);
+  assert.equal(sources.columns.find((c) => c.name === 'id').type, 'bigint');
+
+  // a refused login is the request's fault, without the secret
+  const bad = await srv.call('POST', '/v1/discover', 422, { body: { source_type: 'sqlserver', connection_secret: `env:${BAD_ENV}` } });
+  assert.equal(bad.body.field, 'connection_secret');
+  assert.match(bad.body.detail, /refused the login/);
+  assert.ok(!JSON.stringify(bad.body).includes(BAD_PASSWORD));
+  const kind = await srv.call('POST', '/v1/discover', 422, { body: { source_type: 'api', connection_secret: `env:${SECRET_ENV}` } });
+  assert.equal(kind.body.field, 'source_type');
 });

@@ -33,6 +33,7 @@
 #include "jobs/sources/sqlserver/conn.h"
 #include "jobs/sources/sqlserver/format.h"
 #include "jobs/sources/sqlserver/options.h"
+#include "jobs/sources/sqlserver/discover.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -394,4 +395,5 @@ const struct source_kind source_kind_sqlserver = {
 	.needs_secret = true,
 	.validate_options = mssql_options_validate,
 	.extract = extract_mssql,
+	.discover = mssql_discover,
 };
