@@ -314,7 +314,7 @@ static int plan(struct ms_load *l, const struct claimed_job *job, struct load_re
 
 	l->tail = "\t\\N\t\\N";
 	if (ct) {
-		long long to;
+		long long to = 0;
 		if (ct_versions(l, before, &incremental, &to, res, err) != 0)
 			return -1;
 		if (asprintf(&res->offset_after, "%lld", to) < 0)
@@ -326,7 +326,7 @@ static int plan(struct ms_load *l, const struct claimed_job *job, struct load_re
 			add_notice(res, note);
 		}
 		if (incremental) {
-			long long from;
+			long long from = 0;
 			parse_version(before, &from);
 			if (build_ct_query(l, key, from, to, !snapshot) != 0)
 				return load_fail(err, JOB_TRANSIENT, "out of memory");
