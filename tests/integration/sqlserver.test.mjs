@@ -16,12 +16,12 @@
 //   new server: loaded exactly once;
 // - discovery and bulk registration.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { Lake, psql } from './lib/harness.mjs';
-import { dumpRows, getJob, runLoad, startLoad, waitJob } from './lib/marketplace.mjs';
+import { Lake, ROOT, psql } from './lib/harness.mjs';
+import { dumpRows, runLoad, runPipeline, startLoad, waitJob } from './lib/marketplace.mjs';
 import { MSSQL_PASSWORD, MssqlSim } from './lib/mssql.mjs';
 
 const SECRET_ENV = 'LAKE_SECRET_IT_MSSQL_URL';
@@ -66,6 +66,7 @@ async function register(d) {
 function serverEnv(extra = {}) {
   return {
     [SECRET_ENV]: sim.url(), [BAD_ENV]: sim.url({ password: BAD_PASSWORD }), LAKE_SECRET_IT_PG_URL: lake.url,
+    LAKE_SECRET_MARKETPLACE_MSSQL_URL: sim.url(),
     SHOPPERLAKE_WORKERS: 2, SHOPPERLAKE_HEARTBEAT_SECS: 1, SHOPPERLAKE_STALE_SECS: 3, ...extra,
   };
 }
@@ -97,6 +98,7 @@ function landForm(type, v) {
 }
 
 let truthCounter = 0;
+let lastTruthTable;
 
 // TRUSTED's live rows equal the simulator's truth of dbo.<table> now, each
 // value compared with PostgreSQL's cast of the truth's text to the TRUSTED
@@ -115,6 +117,7 @@ async function assertTrustedEqualsTruth(table, cols, trustedTable) {
     ON x."${key}" = t."${key}"::${cols.find((c) => c[2])[1]}
     WHERE x."${key}" IS NULL OR t."${key}" IS NULL OR ${cols.map(([n, type]) => `x."${n}" IS DISTINCT FROM t."${n}"::${type}`).join(' OR ')}`);
   assert.equal(diff, '0', `trusted.${trustedTable} equals the truth of dbo.${table} (${truth.rows.length} rows)`);
+  lastTruthTable = t;
   return truth.rows.length;
 }
 
@@ -408,4 +411,28 @@ test('discovery lists the tables (types mapped, keys, change tracking) and bulk 
   assert.ok(!JSON.stringify(bad.body).includes(BAD_PASSWORD));
   const kind = await srv.call('POST', '/v1/discover', 422, { body: { source_type: 'api', connection_secret: `env:${SECRET_ENV}` } });
   assert.equal(kind.body.field, 'source_type');
+});
+
+test('the demo: sql/demo/sources_sqlserver.json, marketplace_sqlserver_full and _incremental, and the REFINED reports from SQL Server-loaded TRUSTED', async () => {
+  const defs = JSON.parse(readFileSync(path.join(ROOT, 'sql/demo/sources_sqlserver.json'), 'utf8'));
+  await srv.call('POST', '/v1/sources/batch', 201, { body: { sources: defs } });
+  await runPipeline(srv, 'marketplace_sqlserver_full');
+  await runPipeline(srv, 'marketplace_sqlserver_incremental');
+  await sim.sql('EXEC sim.change_sales @pct = 1');
+  const run = await runPipeline(srv, 'marketplace_sqlserver_incremental');
+  assert.ok(run.jobs.length >= 4);
+  for (const d of defs) {
+    const cols = d.columns.map((c) => [c.name, c.type === 'char(2)' ? 'text' : c.type, c.key]);
+    await assertTrustedEqualsTruth(d.object, cols, `marketplace_${d.object}`);
+  }
+  // vendas_diarias from TRUSTED equals the same sums over the simulator's truth
+  const t = lastTruthTable; // the truth of dbo.vendas (the last table of the file)
+  assert.equal(defs[defs.length - 1].object, 'vendas');
+  const got = await lake.sql(`SELECT count(*), sum(vendas), sum(receita) FROM (SELECT dia, sum(vendas) AS vendas, sum(receita) AS receita
+    FROM refined.vendas_diarias GROUP BY dia) r`);
+  const want = await lake.sql(`SELECT count(DISTINCT (data_venda::timestamptz AT TIME ZONE 'America/Sao_Paulo')::date), count(*), sum(total::numeric)
+    FROM public.${t}`);
+  assert.equal(got, want, 'days, sales and revenue of refined.vendas_diarias equal the source');
+  const top = await lake.sql('SELECT count(*) FROM refined.top_produtos');
+  assert.ok(Number(top) > 0, 'refined.top_produtos is built');
 });
