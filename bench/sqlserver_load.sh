@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sales=${1:-5000000}
 dir=${BENCH_PG_DIR:-var/bench-pg}; port=${BENCH_PG_PORT:-5440}; simport=${BENCH_MSSQL_PORT:-14341}; lakeport=${BENCH_LAKE_PORT:-14342}
-user=sa; pw='Bench#2026-sim'
+user=sa; pw='Bench2026sim' # no '#': pgloader's URI reader fails on %23
 cols="id, produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total, updated_at"
 
 [[ -n ${BENCH_SKIP_DEPS:-} ]] || scripts/install-deps
