@@ -326,6 +326,19 @@ for (const ms of [50, 4000]) {
   });
 }
 
+test('options.query_timeout: a source silent that long fails the attempt (transient), the retry loads', async () => {
+  const source = await register(def('ittimeout', 'marcas', [['id', 'bigint', true], ['nome', 'text'], ['updated_at', 'timestamp']],
+    { load_type: 'full', options: { query_timeout: 1 } }));
+  await sim.sql(`EXEC sim.fault @kind = N'slow', @ms = 5000, @count = 1`);
+  const t0 = Date.now();
+  const job = await runLoad(srv, source.id, 'full', { timeoutMs: 60_000 });
+  assert.equal(job.attempt, 2, 'the first attempt timed out');
+  const log = srv.logs.find((l) => l.job_id === job.id && /did not answer the query for 1 s \(query_timeout\)/.test(JSON.stringify(l)));
+  assert.ok(log, 'the first attempt failed on the query timeout');
+  assert.ok(Date.now() - t0 < 30_000);
+  await assertTrustedEqualsTruth('marcas', [['id', 'bigint', true], ['nome', 'text'], ['updated_at', 'timestamp']], 'ittimeout_marcas');
+});
+
 test('kill -9 mid-load: a new server takes the job back and loads every row exactly once', async () => {
   const source = await register(def('itkill', 'vendas', VENDAS, { load_type: 'full' }));
   await srv.stop();
