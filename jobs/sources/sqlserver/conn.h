@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 #define MSSQL_DEFAULT_PORT 1433
-#define MSSQL_DEFAULT_PACKET 16384
+#define MSSQL_DEFAULT_PACKET 4096 /* the fastest in bench/sqlserver_load.sh (bench/README.md) */
 #define MSSQL_DEFAULT_LOGIN_TIMEOUT 15
 #define MSSQL_DEFAULT_QUERY_TIMEOUT 600
 

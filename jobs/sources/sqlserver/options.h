@@ -1,6 +1,6 @@
 /* The options of a sqlserver source, checked when it is registered or
  * changed (not first when a job runs):
- *   packet_size    TDS packet size in bytes, 512 to 32767 (default 16384)
+ *   packet_size    TDS packet size in bytes, 512 to 32767 (default 4096)
  *   login_timeout  seconds, 1 to 600 (default 15)
  *   query_timeout  seconds without an answer from the source, 0 (none) to
  *                  86400 (default 600)
