@@ -62,7 +62,7 @@ pgl_rss=$(( $(tail -1 var/bench-pgloader.rss 2>/dev/null || echo 0) / 1024 ))
 # 3. shopperlake
 fresh_lake bench_lake
 export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_lake) SHOPPERLAKE_PORT=18099 SHOPPERLAKE_WORKERS=1
-export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
+export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 LAKE_SECRET_BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
 build-release/shopperlake & pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -sf localhost:18099/readyz >/dev/null && break; sleep 0.2; done
@@ -70,7 +70,7 @@ H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: applica
 columns=$(jq -cn --arg c "$cols" '$c | split(", ") | map({name: ., type: "text", key: (. == "id")})')
 curl -sf "${H[@]}" localhost:18099/v1/sources -d "{\"system\":\"bench\",\"source_type\":\"postgresql\",
   \"database\":\"marketplace\",\"object\":\"vendas\",\"load_type\":\"full\",
-  \"connection_secret\":\"env:BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
+  \"connection_secret\":\"env:LAKE_SECRET_BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
 job=$(curl -sf "${H[@]}" localhost:18099/v1/sources/1/loads -d '{"load_type":"full"}' | jq .id)
 until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.2; done
 lake_json=$(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job)
