@@ -88,5 +88,8 @@ printf "%-28s %10.2f %12.0f %12s\n" "psql \\copy pipe (anchor)" "$pipe_s" "$(ech
 printf "%-28s %10.2f %12.0f %12s\n" "pgloader (anchor)" "$pgl_s" "$(echo "$pgl_rows / $pgl_s" | bc -l)" "$pgl_rss"
 printf "%-28s %10.2f %12.0f %12s\n" "shopperlake" "$lake_s" "$(echo "$lake_rows / $lake_s" | bc -l)" "$lake_rss"
 printf "(the whole shopperlake job, with RAW, TRUSTED and checks: %s s)\n" "$job_s"
+printf "steps (s): %s\n" "$(jq -r '[.steps[] | {n: .name, s: ([.started_at, .finished_at]
+  | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
+  | .[1] - .[0])} | "\(.n) \(.s * 1000 | round / 1000)"] | join(", ")' <<<"$lake_json")"
 printf "shopperlake / pipe throughput: %.0f %%   shopperlake / pgloader: %.1fx   (goals: >= 90 %%, >= 2x, RSS < 100 MB)\n" \
   "$(echo "100 * $pipe_s / $lake_s" | bc -l)" "$(echo "$pgl_s / $lake_s" | bc -l)"
