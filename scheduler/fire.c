@@ -5,9 +5,9 @@
  *   retry_delay has passed since it ended (a failed run waiting for its
  *   retry still counts as active).
  * - Overlap: at most max_active_runs runs are active (target queued or
- *   running). A fire that finds them all busy WAITS: the cursor stays on it,
- *   and it starts when a run ends, late but not lost (waiting_since in the
- *   schedule's answer).
+ *   running). A fire that finds them all busy WAITS: the cursor stays on the
+ *   earliest fire not handled, and the fire starts when a run ends, late but
+ *   not lost (waiting_since in the schedule's answer).
  * - Catch-up: the fires due now are those from the cursor up to the clock.
  *   With catchup "none" only the latest starts (after an outage, or a long
  *   wait, the lake runs once); with "all" each of the latest catchup_limit
@@ -33,11 +33,11 @@ static const char sql_lock[] =
 	"  'source_id', s.source_id, 'load_type', s.load_type, 'task', s.task, 'catchup', s.catchup, "
 	"  'catchup_limit', s.catchup_limit, 'max_active_runs', s.max_active_runs, "
 	"  'deadline_seconds', s.deadline_seconds, 'retries', s.retries, "
-	"  'retry_delay_seconds', s.retry_delay_seconds, 'due', d.due, 'due_count', d.n, "
+	"  'retry_delay_seconds', s.retry_delay_seconds, 'due', d.due, 'due_count', d.n, 'first_due', d.first, "
 	"  'next_after', (SELECT f FROM control.schedule_fires(s, $2::timestamptz, NULL, 1) f)) "
 	"FROM control.schedules s, LATERAL ("
 	"  SELECT coalesce(json_agg(x.f ORDER BY x.f) FILTER (WHERE x.rn <= CASE WHEN s.catchup = 'all' "
-	"           THEN s.catchup_limit ELSE 1 END), '[]') AS due, count(*) AS n "
+	"           THEN s.catchup_limit ELSE 1 END), '[]') AS due, count(*) AS n, min(x.f) AS first "
 	"  FROM (SELECT f, row_number() OVER (ORDER BY f DESC) AS rn "
 	"        FROM control.schedule_fires(s, s.next_fire_at - interval '1 microsecond', $2::timestamptz, 100000) f "
 	"        WHERE s.active AND s.next_fire_at <= $2::timestamptz) x) d "
@@ -61,9 +61,9 @@ static const char sql_set_pipeline_run[] =
 	"UPDATE control.schedule_runs SET pipeline_run_id = $2 WHERE id = $1";
 static const char sql_set_job[] = "UPDATE control.schedule_runs SET job_id = $2 WHERE id = $1";
 static const char sql_set_outcome[] =
-	"UPDATE control.schedule_runs r SET outcome = $2, settled = true, reason = coalesce($3, "
+	"UPDATE control.schedule_runs r SET outcome = $2, settled = true, reason = concat_ws('; ', coalesce($3, "
 	"  (SELECT control.schedule_target_problem(s) FROM control.schedules s WHERE s.id = r.schedule_id), "
-	"  'the target cannot run') WHERE r.id = $1 RETURNING to_json(r.reason)";
+	"  'the target cannot run'), r.reason) WHERE r.id = $1 RETURNING to_json(r.reason)";
 static const char sql_set_task[] =
 	"UPDATE control.schedule_runs SET task_state = $2, task_finished_at = $3::timestamptz, "
 	"  reason = coalesce($4, reason) WHERE id = $1";
@@ -281,7 +281,9 @@ static int handle_due(struct turn *t)
 	for (size_t i = 0; i < n; i++) {
 		const char *at = json_string_value(json_array_get(due, i));
 		if (t->active >= num(s, "max_active_runs")) {
-			cursor = at; /* waits for a run to end */
+			/* waits for a run to end; from the earliest fire not handled, so
+			 * the count of those passed over stays true */
+			cursor = i == 0 ? str(s, "first_due") : at;
 			break;
 		}
 		snprintf(reason, sizeof reason, "%lld older fire%s passed over (catchup %s)", passed,
