@@ -8,11 +8,11 @@
 // sharing one lake fire `* * * * *` exactly once per minute, and a server
 // killed at the fire instant loses nothing.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Lake, sleep } from './lib/harness.mjs';
+import { Lake, ROOT, sleep } from './lib/harness.mjs';
 import { poll } from './lib/marketplace.mjs';
 import { assertRequestMatchesSpec, spec } from './lib/spec.mjs';
 
@@ -131,6 +131,19 @@ describe('with a test clock', () => {
       await srv.call('GET', ONE, 404, { params: { id: h.id } });
       await srv.call('GET', RUNS, 404, { params: { id: h.id } });
       await srv.call('DELETE', ONE, 404, { params: { id: h.id } });
+    });
+
+    test("the demo's schedules (sql/demo/schedules.json) are accepted: the seed's hourly pipeline, 10-minute checks, 07:00 stale files", async () => {
+      const demo = JSON.parse(readFileSync(path.join(ROOT, 'sql/demo/schedules.json'), 'utf8'));
+      const byName = {};
+      for (const def of demo) byName[def.name] = await create(def);
+      assert.deepEqual(Object.keys(byName).sort(), ['marketplace-incremental-hourly', 'monitoring-checks', 'stale-files-daily']);
+      assert.equal(byName['marketplace-incremental-hourly'].pipeline, 'marketplace_postgresql_incremental');
+      assert.deepEqual(byName['monitoring-checks'].next_fires.slice(0, 3).map((f) => f.utc), [
+        '2027-01-01T00:10:00+00:00', '2027-01-01T00:20:00+00:00', '2027-01-01T00:30:00+00:00']);
+      assert.equal(byName['stale-files-daily'].next_fires[0].local, '2027-01-01T07:00:00-03:00');
+      assert.equal(byName['stale-files-daily'].next_fires[0].utc, '2027-01-01T10:00:00+00:00');
+      for (const s of Object.values(byName)) await srv.call('DELETE', ONE, 204, { params: { id: s.id } });
     });
 
     test('every refusal names its field', async () => {
