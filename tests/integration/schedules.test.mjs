@@ -254,6 +254,11 @@ describe('with a test clock', () => {
       const all = await create({ task: 'monitoring_checks', cron: '0 * * * *', catchup: 'all', catchup_limit: 3 });
       await srv.stop();
       setClock('2027-12-01T05:10:00Z');
+      // a server that does not schedule (SHOPPERLAKE_SCHEDULER=0) fires nothing
+      srv = await lake.startServer({ env: { ...env, SHOPPERLAKE_SCHEDULER: 0 } });
+      await sleep(TICK_WAIT_MS);
+      assert.deepEqual(await runsOf(srv, none.id), []);
+      await srv.stop();
       srv = await lake.startServer({ env });
       const n = await waitRuns(srv, none.id, 1);
       const a = await waitRuns(srv, all.id, 3);
