@@ -8,7 +8,8 @@
  *   running). A fire that finds them all busy WAITS: the cursor stays on the
  *   earliest fire not handled, and the fire starts when a run ends, late but
  *   not lost (waiting_since in the schedule's answer).
- * - Catch-up: the fires due now are those from the cursor up to the clock.
+ * - Catch-up: the fires due now are those from the cursor up to the clock
+ *   (at most a year back).
  *   With catchup "none" only the latest starts (after an outage, or a long
  *   wait, the lake runs once); with "all" each of the latest catchup_limit
  *   starts in order, still within max_active_runs. The run that starts says
@@ -39,7 +40,8 @@ static const char sql_lock[] =
 	"  SELECT coalesce(json_agg(x.f ORDER BY x.f) FILTER (WHERE x.rn <= CASE WHEN s.catchup = 'all' "
 	"           THEN s.catchup_limit ELSE 1 END), '[]') AS due, count(*) AS n, min(x.f) AS first "
 	"  FROM (SELECT f, row_number() OVER (ORDER BY f DESC) AS rn "
-	"        FROM control.schedule_fires(s, s.next_fire_at - interval '1 microsecond', $2::timestamptz, 100000) f "
+	"        FROM control.schedule_fires(s, greatest(s.next_fire_at - interval '1 microsecond', "
+	"               $2::timestamptz - interval '366 days'), $2::timestamptz, 1000000) f "
 	"        WHERE s.active AND s.next_fire_at <= $2::timestamptz) x) d "
 	"WHERE s.id = $1 FOR UPDATE OF s SKIP LOCKED";
 static const char sql_open_runs[] =
