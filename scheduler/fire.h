@@ -22,8 +22,9 @@ struct sched_ctx {
 };
 
 /* Handles schedule `id` at instant `now` (ISO 8601). Returns the number of
- * runs started, 0 when there was nothing to do (or another server holds
- * it), -1 on a lake error (rolled back; the next tick tries again). */
+ * fires and retries recorded, 0 when there was nothing to do (or another
+ * server holds it), -1 on a lake error (rolled back; the next tick tries
+ * again). */
 int sched_fire(PGconn *c, const struct sched_ctx *ctx, long long id, const char *now);
 
 #endif
