@@ -85,10 +85,21 @@ static enum store_result commit(PGconn *c, enum store_result res, struct store_e
 	return STORE_OK;
 }
 
-static enum store_result notify(PGconn *c, struct store_error *e)
+enum store_result jobs_notify(PGconn *c, struct store_error *e)
 {
 	enum store_result r = store_command(c, sql_notify, 0, NULL, e);
 	return r == STORE_NOT_FOUND ? STORE_OK : r;
+}
+
+enum store_result jobs_insert_load(PGconn *c, long long source_id, const char *load_type,
+				   const char *idempotency_key, int max_attempts, json_t **out,
+				   struct store_error *e)
+{
+	char id[24], attempts[16];
+	snprintf(id, sizeof id, "%lld", source_id);
+	snprintf(attempts, sizeof attempts, "%d", max_attempts);
+	const char *params[4] = {id, load_type, idempotency_key, attempts};
+	return store_one_json(c, sql_create_load, 4, params, out, e);
 }
 
 enum store_result jobs_create_load(PGconn *c, long long source_id, const char *load_type,
@@ -105,9 +116,9 @@ enum store_result jobs_create_load(PGconn *c, long long source_id, const char *l
 
 	if (!begin(c, e))
 		return STORE_ERROR;
-	enum store_result res = store_one_json(c, sql_create_load, 4, params, out, e);
+	enum store_result res = jobs_insert_load(c, source_id, load_type, idempotency_key, max_attempts, out, e);
 	if (res == STORE_OK)
-		return commit(c, notify(c, e), e);
+		return commit(c, jobs_notify(c, e), e);
 	if (res != STORE_NOT_FOUND)
 		return commit(c, res, e);
 
@@ -221,28 +232,34 @@ bool pipeline_name_parse(const char *name, char *system, size_t syslen, const ch
 enum store_result pipeline_run_create(PGconn *c, const char *name, int max_attempts, json_t **out,
 				      struct store_error *e)
 {
+	long long run_id = 0;
+	*out = NULL;
+	memset(e, 0, sizeof *e);
+	if (!begin(c, e))
+		return STORE_ERROR;
+	enum store_result res = pipeline_run_insert(c, name, max_attempts, &run_id, e);
+	if (res == STORE_OK)
+		res = jobs_notify(c, e);
+	res = commit(c, res, e);
+	if (res != STORE_OK)
+		return res;
+	return pipeline_run_get(c, name, run_id, out, e);
+}
+
+enum store_result pipeline_run_insert(PGconn *c, const char *name, int max_attempts, long long *run_id,
+				      struct store_error *e)
+{
 	char system[128], attempts[16];
 	const char *type, *load;
-	*out = NULL;
 	memset(e, 0, sizeof *e);
 	if (!pipeline_name_parse(name, system, sizeof system, &type, &load))
 		return STORE_NOT_FOUND;
 	snprintf(attempts, sizeof attempts, "%d", max_attempts);
 	const char *params[5] = {system, type, load, name, attempts};
-	json_t *run_id = NULL;
-
-	if (!begin(c, e))
-		return STORE_ERROR;
-	enum store_result res = store_one_json(c, sql_run_create, 5, params, &run_id, e);
-	if (res == STORE_OK)
-		res = notify(c, e);
-	res = commit(c, res, e);
-	if (res != STORE_OK) {
-		json_decref(run_id);
-		return res;
-	}
-	res = pipeline_run_get(c, name, (long long)json_integer_value(run_id), out, e);
-	json_decref(run_id);
+	json_t *id = NULL;
+	enum store_result res = store_one_json(c, sql_run_create, 5, params, &id, e);
+	*run_id = res == STORE_OK ? (long long)json_integer_value(id) : 0;
+	json_decref(id);
 	return res;
 }
 

@@ -42,6 +42,8 @@ describe('command line and configuration', () => {
       'SHOPPERLAKE_MAX_BODY',
       'SHOPPERLAKE_CONNECTION_TIMEOUT',
       'SHOPPERLAKE_LOG_LEVEL',
+      'SHOPPERLAKE_SCHEDULER',
+      'SHOPPERLAKE_TEST_CLOCK',
     ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `--help lists ${name}`);
     }
