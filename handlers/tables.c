@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TABLE_MAX_ARGS 256
 #define STREAM_BLOCK (16 * 1024)
@@ -215,6 +216,42 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 	return true;
 }
 
+/* `Prefer: count=exact|planned|estimated` (RFC 7240; other preferences
+ * are ignored, as the RFC allows). */
+static enum query_count preferred_count(struct http_request *req)
+{
+	const char *prefer = http_header(req, "Prefer");
+	static const struct { const char *name; enum query_count how; } counts[] = {
+		{"count=exact", QUERY_COUNT_EXACT},
+		{"count=planned", QUERY_COUNT_PLANNED},
+		{"count=estimated", QUERY_COUNT_ESTIMATED},
+	};
+	for (const char *p = prefer; p && *p; p += strcspn(p, ",;"), p += *p != 0) {
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, ",; \t");
+		for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+			if (n == strlen(counts[i].name) && strncasecmp(p, counts[i].name, n) == 0)
+				return counts[i].how;
+	}
+	return QUERY_COUNT_NONE;
+}
+
+/* Content-Range as PostgREST answers it: "0-49/1234" for a first page whose
+ * rows are known, "*\/1234" otherwise (a keyset page has no offset). */
+static void add_count_headers(struct http_request *req, enum query_count how, long long total, bool first_page,
+			      bool more, long long limit)
+{
+	static const char *const names[] = {"", "count=exact", "count=planned", "count=estimated"};
+	char range[64];
+	long long shown = more ? limit : how == QUERY_COUNT_EXACT && first_page ? (total < limit ? total : limit) : -1;
+	if (first_page && shown > 0)
+		snprintf(range, sizeof range, "0-%lld/%lld", shown - 1, total);
+	else
+		snprintf(range, sizeof range, "*/%lld", total);
+	http_add_header(req, "Content-Range", range);
+	http_add_header(req, "Preference-Applied", names[how]);
+}
+
 void handle_table_query(struct http_request *req)
 {
 	const char *layer = route_param(&req->params, "layer");
@@ -229,6 +266,8 @@ void handle_table_query(struct http_request *req)
 	PGconn *c = NULL;
 	PGresult *res = NULL;
 	char *cursor = NULL, *next = NULL;
+	enum query_count count = preferred_count(req);
+	long long total = 0;
 
 	if (!query_layer_valid(layer)) {
 		http_reply_problem(req, 400, "Invalid path parameter", "layer", NULL,
@@ -292,6 +331,10 @@ void handle_table_query(struct http_request *req)
 		reply_query_error(req, c, res, &plan);
 		goto out;
 	}
+	if (count != QUERY_COUNT_NONE && (res = query_count(c, &plan, count, &total))) {
+		reply_query_error(req, c, res, &plan);
+		goto out;
+	}
 	if (cursor && !(next = next_link(layer, table, a, cursor))) {
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
@@ -305,6 +348,8 @@ void handle_table_query(struct http_request *req)
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
+	if (count != QUERY_COUNT_NONE)
+		add_count_headers(req, count, total, !spec.after, cursor != NULL, plan.limit);
 	c = NULL; /* the response owns it now */
 out:
 	PQclear(res);

@@ -273,7 +273,7 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 	struct builder b = {.t = t, .quote = quote, .qctx = quote_ctx, .plan = plan, .err = err};
 	struct dynbuf where = {0}, tail = {0}, sql = {0};
 	char **cursor = NULL;
-	char *qs = NULL, *qt = NULL;
+	char *qs = NULL, *qt = NULL, *filters_where = NULL;
 	int rc = -1;
 
 	if (!(b.quoted = calloc(t->ncols ? t->ncols : 1, sizeof *b.quoted)) ||
@@ -300,6 +300,10 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 		if (filter_sql(&b, &spec->filters[i], &where) != 0)
 			goto out;
 	}
+	plan->count_nparams = plan->nparams;
+	filters_where = strdup(dynbuf_cstr(&where));
+	if (!filters_where)
+		goto oom;
 	/* sort key and cursor */
 	if (sort_keys(&b, spec) != 0)
 		goto out;
@@ -321,6 +325,12 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 		after_sql(&b, &where, cursor);
 	}
 	if (!(qs = quote(quote_ctx, t->schema)) || !(qt = quote(quote_ctx, t->name)))
+		goto oom;
+	dynbuf_printf(&sql, "SELECT count(*) FROM %s.%s%s", qs, qt, filters_where);
+	plan->count_sql = dynbuf_take(&sql);
+	dynbuf_printf(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s.%s%s", qs, qt, filters_where);
+	plan->estimate_sql = dynbuf_take(&sql);
+	if (!plan->count_sql || !plan->estimate_sql)
 		goto oom;
 	dynbuf_printf(&tail, " FROM %s.%s%s", qs, qt, dynbuf_cstr(&where));
 	for (size_t i = 0; i < b.nkeys; i++)
@@ -367,6 +377,7 @@ out:
 	free(b.keys);
 	free(qs);
 	free(qt);
+	free(filters_where);
 	query_cursor_values_free(cursor, b.nkeys);
 	dynbuf_free(&where);
 	dynbuf_free(&tail);
@@ -397,6 +408,8 @@ void query_plan_free(struct query_plan *plan)
 	free(plan->values);
 	free(plan->sql);
 	free(plan->probe_sql);
+	free(plan->count_sql);
+	free(plan->estimate_sql);
 	free(plan->out_cols);
 	*plan = (struct query_plan){0};
 }

@@ -58,6 +58,9 @@ struct query_param {
 struct query_plan {
 	char *sql;             /* the page, or the whole export for limit=all */
 	char *probe_sql;       /* sort keys of the page's last row and the one after; NULL for limit=all */
+	char *count_sql;       /* count(*) of the rows the filters select (no cursor, no limit) */
+	char *estimate_sql;    /* EXPLAIN (FORMAT JSON) of the same selection: the planner's row estimate */
+	int count_nparams;     /* the parameters count_sql and estimate_sql use: the first ones */
 	struct query_param *params;
 	int nparams;
 	const char **values;   /* params[i].value, for PQexecParams */

@@ -753,10 +753,43 @@ describe('errors', () => {
     await rows('t_vendas', {}, 401, { token: null, layer: 'land' });
   });
 
-  test('POST is 405 with Allow: GET', async () => {
+  test('POST is 405 with Allow: GET, HEAD', async () => {
     const res = await srv.request('POST', '/v1/tables/trusted/t_vendas', { token: 'admin', body: {} });
     assertMatchesSpec('POST', ROWS, 405, res);
-    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+  });
+
+  test('Prefer: count=exact|planned|estimated answers the total in Content-Range', async () => {
+    const sp = Math.floor(VENDAS_ROWS / 5); // uf cycles through five values
+    const exact = await rows('t_vendas', { uf: 'eq.SP', limit: '50' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(exact.headers.get('content-range'), `0-49/${sp}`);
+    assert.equal(exact.headers.get('preference-applied'), 'count=exact');
+    // a later page knows the total, not its offset
+    const next = await follow(exact.headers.get('link').match(/<([^>]+)>/)[1], 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(next.headers.get('content-range'), `*/${sp}`);
+    // the last, short page of a small selection
+    const few = await rows('t_vendas', { id: 'lte.7', limit: '50' }, 200, { headers: { Prefer: 'return=minimal, count=exact' } });
+    assert.equal(few.headers.get('content-range'), '0-6/7');
+    const none = await rows('t_vendas', { id: 'lt.0' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(none.headers.get('content-range'), '*/0');
+    const planned = await rows('t_vendas', { limit: '10' }, 200, { headers: { Prefer: 'count=planned' } });
+    const [, est] = planned.headers.get('content-range').match(/^0-9\/(\d+)$/);
+    assert.ok(Number(est) > VENDAS_ROWS / 2 && Number(est) < VENDAS_ROWS * 2, `planned ${est}`);
+    const estimated = await rows('t_vendas', { uf: 'eq.RJ', limit: '10' }, 200, { headers: { Prefer: 'count=estimated' } });
+    assert.equal(estimated.headers.get('content-range'), `0-9/${sp}`, 'a small estimate is counted exactly');
+    const plain = await rows('t_vendas', { limit: '10' });
+    assert.equal(plain.headers.get('content-range'), null, 'no count unless asked');
+  });
+
+  test('HEAD answers a GET\'s status and headers without the body', async () => {
+    const res = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/t_vendas?limit=3`, {
+      method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /application\/json/);
+    assert.equal(await res.text(), '');
+    const bad = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/nope`, {
+      method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
+    assert.equal(bad.status, 404);
   });
 });
 
