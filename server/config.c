@@ -33,6 +33,7 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_HEARTBEAT_SECS", "2", "how often a running job proves it is alive"},
 	{"SHOPPERLAKE_STALE_SECS", "20", "a running job silent this long is taken back"},
 	{"SHOPPERLAKE_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"SHOPPERLAKE_CORS_ORIGINS", "(none)", "browser origins allowed to call the API (CORS): comma-separated, e.g. https://dash.example, or *"},
 	{"SHOPPERLAKE_SCHEDULER", "1", "1 = this server fires schedules (any number of servers may), 0 = not"},
 	{"SHOPPERLAKE_TEST_CLOCK", "(none)", "TESTS ONLY: a file holding the scheduler's current instant (ISO 8601)"},
 };
@@ -122,6 +123,7 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	}
 	cfg->listen_addr = dup_or(get("SHOPPERLAKE_LISTEN"), "127.0.0.1");
 	cfg->log_level = dup_or(get("SHOPPERLAKE_LOG_LEVEL"), "info");
+	cfg->cors_origins = dup_or(get("SHOPPERLAKE_CORS_ORIGINS"), "");
 	const char *bucket = get("SHOPPERLAKE_BUCKET_DIR");
 	if (bucket && *bucket)
 		cfg->bucket_dir = strdup(bucket);
@@ -194,6 +196,7 @@ void config_free(struct config *cfg)
 	free(cfg->database_url);
 	free(cfg->listen_addr);
 	free(cfg->log_level);
+	free(cfg->cors_origins);
 	free(cfg->bucket_dir);
 	free(cfg->secret_prefix);
 	free(cfg->secrets_dir);
