@@ -12,6 +12,7 @@
 #include "query/format.h"
 #include "query/session.h"
 #include "query/stream.h"
+#include "lib/gzip.h"
 #include "lib/log.h"
 #include "lib/sqlident.h"
 
@@ -159,13 +160,20 @@ static void reply_query_error(struct http_request *req, PGconn *c, PGresult *res
 struct table_stream {
 	struct query_stream *qs;
 	struct db_pool *pool;
+	struct gzip_stream *gz;  /* NULL unless the client takes gzip */
 	char request_id[40];
 };
+
+static ssize_t rows_read(void *cls, char *buf, size_t max)
+{
+	struct table_stream *ts = cls;
+	return query_stream_read(ts->qs, buf, max);
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct table_stream *ts = cls;
-	ssize_t n = query_stream_read(ts->qs, buf, max);
+	ssize_t n = ts->gz ? gzip_stream_read(ts->gz, buf, max) : rows_read(ts, buf, max);
 	if (n > 0)
 		return n;
 	if (n == 0)
@@ -180,6 +188,7 @@ static void stream_done(void *cls)
 {
 	struct table_stream *ts = cls;
 	db_release(ts->pool, query_stream_close(ts->qs));
+	gzip_stream_free(ts->gz);
 	free(ts);
 }
 
@@ -193,18 +202,25 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 		return false;
 	ts->qs = qs;
 	ts->pool = req->app->db;
+	if (http_gzip_accepted(req) && !(ts->gz = gzip_stream_new(rows_read, ts))) {
+		free(ts);
+		return false;
+	}
 	memcpy(ts->request_id, req->request_id, sizeof ts->request_id);
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 								      stream_read, ts, stream_done);
 	if (!resp) {
+		gzip_stream_free(ts->gz);
 		free(ts);
 		return false;
 	}
+	if (ts->gz)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				fmt == QUERY_FORMAT_CSV ? "text/csv; charset=utf-8; header=present"
 							: "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	http_reply_response(req, 200, resp);
 	if (next) {
 		struct dynbuf link = {0};

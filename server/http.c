@@ -12,6 +12,7 @@
  * optional per-address limit (SHOPPERLAKE_MAX_CONNECTIONS_PER_IP) keeps one
  * peer from taking every thread. */
 #include "server/http.h"
+#include "lib/gzip.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -151,14 +152,36 @@ void http_reply_response(struct http_request *req, unsigned status, struct MHD_R
 	set_response(req, status, resp);
 }
 
+bool http_gzip_accepted(struct http_request *req)
+{
+	return gzip_accepted(http_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+}
+
 static void reply_text(struct http_request *req, unsigned status, char *text, const char *ctype)
 {
+	size_t len = strlen(text);
+	bool gzipped = false;
+	/* small answers are not worth a gzip header and the CPU */
+	if (len >= HTTP_GZIP_MIN && http_gzip_accepted(req)) {
+		size_t zlen;
+		char *z = gzip_buffer(text, len, &zlen);
+		if (z) {
+			free(text);
+			text = z;
+			len = zlen;
+			gzipped = true;
+		}
+	}
 	/* MUST_FREE: libmicrohttpd frees `text` with free() when it is sent. */
-	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(text);
 		return;
 	}
+	if (gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	if (len >= HTTP_GZIP_MIN || gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	set_response(req, status, resp);

@@ -298,7 +298,7 @@ describe('GET /v1/tables/{layer}/{table}: JSON', () => {
     assert.ok(res.body.next.startsWith('/v1/tables/trusted/t_vendas?after='), res.body.next);
     assert.equal(res.headers.get('link'), `<${res.body.next}>; rel="next"`);
     assert.equal(res.headers.get('content-type'), 'application/json');
-    assert.equal(res.headers.get('vary'), 'Accept');
+    assert.equal(res.headers.get('vary'), 'Accept, Accept-Encoding');
     // what PostgreSQL holds, as the API promises to write it
     const expected = await sqlJson(`SELECT json_agg(json_build_object(
         'id', id, 'total', total, 'data', data::text, 'descricao', descricao, 'ativo', ativo, 'uf', uf,
@@ -779,6 +779,33 @@ describe('errors', () => {
     assert.equal(estimated.headers.get('content-range'), `0-9/${sp}`, 'a small estimate is counted exactly');
     const plain = await rows('t_vendas', { limit: '10' });
     assert.equal(plain.headers.get('content-range'), null, 'no count unless asked');
+  });
+
+  test('gzip when the client takes it: the table stream and JSON answers, same bytes once inflated', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const { request } = await import('node:http');
+    const get = (path, ae) => new Promise((resolve, reject) => {
+      const r = request({ host: '127.0.0.1', port: srv.port, path, headers: { Authorization: `Bearer ${READER_TOKEN}`, Accept: 'text/csv', ...(ae ? { 'Accept-Encoding': ae } : {}) } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+    const path = '/v1/tables/trusted/t_vendas?limit=all&order=id.asc';
+    const plain = await get(path);
+    assert.equal(plain.res.headers['content-encoding'], undefined);
+    const zipped = await get(path, 'gzip, deflate');
+    assert.equal(zipped.res.headers['content-encoding'], 'gzip');
+    assert.ok(zipped.body.length < plain.body.length / 3, `compressed ${zipped.body.length} of ${plain.body.length}`);
+    assert.ok(gunzipSync(zipped.body).equals(plain.body), 'the same CSV once inflated');
+    const refused = await get(path, 'gzip;q=0, identity');
+    assert.equal(refused.res.headers['content-encoding'], undefined);
+    // a buffered JSON answer (the list of tables)
+    const list = await get('/v1/tables', 'gzip');
+    assert.equal(list.res.headers['content-encoding'], 'gzip');
+    assert.ok(JSON.parse(gunzipSync(list.body)).items.length > 0);
   });
 
   test('HEAD answers a GET\'s status and headers without the body', async () => {
