@@ -11,15 +11,17 @@
 
 static const char sql_create_load[] =
 	"WITH s AS (SELECT id, system || '.' || database || '.' || object AS name "
-	"           FROM control.sources WHERE id = $1 AND active), "
+	"           FROM control.sources WHERE id = $1 AND active "
+	"           AND NOT ($2 = 'incremental' AND load_type = 'full')), "
 	"ins AS (INSERT INTO control.jobs (source_id, source_name, load_type, idempotency_key, max_attempts) "
-	"        SELECT id, name, $2, $3, $4 FROM s ON CONFLICT (idempotency_key) DO NOTHING RETURNING *) "
+	"        SELECT id, name, $2, $3, $4 FROM s "
+	"        ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING *) "
 	"SELECT control.job_json(ins) FROM ins";
 static const char sql_by_key[] =
-	"SELECT json_build_object('job', control.job_json(j), 'same', j.source_id = $2 AND j.load_type = $3) "
-	"FROM control.jobs j WHERE j.idempotency_key = $1";
+	"SELECT json_build_object('job', control.job_json(j), 'same', j.load_type = $3) "
+	"FROM control.jobs j WHERE j.idempotency_key = $1 AND j.source_id = $2";
 static const char sql_source_state[] =
-	"SELECT to_json(active) FROM control.sources WHERE id = $1";
+	"SELECT json_build_object('active', active, 'load_type', load_type) FROM control.sources WHERE id = $1";
 static const char sql_notify[] = "SELECT pg_notify('shopperlake_jobs', 'new')";
 
 static const char sql_list[] =
@@ -138,13 +140,13 @@ enum store_result jobs_create_load(PGconn *c, long long source_id, const char *l
 			return commit(c, *replayed ? STORE_OK : STORE_CONFLICT, e);
 		}
 	}
-	json_t *active = NULL;
-	res = store_one_json(c, sql_source_state, 1, params, &active, e);
+	json_t *state = NULL;
+	res = store_one_json(c, sql_source_state, 1, params, &state, e);
 	if (res == STORE_NOT_FOUND)
 		*refusal = LOAD_NO_SOURCE;
 	else if (res == STORE_OK)
-		*refusal = LOAD_INACTIVE;
-	json_decref(active);
+		*refusal = json_is_true(json_object_get(state, "active")) ? LOAD_FULL_ONLY : LOAD_INACTIVE;
+	json_decref(state);
 	commit(c, STORE_NOT_FOUND, e);
 	return res == STORE_ERROR ? STORE_ERROR : STORE_CONFLICT;
 }

@@ -8,10 +8,14 @@
 
 #include <stdbool.h>
 
-enum load_refusal { LOAD_OK, LOAD_NO_SOURCE, LOAD_INACTIVE, LOAD_KEY_REUSED };
+/* Why a load was not queued: no such source, an inactive one, an
+ * Idempotency-Key this source used for another load type, or an incremental
+ * load of a source that only loads in full (it has no offset to go from). */
+enum load_refusal { LOAD_OK, LOAD_NO_SOURCE, LOAD_INACTIVE, LOAD_KEY_REUSED, LOAD_FULL_ONLY };
 
-/* Queues a load of source `id`. With an idempotency key already used for the
- * same source and load type, *out is that job and *replayed is true. */
+/* Queues a load of source `id`. An idempotency key names one load of one
+ * source: used before for the same source and load type, *out is that job
+ * and *replayed is true. */
 enum store_result jobs_create_load(PGconn *c, long long source_id, const char *load_type,
 				   const char *idempotency_key, int max_attempts, json_t **out,
 				   bool *replayed, enum load_refusal *refusal, struct store_error *e);
