@@ -23,6 +23,7 @@ sftp=$PWD/var/bench-sftp; sftp_port=${BENCH_SFTP_PORT:-22440}
 http_port=${BENCH_HTTP_PORT:-18098}
 
 scripts/install-deps
+. scripts/node-env
 command -v pgloader >/dev/null || { apt-get install -y -qq pgloader >/dev/null; }
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null

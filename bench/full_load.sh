@@ -13,6 +13,7 @@ sales=${1:-5000000}
 dir=var/bench-pg; port=5440
 
 scripts/install-deps
+. scripts/node-env
 command -v pgloader >/dev/null || { apt-get install -y -qq pgloader >/dev/null; }
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null

@@ -13,6 +13,7 @@ sizes=("${@:-1000000 10000000}")
 dir=var/bench-pg; port=5440; lake_port=18097
 
 scripts/install-deps
+. scripts/node-env
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null
 scripts/pg start $dir $port
