@@ -51,5 +51,6 @@ void handle_schedule_runs_list(struct http_request *req);
 /* tables.c */
 void handle_tables_list(struct http_request *req);
 void handle_table_query(struct http_request *req);
+void handle_table_columns(struct http_request *req);
 
 #endif

@@ -49,6 +49,85 @@ void handle_tables_list(struct http_request *req)
 	http_db_done(req, c);
 }
 
+/* --- a table's columns ------------------------------------------------ */
+
+static const char *json_type_of(enum query_kind kind)
+{
+	switch (kind) {
+	case QUERY_KIND_NUMBER:
+		return "number";
+	case QUERY_KIND_BOOL:
+		return "boolean";
+	case QUERY_KIND_JSON:
+		return "json";
+	default:
+		return "string";
+	}
+}
+
+/* The columns as the catalog describes them, and a JSON Schema of one row
+ * of the JSON format, so generated clients are typed. */
+static json_t *describe_table(const char *layer, const struct query_table *t)
+{
+	json_t *cols = json_array(), *props = json_object(), *pk = json_array(), *required = json_array();
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct query_column *c = &t->cols[i];
+		const char *jt = json_type_of(c->kind);
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:b, s:b, s:i}", "name", c->name, "type", c->type,
+						      "json_type", jt, "nullable", !c->notnull, "sortable", c->sortable,
+						      "primary_key_position", c->pk));
+		/* numbers may come as the strings "NaN" and "Infinity"; json is any value */
+		json_t *schema = c->kind == QUERY_KIND_JSON ? json_object()
+			: c->kind == QUERY_KIND_NUMBER ? json_pack("{s:[s, s]}", "type", "number", "string")
+			: json_pack("{s:s}", "type", jt);
+		if (!c->notnull && c->kind != QUERY_KIND_JSON) {
+			json_t *type = json_object_get(schema, "type");
+			if (json_is_string(type))
+				json_object_set_new(schema, "type", json_pack("[s, s]", json_string_value(type), "null"));
+			else
+				json_array_append_new(type, json_string("null"));
+		}
+		json_object_set_new(schema, "description", json_string(c->type));
+		json_object_set_new(props, c->name, schema);
+		json_array_append_new(required, json_string(c->name));
+	}
+	for (size_t k = 1; k <= t->npk; k++)
+		for (size_t i = 0; i < t->ncols; i++)
+			if (t->cols[i].pk == (int)k)
+				json_array_append_new(pk, json_string(t->cols[i].name));
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:o, s:o, s:b}}", "layer", layer, "name", t->name,
+			 "primary_key", pk, "columns", cols, "row_schema", "$schema",
+			 "https://json-schema.org/draft/2020-12/schema", "type", "object", "properties", props,
+			 "required", required, "additionalProperties", 0);
+}
+
+void handle_table_columns(struct http_request *req)
+{
+	const char *layer = route_param(&req->params, "layer");
+	const char *table = route_param(&req->params, "table");
+	struct query_table t = {0};
+	PGresult *res = NULL;
+	if (!query_layer_valid(layer)) {
+		http_reply_problem(req, 400, "Invalid path parameter", "layer", NULL, "layer must be trusted or refined");
+		return;
+	}
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	int found = -1;
+	if (!(res = query_begin(c, QUERY_TIMEOUT_MS)))
+		found = query_catalog_table(c, layer, table, &t, &res);
+	if (found < 0)
+		http_reply_db_error(req, res, c);
+	else if (found == 0)
+		http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'", layer, table);
+	else
+		http_reply_json(req, 200, describe_table(layer, &t));
+	PQclear(res);
+	query_table_free(&t);
+	http_db_done(req, c);
+}
+
 /* --- a table: request parsing ------------------------------------------ */
 
 struct args {

@@ -35,6 +35,7 @@ const struct route lake_routes[] = {
 
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
+	{"GET", "/v1/tables/{layer}/{table}/columns", ROLE_READER, handle_table_columns},
 
 	{"GET", "/v1/tokens", ROLE_ADMIN, handle_tokens_list},
 	{"POST", "/v1/tokens", ROLE_ADMIN, handle_tokens_create},

@@ -808,6 +808,25 @@ describe('errors', () => {
     assert.ok(JSON.parse(gunzipSync(list.body)).items.length > 0);
   });
 
+  test('GET .../columns describes the columns and a JSON Schema of a row that the rows satisfy', async () => {
+    const res = await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 200, { params: { layer: 'trusted', table: 't_vendas' }, token: 'reader' });
+    assert.deepEqual(res.body.primary_key, ['id']);
+    const byName = Object.fromEntries(res.body.columns.map((c) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName), ['id', 'total', 'data', 'descricao', 'ativo', 'uf', 'loja_id', 'extra', 'nota']);
+    assert.equal(byName.id.primary_key_position, 1);
+    assert.equal(byName.id.nullable, false);
+    assert.equal(byName.total.json_type, 'number');
+    assert.equal(byName.ativo.json_type, 'boolean');
+    assert.equal(byName.extra.json_type, 'json');
+    assert.equal(byName.data.nullable, false);
+    const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+    const validate = new Ajv2020({ strict: false }).compile(res.body.row_schema);
+    const page = await rows('t_vendas', { limit: '500' });
+    for (const row of page.body.items) assert.ok(validate(row), JSON.stringify(validate.errors));
+    await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 404, { params: { layer: 'trusted', table: 'nope' }, token: 'reader' });
+    await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 400, { params: { layer: 'land', table: 'x' }, token: 'reader' });
+  });
+
   test('HEAD answers a GET\'s status and headers without the body', async () => {
     const res = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/t_vendas?limit=3`, {
       method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
