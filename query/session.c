@@ -97,6 +97,10 @@ static PGresult *planned_rows(PGconn *c, const struct query_plan *plan, long lon
 PGresult *query_count(PGconn *c, const struct query_plan *plan, enum query_count how, long long *total)
 {
 	*total = 0;
+	if (plan->one_row) {
+		*total = 1;
+		return NULL;
+	}
 	if (how == QUERY_COUNT_PLANNED || how == QUERY_COUNT_ESTIMATED) {
 		PGresult *r = planned_rows(c, plan, total);
 		if (r || how == QUERY_COUNT_PLANNED || *total >= QUERY_COUNT_EXACT_BELOW)

@@ -827,6 +827,27 @@ describe('errors', () => {
     await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 400, { params: { layer: 'land', table: 'x' }, token: 'reader' });
   });
 
+  test('aggregates: select=uf,total.sum(),count() groups by the plain columns, pages like rows, equals SQL', async () => {
+    const res = await rows('t_vendas', { select: 'uf,total.sum(),count(),data.max()', order: 'uf.desc', limit: '3' });
+    assert.deepEqual(res.body.items.map((r) => Object.keys(r)), Array(3).fill(['uf', 'total_sum', 'count', 'data_max']));
+    const want = await sqlJson(`SELECT json_agg(x ORDER BY uf DESC) FROM (SELECT uf, sum(total) AS total_sum, count(*) AS count,
+      to_char(max(data) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' AS data_max FROM trusted.t_vendas GROUP BY uf) x`);
+    const second = await follow(res.body.next);
+    const got = [...res.body.items, ...second.body.items];
+    assert.equal(second.body.next, null, 'five groups: 3 + 2');
+    assert.deepEqual(got.map((r) => [r.uf, Number(r.total_sum), r.count, r.data_max]), want.map((r) => [r.uf, Number(r.total_sum), r.count, r.data_max]));
+    // no grouping: one row, with a filter
+    const one = await rows('t_vendas', { select: 'count(),total.avg()', uf: 'eq.SP' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(one.body.items.length, 1);
+    assert.equal(one.body.items[0].count, VENDAS_ROWS / 5);
+    assert.equal(one.headers.get('content-range'), '0-0/1');
+    // CSV too
+    const csv = await srv.request('GET', '/v1/tables/trusted/t_vendas?select=ativo,count()&order=ativo', { token: 'reader', headers: { Accept: 'text/csv' } });
+    assert.equal(csv.status, 200);
+    assert.match(csv.text, /^ativo,count\r\n/);
+    await rows('t_vendas', { select: 'descricao.sum()' }, 400);
+  });
+
   test('HEAD answers a GET\'s status and headers without the body', async () => {
     const res = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/t_vendas?limit=3`, {
       method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
