@@ -21,6 +21,7 @@
  *    aside) is either converted or rejected with a reason: nothing is
  *    dropped silently.
  * A violated invariant aborts, which libFuzzer reports as a crash. */
+#include "tests/fuzz/fuzz.h"
 #include "jobs/csv_copy.h"
 
 #include <jansson.h>
@@ -28,15 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "fuzz_csv: invariant failed: %s (line %d)\n", #cond, \
-				__LINE__);                                             \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
 
 #define VERSION_BASE 1000000000000LL
 #define FILE_NAME "precos_fornecedor_2024-12-01.csv"
@@ -201,8 +193,6 @@ static void run_free(struct run *r)
 	free(r->out.rows.p);
 	free(r->out.rejects.p);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

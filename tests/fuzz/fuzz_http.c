@@ -23,6 +23,7 @@
  * with the same status, a type and a title. (libmicrohttpd's own refusals,
  * for requests it cannot parse, are text/html: issue 16 item 9.)
  * A violated invariant aborts, which libFuzzer reports as a crash. */
+#include "tests/fuzz/fuzz.h"
 #include "server/http.c"
 #include "server/routes.h"
 
@@ -30,15 +31,6 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "fuzz_http: invariant failed: %s (line %d)\n", #cond, \
-				__LINE__);                                              \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 #define MAX_OUT (256 * 1024)
 
@@ -159,8 +151,6 @@ static void check_answer(size_t len, bool head)
 	CHECK(!field || json_is_string(field));
 	json_decref(doc);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,6 +14,7 @@
  *  - a cursor made from the plan is accepted by the same request and binds
  *    its values as parameters too (and is refused by another relation).
  * A violated invariant aborts, which libFuzzer reports as a crash. */
+#include "tests/fuzz/fuzz.h"
 #include "query/build.h"
 #include "query/cursor.h"
 #include "query/query.h"
@@ -26,15 +27,6 @@
 #include <string.h>
 
 #define MAX_ARGS 256
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "fuzz_query: invariant failed: %s (line %d)\n", #cond, \
-				__LINE__);                                               \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
 
 /* --- the fake catalog ------------------------------------------------ */
 
@@ -290,8 +282,6 @@ static void unescape(char *s)
 	}
 	*w = 0;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -13,6 +13,7 @@
  *  - a merged definition never carries the read-only id, created_at or
  *    updated_at (the store sets them).
  * A violated invariant aborts, which libFuzzer reports as a crash. */
+#include "tests/fuzz/fuzz.h"
 #include "control/source_validate.h"
 
 #include <jansson.h>
@@ -21,15 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                       \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "fuzz_source: invariant failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 static const char stored[] =
 	"{\"id\": 7, \"created_at\": \"2026-11-24T10:00:00Z\", \"updated_at\": \"2026-11-24T10:00:00Z\","
@@ -83,8 +75,6 @@ static void validate(const json_t *def)
 	json_decref(again);
 	json_decref(copy);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
