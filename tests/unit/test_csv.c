@@ -303,22 +303,29 @@ static void chunking_does_not_matter(void **state)
 	}
 }
 
-/* Found by tests/fuzz/fuzz_csv: a parse error in a chunk that ended before
- * the line did rejected only the text so far, and the rest of the line was
- * parsed as a record of its own, here a garbage row "\N 2 3" for line 1. */
-static void malformed_line_is_one_reject_whatever_the_chunks(void **state)
+/* Converts `text` (no header, ',') whole and in chunks of 1..11 bytes: the
+ * rows must be `rows` and the rejects exactly `rejects` every time. */
+static void same_in_every_chunking(const char *text, const char *rows, const char *rejects)
 {
-	const char *text = "A,\"1\"x,2,3\nB,2,3\n";
 	struct csv_dialect d = dialect(',', false);
 	static struct out o;
 	char err[256];
 	for (size_t chunk = 0; chunk < 12; chunk++) {
 		memset(&o, 0, sizeof o);
 		assert_int_equal(convert(&d, estoque, 3, text, strlen(text), chunk, &o, err, sizeof err), 0);
-		assert_string_equal(o.rows, "B\t2\t3\t5000000002\tU\tf.csv\t2\n");
-		assert_string_equal(o.rejects, "f.csv\t1\tA,\"1\"x,2,3\tmalformed quoting (a quote inside an "
-					       "unquoted field, or text after a closing quote)\n");
+		assert_string_equal(o.rows, rows);
+		assert_string_equal(o.rejects, rejects);
 	}
+}
+
+/* Found by tests/fuzz/fuzz_csv: a parse error in a chunk that ended before
+ * the line did rejected only the text so far, and the rest of the line was
+ * parsed as a record of its own, here a garbage row "\N 2 3" for line 1. */
+static void malformed_line_is_one_reject_whatever_the_chunks(void **state)
+{
+	same_in_every_chunking("A,\"1\"x,2,3\nB,2,3\n", "B\t2\t3\t5000000002\tU\tf.csv\t2\n",
+			       "f.csv\t1\tA,\"1\"x,2,3\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n");
 }
 
 /* Found by tests/fuzz/fuzz_csv: a reject's raw text lost the blanks before
@@ -326,17 +333,10 @@ static void malformed_line_is_one_reject_whatever_the_chunks(void **state)
  * line unless a boundary fell after the CR. */
 static void reject_text_does_not_depend_on_the_chunks(void **state)
 {
-	const char *text = "A,1,d\rB,\"2\"x,d\n  C,3\n";
-	struct csv_dialect d = dialect(',', false);
-	static struct out o;
-	char err[256];
-	for (size_t chunk = 0; chunk < 12; chunk++) {
-		memset(&o, 0, sizeof o);
-		assert_int_equal(convert(&d, estoque, 3, text, strlen(text), chunk, &o, err, sizeof err), 0);
-		assert_string_equal(o.rows, "A\t1\td\t5000000001\tU\tf.csv\t1\n");
-		assert_non_null(strstr(o.rejects, "f.csv\t1\tB,\"2\"x,d\tmalformed quoting"));
-		assert_non_null(strstr(o.rejects, "f.csv\t2\t  C,3\texpected 3 fields, found 2\n"));
-	}
+	same_in_every_chunking("A,1,d\rB,\"2\"x,d\n  C,3\n", "A\t1\td\t5000000001\tU\tf.csv\t1\n",
+			       "f.csv\t1\tB,\"2\"x,d\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n"
+			       "f.csv\t2\t  C,3\texpected 3 fields, found 2\n");
 }
 
 /* Found by tests/fuzz/fuzz_csv (UBSan with clang): a header of empty fields
