@@ -267,9 +267,12 @@ static int hexval(int c)
 	return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
-/* server/http.c's unescape_no_nul, on a copy. */
+/* libmicrohttpd's '+' -> ' ', then server/http.c's unescape_no_nul. */
 static void unescape(char *s)
 {
+	for (char *p = s; *p; p++)
+		if (*p == '+')
+			*p = ' ';
 	char *w = s;
 	for (const char *r = s; *r;) {
 		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2]) &&
@@ -295,7 +298,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct query_arg args[MAX_ARGS];
 	size_t nargs = 0;
-	for (char *save = NULL, *p = strtok_r(qs, "&", &save); p && nargs < MAX_ARGS; p = strtok_r(NULL, "&", &save)) {
+	/* as libmicrohttpd splits: at every '&' (empty names too), until the end */
+	for (char *p = qs, *amp; p && *p && nargs < MAX_ARGS; p = amp) {
+		if ((amp = strchr(p, '&')))
+			*amp++ = 0;
 		char *eq = strchr(p, '=');
 		if (eq) {
 			*eq = 0;
