@@ -14,6 +14,7 @@ posts=${1:-1000000}
 dir=var/bench-pg; port=5440; sim_port=18950; lake_port=18098
 
 scripts/install-deps
+. scripts/node-env
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null
 scripts/pg start $dir $port

@@ -23,6 +23,7 @@ sftp=$PWD/var/bench-sftp; sftp_port=${BENCH_SFTP_PORT:-22440}
 http_port=${BENCH_HTTP_PORT:-18098}
 
 scripts/install-deps
+. scripts/node-env
 command -v pgloader >/dev/null || { apt-get install -y -qq pgloader >/dev/null; }
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null
@@ -57,7 +58,7 @@ rm -rf var/bench-bucket
 log=var/bench-csv-server.log
 env SHOPPERLAKE_DATABASE_URL="$lake" SHOPPERLAKE_PORT=$http_port SHOPPERLAKE_WORKERS=1 \
     SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 SHOPPERLAKE_LOG_LEVEL=info \
-    SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket BENCH_SFTP_UNUSED=x build-release/shopperlake 2>"$log" & pid=$!
+    SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket LAKE_SECRET_BENCH_SFTP_UNUSED=x build-release/shopperlake 2>"$log" & pid=$!
 trap 'kill $pid 2>/dev/null; tests/fixtures/sftp/sshd.sh stop "$sftp"' EXIT
 for _ in $(seq 50); do curl -sf localhost:$http_port/readyz >/dev/null && break; sleep 0.2; done
 H=(-H "Authorization: Bearer bench-admin-token-0123456789" -H 'Content-Type: application/json')
@@ -67,7 +68,7 @@ columns=$(jq -cn '[{name:"loja_id",type:"bigint",key:true},{name:"produto_id",ty
   {name:"vigencia_inicio",type:"date"},{name:"fornecedor",type:"text"}]')
 source=$(jq -cn --argjson columns "$columns" --arg known "$known" --arg user "$user" --arg key "$sftp/client_key" \
   --argjson port $sftp_port --arg d "$sftp/files/precos" '{system:"bench", source_type:"sftp", database:"bench",
-  object:"precos", load_type:"incremental", connection_secret:"env:BENCH_SFTP_UNUSED", columns:$columns,
+  object:"precos", load_type:"incremental", connection_secret:"env:LAKE_SECRET_BENCH_SFTP_UNUSED", columns:$columns,
   options:{host:"127.0.0.1", port:$port, user:$user, private_key_file:$key, known_host:$known, directory:$d,
   pattern:"precos_bench.csv", delimiter:";", decimal_comma:true, date_format:"DD/MM/YYYY", timeout_seconds:120}}')
 sid=$(curl -sf "${H[@]}" localhost:$http_port/v1/sources -d "$source" | jq .id)

@@ -13,6 +13,7 @@ sales=${1:-5000000}
 dir=var/bench-pg; port=5440
 
 scripts/install-deps
+. scripts/node-env
 command -v pgloader >/dev/null || { apt-get install -y -qq pgloader >/dev/null; }
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null
@@ -62,7 +63,7 @@ pgl_rss=$(( $(tail -1 var/bench-pgloader.rss 2>/dev/null || echo 0) / 1024 ))
 # 3. shopperlake
 fresh_lake bench_lake
 export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_lake) SHOPPERLAKE_PORT=18099 SHOPPERLAKE_WORKERS=1
-export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
+export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 LAKE_SECRET_BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
 build-release/shopperlake & pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -sf localhost:18099/readyz >/dev/null && break; sleep 0.2; done
@@ -70,7 +71,7 @@ H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: applica
 columns=$(jq -cn --arg c "$cols" '$c | split(", ") | map({name: ., type: "text", key: (. == "id")})')
 curl -sf "${H[@]}" localhost:18099/v1/sources -d "{\"system\":\"bench\",\"source_type\":\"postgresql\",
   \"database\":\"marketplace\",\"object\":\"vendas\",\"load_type\":\"full\",
-  \"connection_secret\":\"env:BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
+  \"connection_secret\":\"env:LAKE_SECRET_BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
 job=$(curl -sf "${H[@]}" localhost:18099/v1/sources/1/loads -d '{"load_type":"full"}' | jq .id)
 until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.2; done
 lake_json=$(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job)
@@ -88,5 +89,8 @@ printf "%-28s %10.2f %12.0f %12s\n" "psql \\copy pipe (anchor)" "$pipe_s" "$(ech
 printf "%-28s %10.2f %12.0f %12s\n" "pgloader (anchor)" "$pgl_s" "$(echo "$pgl_rows / $pgl_s" | bc -l)" "$pgl_rss"
 printf "%-28s %10.2f %12.0f %12s\n" "shopperlake" "$lake_s" "$(echo "$lake_rows / $lake_s" | bc -l)" "$lake_rss"
 printf "(the whole shopperlake job, with RAW, TRUSTED and checks: %s s)\n" "$job_s"
+printf "steps (s): %s\n" "$(jq -r '[.steps[] | {n: .name, s: ([.started_at, .finished_at]
+  | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
+  | .[1] - .[0])} | "\(.n) \(.s * 1000 | round / 1000)"] | join(", ")' <<<"$lake_json")"
 printf "shopperlake / pipe throughput: %.0f %%   shopperlake / pgloader: %.1fx   (goals: >= 90 %%, >= 2x, RSS < 100 MB)\n" \
   "$(echo "100 * $pipe_s / $lake_s" | bc -l)" "$(echo "$pgl_s / $lake_s" | bc -l)"

@@ -13,6 +13,7 @@ sizes=("${@:-1000000 10000000}")
 dir=var/bench-pg; port=5440; lake_port=18097
 
 scripts/install-deps
+. scripts/node-env
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null
 scripts/pg start $dir $port
@@ -36,11 +37,11 @@ for n in "${sizes[@]}"; do
   psql -XAtq "$sup" -c "drop database if exists $lake with (force)" -c "create database $lake owner lake"
 
   export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir "$lake") SHOPPERLAKE_PORT=$lake_port SHOPPERLAKE_WORKERS=1
-  export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
+  export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 LAKE_SECRET_BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
   build-release/shopperlake & pid=$!
   for _ in $(seq 50); do curl -sf localhost:$lake_port/readyz >/dev/null && break; sleep 0.2; done
   H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: application/json')
-  jq -c '.[] | select(.object == "vendas") | .system = "bench" | .connection_secret = "env:BENCH_SRC_URL" | del(.options)' \
+  jq -c '.[] | select(.object == "vendas") | .system = "bench" | .connection_secret = "env:LAKE_SECRET_BENCH_SRC_URL" | del(.options)' \
     sql/demo/sources.json | curl -sf "${H[@]}" localhost:$lake_port/v1/sources -d @- >/dev/null
   run() {
     local job j

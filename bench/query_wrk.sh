@@ -21,6 +21,7 @@ lake_port=18117; plt_port=18118   # unused by the other benches, so they may run
 plt_version=2   # @platformatic/db 3.x needs Node >= 22; 2.x runs on Node 20
 
 scripts/install-deps
+. scripts/node-env
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [[ -f build-release/build.ninja ]] || meson setup build-release --buildtype=release >/dev/null
 meson compile -C build-release >/dev/null

@@ -11,15 +11,17 @@
 
 static const char sql_create_load[] =
 	"WITH s AS (SELECT id, system || '.' || database || '.' || object AS name "
-	"           FROM control.sources WHERE id = $1 AND active), "
+	"           FROM control.sources WHERE id = $1 AND active "
+	"           AND NOT ($2 = 'incremental' AND load_type = 'full')), "
 	"ins AS (INSERT INTO control.jobs (source_id, source_name, load_type, idempotency_key, max_attempts) "
-	"        SELECT id, name, $2, $3, $4 FROM s ON CONFLICT (idempotency_key) DO NOTHING RETURNING *) "
+	"        SELECT id, name, $2, $3, $4 FROM s "
+	"        ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING *) "
 	"SELECT control.job_json(ins) FROM ins";
 static const char sql_by_key[] =
-	"SELECT json_build_object('job', control.job_json(j), 'same', j.source_id = $2 AND j.load_type = $3) "
-	"FROM control.jobs j WHERE j.idempotency_key = $1";
+	"SELECT json_build_object('job', control.job_json(j), 'same', j.load_type = $3) "
+	"FROM control.jobs j WHERE j.idempotency_key = $1 AND j.source_id = $2";
 static const char sql_source_state[] =
-	"SELECT to_json(active) FROM control.sources WHERE id = $1";
+	"SELECT json_build_object('active', active, 'load_type', load_type) FROM control.sources WHERE id = $1";
 static const char sql_notify[] = "SELECT pg_notify('shopperlake_jobs', 'new')";
 
 static const char sql_list[] =
@@ -85,10 +87,21 @@ static enum store_result commit(PGconn *c, enum store_result res, struct store_e
 	return STORE_OK;
 }
 
-static enum store_result notify(PGconn *c, struct store_error *e)
+enum store_result jobs_notify(PGconn *c, struct store_error *e)
 {
 	enum store_result r = store_command(c, sql_notify, 0, NULL, e);
 	return r == STORE_NOT_FOUND ? STORE_OK : r;
+}
+
+enum store_result jobs_insert_load(PGconn *c, long long source_id, const char *load_type,
+				   const char *idempotency_key, int max_attempts, json_t **out,
+				   struct store_error *e)
+{
+	char id[24], attempts[16];
+	snprintf(id, sizeof id, "%lld", source_id);
+	snprintf(attempts, sizeof attempts, "%d", max_attempts);
+	const char *params[4] = {id, load_type, idempotency_key, attempts};
+	return store_one_json(c, sql_create_load, 4, params, out, e);
 }
 
 enum store_result jobs_create_load(PGconn *c, long long source_id, const char *load_type,
@@ -105,9 +118,9 @@ enum store_result jobs_create_load(PGconn *c, long long source_id, const char *l
 
 	if (!begin(c, e))
 		return STORE_ERROR;
-	enum store_result res = store_one_json(c, sql_create_load, 4, params, out, e);
+	enum store_result res = jobs_insert_load(c, source_id, load_type, idempotency_key, max_attempts, out, e);
 	if (res == STORE_OK)
-		return commit(c, notify(c, e), e);
+		return commit(c, jobs_notify(c, e), e);
 	if (res != STORE_NOT_FOUND)
 		return commit(c, res, e);
 
@@ -127,13 +140,13 @@ enum store_result jobs_create_load(PGconn *c, long long source_id, const char *l
 			return commit(c, *replayed ? STORE_OK : STORE_CONFLICT, e);
 		}
 	}
-	json_t *active = NULL;
-	res = store_one_json(c, sql_source_state, 1, params, &active, e);
+	json_t *state = NULL;
+	res = store_one_json(c, sql_source_state, 1, params, &state, e);
 	if (res == STORE_NOT_FOUND)
 		*refusal = LOAD_NO_SOURCE;
 	else if (res == STORE_OK)
-		*refusal = LOAD_INACTIVE;
-	json_decref(active);
+		*refusal = json_is_true(json_object_get(state, "active")) ? LOAD_FULL_ONLY : LOAD_INACTIVE;
+	json_decref(state);
 	commit(c, STORE_NOT_FOUND, e);
 	return res == STORE_ERROR ? STORE_ERROR : STORE_CONFLICT;
 }
@@ -221,28 +234,34 @@ bool pipeline_name_parse(const char *name, char *system, size_t syslen, const ch
 enum store_result pipeline_run_create(PGconn *c, const char *name, int max_attempts, json_t **out,
 				      struct store_error *e)
 {
+	long long run_id = 0;
+	*out = NULL;
+	memset(e, 0, sizeof *e);
+	if (!begin(c, e))
+		return STORE_ERROR;
+	enum store_result res = pipeline_run_insert(c, name, max_attempts, &run_id, e);
+	if (res == STORE_OK)
+		res = jobs_notify(c, e);
+	res = commit(c, res, e);
+	if (res != STORE_OK)
+		return res;
+	return pipeline_run_get(c, name, run_id, out, e);
+}
+
+enum store_result pipeline_run_insert(PGconn *c, const char *name, int max_attempts, long long *run_id,
+				      struct store_error *e)
+{
 	char system[128], attempts[16];
 	const char *type, *load;
-	*out = NULL;
 	memset(e, 0, sizeof *e);
 	if (!pipeline_name_parse(name, system, sizeof system, &type, &load))
 		return STORE_NOT_FOUND;
 	snprintf(attempts, sizeof attempts, "%d", max_attempts);
 	const char *params[5] = {system, type, load, name, attempts};
-	json_t *run_id = NULL;
-
-	if (!begin(c, e))
-		return STORE_ERROR;
-	enum store_result res = store_one_json(c, sql_run_create, 5, params, &run_id, e);
-	if (res == STORE_OK)
-		res = notify(c, e);
-	res = commit(c, res, e);
-	if (res != STORE_OK) {
-		json_decref(run_id);
-		return res;
-	}
-	res = pipeline_run_get(c, name, (long long)json_integer_value(run_id), out, e);
-	json_decref(run_id);
+	json_t *id = NULL;
+	enum store_result res = store_one_json(c, sql_run_create, 5, params, &id, e);
+	*run_id = res == STORE_OK ? (long long)json_integer_value(id) : 0;
+	json_decref(id);
 	return res;
 }
 

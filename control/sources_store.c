@@ -1,6 +1,7 @@
 /* SQL for control.sources. The definition travels as one jsonb parameter
  * and PostgreSQL takes it apart, so no value is ever spliced into SQL. */
 #include "control/sources_store.h"
+#include "jobs/sources/kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,14 +120,14 @@ static char *lake_names(json_t *def)
 {
 	const char *sys = json_string_value(json_object_get(def, "system"));
 	const char *obj = json_string_value(json_object_get(def, "object"));
-	const char *type = json_string_value(json_object_get(def, "source_type"));
+	const struct source_kind *kind = source_kind_find(json_string_value(json_object_get(def, "source_type")));
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	if (!f)
 		return NULL;
 	fprintf(f, "{%s_%s,%s_%s_quarantine", sys, obj, sys, obj);
-	if (type && strcmp(type, "sftp") == 0)
+	if (kind && kind->keeps_rejects)
 		fprintf(f, ",%s_%s_rejects", sys, obj);
 	size_t i;
 	json_t *c;

@@ -44,8 +44,17 @@ void handle_tokens_create(struct http_request *req);
 void handle_tokens_list(struct http_request *req);
 void handle_token_revoke(struct http_request *req);
 
+/* schedules.c */
+void handle_schedules_list(struct http_request *req);
+void handle_schedules_create(struct http_request *req);
+void handle_schedule_get(struct http_request *req);
+void handle_schedule_patch(struct http_request *req);
+void handle_schedule_delete(struct http_request *req);
+void handle_schedule_runs_list(struct http_request *req);
+
 /* tables.c */
 void handle_tables_list(struct http_request *req);
 void handle_table_query(struct http_request *req);
+void handle_table_columns(struct http_request *req);
 
 #endif

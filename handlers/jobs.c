@@ -66,7 +66,11 @@ void handle_load_create(struct http_request *req)
 				   "the source is inactive; PATCH it with {\"active\": true} to load it");
 	} else if (refusal == LOAD_KEY_REUSED) {
 		http_reply_problem(req, 409, "Conflict", "Idempotency-Key", NULL,
-				   "this Idempotency-Key was used for a different load");
+				   "this Idempotency-Key was used for another load of this source");
+	} else if (refusal == LOAD_FULL_ONLY) {
+		http_reply_problem(req, 422, "Invalid field", "load_type", NULL,
+				   "this source loads in full only (its load_type is full, with no offset to load "
+				   "changes from); ask for a full load, or PATCH it to incremental with an offset_mode");
 	} else {
 		handle_reply_store(req, r, &se, c, "source", NULL);
 	}

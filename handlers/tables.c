@@ -12,11 +12,13 @@
 #include "query/format.h"
 #include "query/session.h"
 #include "query/stream.h"
+#include "lib/gzip.h"
 #include "lib/log.h"
 #include "lib/sqlident.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TABLE_MAX_ARGS 256
 #define STREAM_BLOCK (16 * 1024)
@@ -44,6 +46,85 @@ void handle_tables_list(struct http_request *req)
 	else
 		http_reply_db_error(req, res, c);
 	PQclear(res);
+	http_db_done(req, c);
+}
+
+/* --- a table's columns ------------------------------------------------ */
+
+static const char *json_type_of(enum query_kind kind)
+{
+	switch (kind) {
+	case QUERY_KIND_NUMBER:
+		return "number";
+	case QUERY_KIND_BOOL:
+		return "boolean";
+	case QUERY_KIND_JSON:
+		return "json";
+	default:
+		return "string";
+	}
+}
+
+/* The columns as the catalog describes them, and a JSON Schema of one row
+ * of the JSON format, so generated clients are typed. */
+static json_t *describe_table(const char *layer, const struct query_table *t)
+{
+	json_t *cols = json_array(), *props = json_object(), *pk = json_array(), *required = json_array();
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct query_column *c = &t->cols[i];
+		const char *jt = json_type_of(c->kind);
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:b, s:b, s:i}", "name", c->name, "type", c->type,
+						      "json_type", jt, "nullable", !c->notnull, "sortable", c->sortable,
+						      "primary_key_position", c->pk));
+		/* numbers may come as the strings "NaN" and "Infinity"; json is any value */
+		json_t *schema = c->kind == QUERY_KIND_JSON ? json_object()
+			: c->kind == QUERY_KIND_NUMBER ? json_pack("{s:[s, s]}", "type", "number", "string")
+			: json_pack("{s:s}", "type", jt);
+		if (!c->notnull && c->kind != QUERY_KIND_JSON) {
+			json_t *type = json_object_get(schema, "type");
+			if (json_is_string(type))
+				json_object_set_new(schema, "type", json_pack("[s, s]", json_string_value(type), "null"));
+			else
+				json_array_append_new(type, json_string("null"));
+		}
+		json_object_set_new(schema, "description", json_string(c->type));
+		json_object_set_new(props, c->name, schema);
+		json_array_append_new(required, json_string(c->name));
+	}
+	for (size_t k = 1; k <= t->npk; k++)
+		for (size_t i = 0; i < t->ncols; i++)
+			if (t->cols[i].pk == (int)k)
+				json_array_append_new(pk, json_string(t->cols[i].name));
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:o, s:o, s:b}}", "layer", layer, "name", t->name,
+			 "primary_key", pk, "columns", cols, "row_schema", "$schema",
+			 "https://json-schema.org/draft/2020-12/schema", "type", "object", "properties", props,
+			 "required", required, "additionalProperties", 0);
+}
+
+void handle_table_columns(struct http_request *req)
+{
+	const char *layer = route_param(&req->params, "layer");
+	const char *table = route_param(&req->params, "table");
+	struct query_table t = {0};
+	PGresult *res = NULL;
+	if (!query_layer_valid(layer)) {
+		http_reply_problem(req, 400, "Invalid path parameter", "layer", NULL, "layer must be trusted or refined");
+		return;
+	}
+	PGconn *c = http_db(req);
+	if (!c)
+		return;
+	int found = -1;
+	if (!(res = query_begin(c, QUERY_TIMEOUT_MS)))
+		found = query_catalog_table(c, layer, table, &t, &res);
+	if (found < 0)
+		http_reply_db_error(req, res, c);
+	else if (found == 0)
+		http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'", layer, table);
+	else
+		http_reply_json(req, 200, describe_table(layer, &t));
+	PQclear(res);
+	query_table_free(&t);
 	http_db_done(req, c);
 }
 
@@ -158,13 +239,20 @@ static void reply_query_error(struct http_request *req, PGconn *c, PGresult *res
 struct table_stream {
 	struct query_stream *qs;
 	struct db_pool *pool;
+	struct gzip_stream *gz;  /* NULL unless the client takes gzip */
 	char request_id[40];
 };
+
+static ssize_t rows_read(void *cls, char *buf, size_t max)
+{
+	struct table_stream *ts = cls;
+	return query_stream_read(ts->qs, buf, max);
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct table_stream *ts = cls;
-	ssize_t n = query_stream_read(ts->qs, buf, max);
+	ssize_t n = ts->gz ? gzip_stream_read(ts->gz, buf, max) : rows_read(ts, buf, max);
 	if (n > 0)
 		return n;
 	if (n == 0)
@@ -179,6 +267,7 @@ static void stream_done(void *cls)
 {
 	struct table_stream *ts = cls;
 	db_release(ts->pool, query_stream_close(ts->qs));
+	gzip_stream_free(ts->gz);
 	free(ts);
 }
 
@@ -192,18 +281,25 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 		return false;
 	ts->qs = qs;
 	ts->pool = req->app->db;
+	if (http_gzip_accepted(req) && !(ts->gz = gzip_stream_new(rows_read, ts))) {
+		free(ts);
+		return false;
+	}
 	memcpy(ts->request_id, req->request_id, sizeof ts->request_id);
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
 								      stream_read, ts, stream_done);
 	if (!resp) {
+		gzip_stream_free(ts->gz);
 		free(ts);
 		return false;
 	}
+	if (ts->gz)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				fmt == QUERY_FORMAT_CSV ? "text/csv; charset=utf-8; header=present"
 							: "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	http_reply_response(req, 200, resp);
 	if (next) {
 		struct dynbuf link = {0};
@@ -213,6 +309,42 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 		dynbuf_free(&link);
 	}
 	return true;
+}
+
+/* `Prefer: count=exact|planned|estimated` (RFC 7240; other preferences
+ * are ignored, as the RFC allows). */
+static enum query_count preferred_count(struct http_request *req)
+{
+	const char *prefer = http_header(req, "Prefer");
+	static const struct { const char *name; enum query_count how; } counts[] = {
+		{"count=exact", QUERY_COUNT_EXACT},
+		{"count=planned", QUERY_COUNT_PLANNED},
+		{"count=estimated", QUERY_COUNT_ESTIMATED},
+	};
+	for (const char *p = prefer; p && *p; p += strcspn(p, ",;"), p += *p != 0) {
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, ",; \t");
+		for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+			if (n == strlen(counts[i].name) && strncasecmp(p, counts[i].name, n) == 0)
+				return counts[i].how;
+	}
+	return QUERY_COUNT_NONE;
+}
+
+/* Content-Range as PostgREST answers it: "0-49/1234" for a first page whose
+ * rows are known, "*\/1234" otherwise (a keyset page has no offset). */
+static void add_count_headers(struct http_request *req, enum query_count how, long long total, bool first_page,
+			      bool more, long long limit)
+{
+	static const char *const names[] = {"", "count=exact", "count=planned", "count=estimated"};
+	char range[64];
+	long long shown = more ? limit : how == QUERY_COUNT_EXACT && first_page ? (total < limit ? total : limit) : -1;
+	if (first_page && shown > 0)
+		snprintf(range, sizeof range, "0-%lld/%lld", shown - 1, total);
+	else
+		snprintf(range, sizeof range, "*/%lld", total);
+	http_add_header(req, "Content-Range", range);
+	http_add_header(req, "Preference-Applied", names[how]);
 }
 
 void handle_table_query(struct http_request *req)
@@ -229,6 +361,8 @@ void handle_table_query(struct http_request *req)
 	PGconn *c = NULL;
 	PGresult *res = NULL;
 	char *cursor = NULL, *next = NULL;
+	enum query_count count = preferred_count(req);
+	long long total = 0;
 
 	if (!query_layer_valid(layer)) {
 		http_reply_problem(req, 400, "Invalid path parameter", "layer", NULL,
@@ -292,6 +426,10 @@ void handle_table_query(struct http_request *req)
 		reply_query_error(req, c, res, &plan);
 		goto out;
 	}
+	if (count != QUERY_COUNT_NONE && (res = query_count(c, &plan, count, &total))) {
+		reply_query_error(req, c, res, &plan);
+		goto out;
+	}
 	if (cursor && !(next = next_link(layer, table, a, cursor))) {
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
@@ -305,6 +443,8 @@ void handle_table_query(struct http_request *req)
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
+	if (count != QUERY_COUNT_NONE)
+		add_count_headers(req, count, total, !spec.after, cursor != NULL, plan.limit);
 	c = NULL; /* the response owns it now */
 out:
 	PQclear(res);

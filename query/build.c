@@ -266,6 +266,85 @@ static void after_sql(struct builder *b, struct dynbuf *sql, char **vals)
 }
 
 
+/* One output of the select: a plain column, or an aggregate of one (or
+ * count()), with its answer name and kind. Returns 0 or -1 (err). */
+static int add_output(struct builder *b, const char *name, enum query_agg agg)
+{
+	const struct query_table *t = b->t;
+	struct query_plan *p = b->plan;
+	size_t i = p->nout;
+	long c = *name ? find_column(t, name) : -1;
+	if (c < 0 && !(agg == QUERY_AGG_COUNT && !*name))
+		return query_fail(b->err, "select", "%s.%s has no column '%.64s' (in select)", t->schema, t->name, name);
+	if ((agg == QUERY_AGG_SUM || agg == QUERY_AGG_AVG) && t->cols[c].kind != QUERY_KIND_NUMBER)
+		return query_fail(b->err, "select", "%s() needs a number column; %.64s is %s", query_agg_name(agg),
+				  name, t->cols[c].type);
+	if ((agg == QUERY_AGG_MIN || agg == QUERY_AGG_MAX || (agg == QUERY_AGG_NONE && p->aggregated)) &&
+	    !t->cols[c].sortable)
+		return query_fail(b->err, "select", "%.64s (%s) has no ordering to %s", name, t->cols[c].type,
+				  agg ? query_agg_name(agg) : "group by");
+	p->out_cols[i] = c < 0 ? SIZE_MAX : (size_t)c;
+	p->out_aggs[i] = agg;
+	p->out_kinds[i] = agg == QUERY_AGG_NONE || agg == QUERY_AGG_MIN || agg == QUERY_AGG_MAX ? t->cols[c].kind
+											       : QUERY_KIND_NUMBER;
+	if (agg == QUERY_AGG_NONE)
+		p->out_names[i] = strdup(name);
+	else if (!*name)
+		p->out_names[i] = strdup("count");
+	else if (asprintf(&p->out_names[i], "%s_%s", name, query_agg_name(agg)) < 0)
+		p->out_names[i] = NULL;
+	if (!p->out_names[i]) {
+		b->oom = true;
+		return -1;
+	}
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(p->out_names[j], p->out_names[i]) == 0) {
+			query_fail(b->err, "select", "two outputs would be named %.64s", p->out_names[i]);
+			free(p->out_names[i]);
+			p->out_names[i] = NULL;
+			return -1;
+		}
+	p->nout++;
+	return 0;
+}
+
+/* With aggregates: the requested order (grouped columns only), then every
+ * other grouped column, in select order. */
+static int group_keys(struct builder *b, const struct query_spec *spec)
+{
+	const struct query_plan *p = b->plan;
+	if (!(b->keys = calloc(p->nout ? p->nout : 1, sizeof *b->keys))) {
+		b->oom = true;
+		return -1;
+	}
+	for (size_t i = 0; i < spec->norder; i++) {
+		size_t k = 0;
+		while (k < p->nout && !(p->out_aggs[k] == QUERY_AGG_NONE && strcmp(p->out_names[k], spec->order[i].column) == 0))
+			k++;
+		if (k == p->nout)
+			return query_fail(b->err, "order", "with aggregates, order names grouped columns of select; "
+					  "'%.64s' is not one", spec->order[i].column);
+		b->keys[b->nkeys++] = (struct sort_key){p->out_cols[k], spec->order[i].desc};
+	}
+	for (size_t k = 0; k < p->nout; k++)
+		if (p->out_aggs[k] == QUERY_AGG_NONE && !key_has(b, p->out_cols[k]))
+			b->keys[b->nkeys++] = (struct sort_key){p->out_cols[k], false};
+	return 0;
+}
+
+/* An output as SQL: the quoted column, or its aggregate. */
+static void output_sql(struct builder *b, struct dynbuf *sql, size_t i)
+{
+	const struct query_plan *p = b->plan;
+	enum query_agg agg = p->out_aggs[i];
+	if (agg == QUERY_AGG_NONE)
+		dynbuf_addstr(sql, qcol(b, p->out_cols[i]));
+	else if (p->out_cols[i] == SIZE_MAX)
+		dynbuf_addstr(sql, "count(*)");
+	else
+		dynbuf_printf(sql, "%s(%s)", query_agg_name(agg), qcol(b, p->out_cols[i]));
+}
+
 int query_build(const struct query_spec *spec, const struct query_table *t, query_quote_fn quote,
 		void *quote_ctx, struct query_plan *plan, struct query_error *err)
 {
@@ -273,26 +352,28 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 	struct builder b = {.t = t, .quote = quote, .qctx = quote_ctx, .plan = plan, .err = err};
 	struct dynbuf where = {0}, tail = {0}, sql = {0};
 	char **cursor = NULL;
-	char *qs = NULL, *qt = NULL;
+	char *qs = NULL, *qt = NULL, *filters_where = NULL;
 	int rc = -1;
 
+	size_t nouts = spec->select ? spec->nselect : t->ncols;
 	if (!(b.quoted = calloc(t->ncols ? t->ncols : 1, sizeof *b.quoted)) ||
-	    !(plan->out_cols = calloc(t->ncols ? t->ncols : 1, sizeof *plan->out_cols)))
+	    !(plan->out_cols = calloc(nouts ? nouts : 1, sizeof *plan->out_cols)) ||
+	    !(plan->out_aggs = calloc(nouts ? nouts : 1, sizeof *plan->out_aggs)) ||
+	    !(plan->out_names = calloc(nouts ? nouts : 1, sizeof *plan->out_names)) ||
+	    !(plan->out_kinds = calloc(nouts ? nouts : 1, sizeof *plan->out_kinds)))
 		goto oom;
 	/* the columns shown */
+	plan->aggregated = spec->select_agg != NULL;
 	if (spec->select) {
 		for (size_t i = 0; i < spec->nselect; i++) {
-			long c = find_column(t, spec->select[i]);
-			if (c < 0) {
-				query_fail(err, "select", "%s.%s has no column '%.64s' (in select)", t->schema,
-					   t->name, spec->select[i]);
+			enum query_agg agg = spec->select_agg ? spec->select_agg[i] : QUERY_AGG_NONE;
+			if (add_output(&b, spec->select[i], agg) != 0)
 				goto out;
-			}
-			plan->out_cols[plan->nout++] = (size_t)c;
 		}
 	} else {
 		for (size_t c = 0; c < t->ncols; c++)
-			plan->out_cols[plan->nout++] = c;
+			if (add_output(&b, t->cols[c].name, QUERY_AGG_NONE) != 0)
+				goto out;
 	}
 	/* filters */
 	for (size_t i = 0; i < spec->nfilters; i++) {
@@ -300,8 +381,12 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 		if (filter_sql(&b, &spec->filters[i], &where) != 0)
 			goto out;
 	}
+	plan->count_nparams = plan->nparams;
+	filters_where = strdup(dynbuf_cstr(&where));
+	if (!filters_where)
+		goto oom;
 	/* sort key and cursor */
-	if (sort_keys(&b, spec) != 0)
+	if ((plan->aggregated ? group_keys(&b, spec) : sort_keys(&b, spec)) != 0)
 		goto out;
 	plan->nkeys = b.nkeys;
 	plan->limit = spec->limit_all ? -1 : spec->limit;
@@ -322,23 +407,45 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 	}
 	if (!(qs = quote(quote_ctx, t->schema)) || !(qt = quote(quote_ctx, t->name)))
 		goto oom;
-	dynbuf_printf(&tail, " FROM %s.%s%s", qs, qt, dynbuf_cstr(&where));
+	/* GROUP BY the plain outputs (none: one row of aggregates) */
+	struct dynbuf group = {0};
+	for (size_t i = 0; plan->aggregated && i < plan->nout; i++)
+		if (plan->out_aggs[i] == QUERY_AGG_NONE)
+			dynbuf_printf(&group, "%s%s", group.len ? ", " : " GROUP BY ", qcol(&b, plan->out_cols[i]));
+	if (group.len)
+		dynbuf_printf(&sql, "SELECT count(*) FROM (SELECT 1 FROM %s.%s%s%s) g", qs, qt, filters_where, group.data);
+	else if ((plan->one_row = plan->aggregated))
+		dynbuf_addstr(&sql, "SELECT 1"); /* aggregates without grouping: always one row */
+	else
+		dynbuf_printf(&sql, "SELECT count(*) FROM %s.%s%s", qs, qt, filters_where);
+	plan->count_sql = dynbuf_take(&sql);
+	dynbuf_printf(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s.%s%s%s", qs, qt, filters_where, dynbuf_cstr(&group));
+	plan->estimate_sql = dynbuf_take(&sql);
+	dynbuf_printf(&tail, " FROM %s.%s%s%s", qs, qt, dynbuf_cstr(&where), dynbuf_cstr(&group));
+	bool group_failed = group.failed;
+	dynbuf_free(&group);
+	if (!plan->count_sql || !plan->estimate_sql || group_failed)
+		goto oom;
 	for (size_t i = 0; i < b.nkeys; i++)
 		dynbuf_printf(&tail, "%s%s %s", i ? ", " : " ORDER BY ", qcol(&b, b.keys[i].col),
 				 b.keys[i].desc ? "DESC" : "ASC");
 
 	/* the page */
 	dynbuf_addstr(&sql, "SELECT ");
-	for (size_t i = 0; i < plan->nout; i++)
-		dynbuf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, plan->out_cols[i]));
+	for (size_t i = 0; i < plan->nout; i++) {
+		if (i)
+			dynbuf_addstr(&sql, ", ");
+		output_sql(&b, &sql, i);
+	}
 	if (plan->nout == 0)
 		dynbuf_addstr(&sql, "NULL"); /* a relation without columns */
 	dynbuf_addstr(&sql, dynbuf_cstr(&tail));
 	if (!spec->limit_all)
 		dynbuf_printf(&sql, " LIMIT %lld", spec->limit);
 	plan->sql = dynbuf_take(&sql);
-	/* the probe: the sort key of the page's last row, and whether one follows */
-	if (!spec->limit_all) {
+	/* the probe: the sort key of the page's last row, and whether one follows
+	 * (none for aggregates without grouping: one row) */
+	if (!spec->limit_all && b.nkeys > 0) {
 		dynbuf_addstr(&sql, "SELECT ");
 		for (size_t i = 0; i < b.nkeys; i++)
 			dynbuf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, b.keys[i].col));
@@ -367,6 +474,7 @@ out:
 	free(b.keys);
 	free(qs);
 	free(qt);
+	free(filters_where);
 	query_cursor_values_free(cursor, b.nkeys);
 	dynbuf_free(&where);
 	dynbuf_free(&tail);
@@ -397,6 +505,13 @@ void query_plan_free(struct query_plan *plan)
 	free(plan->values);
 	free(plan->sql);
 	free(plan->probe_sql);
+	free(plan->count_sql);
+	free(plan->estimate_sql);
+	for (size_t i = 0; plan->out_names && i < plan->nout; i++)
+		free(plan->out_names[i]);
+	free(plan->out_names);
+	free(plan->out_kinds);
+	free(plan->out_aggs);
 	free(plan->out_cols);
 	*plan = (struct query_plan){0};
 }

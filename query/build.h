@@ -15,7 +15,13 @@
  * descending. The page after a cursor is
  *   (k1, k2) > ($a, $b)                       uniform direction, no NULLs possible
  *   k1 > $a OR (k1 = $a AND k2 < $b) OR ...   otherwise, NULL-aware per key,
- * the latter led by `k1 >= $a` when k1 is NOT NULL so an index on k1 helps. */
+ * the latter led by `k1 >= $a` when k1 is NOT NULL so an index on k1 helps.
+ *
+ * Aggregates (`total.sum()` in select) group by the plain columns of the
+ * select; the sort key is then the requested order (grouped columns only)
+ * followed by the other grouped columns, so groups page like rows. An
+ * aggregate is named <column>_<function> in the answer (`count` for
+ * count()). */
 #ifndef LAKE_QUERY_BUILD_H
 #define LAKE_QUERY_BUILD_H
 
@@ -58,11 +64,19 @@ struct query_param {
 struct query_plan {
 	char *sql;             /* the page, or the whole export for limit=all */
 	char *probe_sql;       /* sort keys of the page's last row and the one after; NULL for limit=all */
+	char *count_sql;       /* count(*) of the rows the filters select (no cursor, no limit) */
+	char *estimate_sql;    /* EXPLAIN (FORMAT JSON) of the same selection: the planner's row estimate */
+	int count_nparams;     /* the parameters count_sql and estimate_sql use: the first ones */
 	struct query_param *params;
 	int nparams;
 	const char **values;   /* params[i].value, for PQexecParams */
-	size_t *out_cols;      /* indices into table->cols, in output order */
+	size_t *out_cols;      /* indices into table->cols, in output order (SIZE_MAX for count()) */
+	enum query_agg *out_aggs; /* the aggregate of each output, QUERY_AGG_NONE for a plain column */
+	char **out_names;      /* each output's name in the answer (owned) */
+	enum query_kind *out_kinds; /* and how it is written */
 	size_t nout;
+	bool aggregated;       /* GROUP BY the plain outputs */
+	bool one_row;          /* aggregates without grouping: the answer is one row */
 	size_t nkeys;          /* sort-key columns, the probe's result columns */
 	long long limit;       /* rows in the page, -1 for limit=all */
 	char signature[17];    /* the cursor signature (hex) */

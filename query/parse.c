@@ -114,28 +114,105 @@ static int split_list(const char *s, const char *field, size_t max, struct strli
 	}
 }
 
+static const char *const agg_names[] = {NULL, "sum", "avg", "min", "max", "count"};
+
+const char *query_agg_name(enum query_agg agg)
+{
+	return agg_names[agg];
+}
+
+/* `.sum()` and the like at *p (after a column name): the aggregate, and *p
+ * moved past it; QUERY_AGG_NONE when there is none. */
+static enum query_agg scan_agg(const char **p)
+{
+	for (int a = QUERY_AGG_SUM; a <= QUERY_AGG_COUNT; a++) {
+		size_t n = strlen(agg_names[a]);
+		if ((*p)[0] == '.' && strncmp(*p + 1, agg_names[a], n) == 0 && strncmp(*p + 1 + n, "()", 2) == 0) {
+			*p += n + 3;
+			return (enum query_agg)a;
+		}
+	}
+	return QUERY_AGG_NONE;
+}
+
 static int parse_select(const char *v, struct query_spec *spec, struct query_error *err)
 {
 	if (strcmp(v, "*") == 0)
 		return 0;
 	struct strlist l = {0};
-	if (split_list(v, "select", QUERY_MAX_LIST, &l, err) != 0)
-		goto fail;
+	enum query_agg *aggs = NULL;
+	bool any_agg = false;
+	for (const char *s = v;;) {
+		bool quoted;
+		const char *start = s;
+		char *item = scan_item(&s, &quoted, "select", err);
+		if (!item)
+			goto fail;
+		enum query_agg agg = QUERY_AGG_NONE;
+		if (quoted) {
+			agg = scan_agg(&s); /* "a,b".sum() */
+		} else if (strcmp(item, "count()") == 0) {
+			agg = QUERY_AGG_COUNT;
+			item[0] = 0;
+		} else {
+			/* the last ".fn()" of an unquoted item is the aggregate */
+			char *dot = strrchr(item, '.');
+			const char *rest = dot;
+			if (dot && (agg = scan_agg(&rest)) != QUERY_AGG_NONE && !*rest)
+				*dot = 0;
+			else
+				agg = QUERY_AGG_NONE;
+		}
+		if (quoted && *s && *s != ',') {
+			free(item);
+			query_fail(err, "select", "select: unexpected text after a quoted item (%.40s)", start);
+			goto fail;
+		}
+		if (l.n >= QUERY_MAX_LIST) {
+			free(item);
+			query_fail(err, "select", "select may list at most %d items", QUERY_MAX_LIST);
+			goto fail;
+		}
+		enum query_agg *grown = realloc(aggs, (l.n + 1) * sizeof *aggs);
+		if (!grown || strlist_push(&l, item) != 0) {
+			if (grown)
+				aggs = grown;
+			else
+				free(item);
+			query_fail(err, "select", "out of memory");
+			goto fail;
+		}
+		aggs = grown;
+		aggs[l.n - 1] = agg;
+		any_agg = any_agg || agg != QUERY_AGG_NONE;
+		if (!*s)
+			break;
+		s++; /* the comma */
+	}
 	for (size_t i = 0; i < l.n; i++) {
-		if (!*l.items[i]) {
+		if (!*l.items[i] && aggs[i] != QUERY_AGG_COUNT) {
 			query_fail(err, "select", "select has an empty column name");
 			goto fail;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(l.items[i], l.items[j]) == 0) {
-				query_fail(err, "select", "select lists column '%.64s' twice", l.items[i]);
+			if (strcmp(l.items[i], l.items[j]) == 0 && aggs[i] == aggs[j]) {
+				if (aggs[i])
+					query_fail(err, "select", "select lists %.64s%s%s() twice", l.items[i],
+						   *l.items[i] ? "." : "", agg_names[aggs[i]]);
+				else
+					query_fail(err, "select", "select lists column '%.64s' twice", l.items[i]);
 				goto fail;
 			}
 	}
 	spec->select = l.items;
 	spec->nselect = l.n;
+	if (any_agg)
+		spec->select_agg = aggs;
+	else
+		free(aggs);
 	return 0;
 fail:
+	free(aggs);
 	strlist_free(l.items, l.n);
 	return -1;
 }
@@ -348,6 +425,7 @@ int query_parse(const struct query_arg *args, size_t nargs, struct query_spec *o
 void query_spec_free(struct query_spec *spec)
 {
 	strlist_free(spec->select, spec->nselect);
+	free(spec->select_agg);
 	for (size_t i = 0; i < spec->nfilters; i++) {
 		free(spec->filters[i].column);
 		strlist_free(spec->filters[i].values, spec->filters[i].nvalues);

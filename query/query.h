@@ -8,6 +8,10 @@
  * (select, order, in) are comma-separated; an item may be "double quoted",
  * with \" and \\ inside, to hold commas, dots or parentheses.
  *
+ * Aggregates, as PostgREST 12 has them: a select item `column.sum()`
+ * (also avg, min, max, count) or `count()` aggregates; the plain columns of
+ * the same select are the grouping (`select=uf,total.sum()`).
+ *
  * This file only parses: whether the columns exist and the values fit their
  * types is decided against the catalog (build.h) and by PostgreSQL. Pure C. */
 #ifndef LAKE_QUERY_H
@@ -37,6 +41,8 @@ struct query_filter {
 	enum query_is is;
 };
 
+enum query_agg { QUERY_AGG_NONE, QUERY_AGG_SUM, QUERY_AGG_AVG, QUERY_AGG_MIN, QUERY_AGG_MAX, QUERY_AGG_COUNT };
+
 struct query_order {
 	char *column;
 	bool desc;
@@ -44,7 +50,8 @@ struct query_order {
 
 /* Everything a request asked for; owned, query_spec_free releases it. */
 struct query_spec {
-	char **select;          /* NULL: every column */
+	char **select;          /* NULL: every column; "" for count() */
+	enum query_agg *select_agg; /* per select item; NULL when none aggregates */
 	size_t nselect;
 	struct query_filter *filters;
 	size_t nfilters;
@@ -74,6 +81,8 @@ int query_parse(const struct query_arg *args, size_t nargs, struct query_spec *o
 void query_spec_free(struct query_spec *spec);
 
 const char *query_op_name(enum query_op op);
+/* "sum", "avg", "min", "max", "count"; NULL for QUERY_AGG_NONE. */
+const char *query_agg_name(enum query_agg agg);
 
 /* Sets err's field and a printf-style detail; returns -1 for `return query_fail(...)`. */
 int query_fail(struct query_error *err, const char *field, const char *fmt, ...)

@@ -3,6 +3,7 @@
 #include "lib/db.h"
 #include "query/catalog.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +78,38 @@ int query_diagnose(PGconn *c, const struct query_plan *plan, char *msg, size_t m
 		return -1;
 	}
 	return -1;
+}
+
+/* The planner's row estimate of the filtered selection. */
+static PGresult *planned_rows(PGconn *c, const struct query_plan *plan, long long *total)
+{
+	PGresult *r = PQexecParams(c, plan->estimate_sql, plan->count_nparams, NULL, plan->values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return r;
+	json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	json_t *rows = json_object_get(json_object_get(json_array_get(doc, 0), "Plan"), "Plan Rows");
+	*total = json_is_number(rows) ? (long long)json_number_value(rows) : 0;
+	json_decref(doc);
+	PQclear(r);
+	return NULL;
+}
+
+PGresult *query_count(PGconn *c, const struct query_plan *plan, enum query_count how, long long *total)
+{
+	*total = 0;
+	if (plan->one_row) {
+		*total = 1;
+		return NULL;
+	}
+	if (how == QUERY_COUNT_PLANNED || how == QUERY_COUNT_ESTIMATED) {
+		PGresult *r = planned_rows(c, plan, total);
+		if (r || how == QUERY_COUNT_PLANNED || *total >= QUERY_COUNT_EXACT_BELOW)
+			return r;
+	}
+	PGresult *r = PQexecParams(c, plan->count_sql, plan->count_nparams, NULL, plan->values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return r;
+	*total = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return NULL;
 }

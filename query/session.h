@@ -26,6 +26,17 @@ PGresult *query_begin(PGconn *c, int timeout_ms);
  * is the last page), or the failed result. */
 PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next);
 
+/* The total a client asked for with `Prefer: count=...`, as PostgREST has
+ * it: exact (count(*) of the filtered rows), planned (the planner's
+ * estimate: cheap, approximate), estimated (exact below
+ * QUERY_COUNT_EXACT_BELOW planned rows, else planned). */
+enum query_count { QUERY_COUNT_NONE, QUERY_COUNT_EXACT, QUERY_COUNT_PLANNED, QUERY_COUNT_ESTIMATED };
+#define QUERY_COUNT_EXACT_BELOW 100000
+
+/* Counts the rows the plan's filters select (cursor and limit aside).
+ * Returns NULL and sets *total, or the failed result. */
+PGresult *query_count(PGconn *c, const struct query_plan *plan, enum query_count how, long long *total);
+
 /* After a statement of the plan failed with a data exception (SQLSTATE
  * class 22), tests each parameter alone in a fresh transaction and returns
  * the index of the first one PostgreSQL refuses, with its message in msg;

@@ -169,8 +169,8 @@ static int make_parts(struct query_stream *s, enum query_format fmt, const struc
 	if (!names || !kinds || !s->values || !s->lens)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		names[i] = t->cols[plan->out_cols[i]].name;
-		kinds[i] = t->cols[plan->out_cols[i]].kind;
+		names[i] = plan->out_names[i];
+		kinds[i] = plan->out_kinds[i];
 	}
 	if (query_row_format_init(&s->rf, fmt, n, names, kinds) != 0)
 		goto out;

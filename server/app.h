@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct job_pool;
+struct scheduler;
 
 struct app {
 	struct config cfg;
@@ -17,6 +18,7 @@ struct app {
 	size_t openapi_len;
 	int migrations_expected;   /* files in sql/migrations at start */
 	struct job_pool *jobs;     /* NULL when SHOPPERLAKE_WORKERS=0 */
+	struct scheduler *sched;   /* NULL when SHOPPERLAKE_SCHEDULER=0 */
 };
 
 #endif

@@ -33,6 +33,9 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_HEARTBEAT_SECS", "2", "how often a running job proves it is alive"},
 	{"SHOPPERLAKE_STALE_SECS", "20", "a running job silent this long is taken back"},
 	{"SHOPPERLAKE_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"SHOPPERLAKE_CORS_ORIGINS", "(none)", "browser origins allowed to call the API (CORS): comma-separated, e.g. https://dash.example, or *"},
+	{"SHOPPERLAKE_SCHEDULER", "1", "1 = this server fires schedules (any number of servers may), 0 = not"},
+	{"SHOPPERLAKE_TEST_CLOCK", "(none)", "TESTS ONLY: a file holding the scheduler's current instant (ISO 8601)"},
 };
 
 void config_usage(FILE *out)
@@ -120,6 +123,7 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	}
 	cfg->listen_addr = dup_or(get("SHOPPERLAKE_LISTEN"), "127.0.0.1");
 	cfg->log_level = dup_or(get("SHOPPERLAKE_LOG_LEVEL"), "info");
+	cfg->cors_origins = dup_or(get("SHOPPERLAKE_CORS_ORIGINS"), "");
 	const char *bucket = get("SHOPPERLAKE_BUCKET_DIR");
 	if (bucket && *bucket)
 		cfg->bucket_dir = strdup(bucket);
@@ -135,8 +139,14 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	    get_int(get, "SHOPPERLAKE_MAX_CONNECTIONS_PER_IP", 0, 0, 10000, &cfg->max_per_ip, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_JOB_MAX_ATTEMPTS", 3, 1, 100, &cfg->job_max_attempts, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_HEARTBEAT_SECS", 2, 1, 3600, &cfg->heartbeat_secs, err, errlen) ||
-	    get_int(get, "SHOPPERLAKE_STALE_SECS", 20, 2, 86400, &cfg->stale_secs, err, errlen))
+	    get_int(get, "SHOPPERLAKE_STALE_SECS", 20, 2, 86400, &cfg->stale_secs, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_SCHEDULER", 1, 0, 1, &cfg->scheduler, err, errlen))
 		goto failed;
+	const char *test_clock = get("SHOPPERLAKE_TEST_CLOCK");
+	if (test_clock && *test_clock && !(cfg->test_clock = strdup(test_clock))) {
+		snprintf(err, errlen, "out of memory");
+		goto failed;
+	}
 	if (get_int(get, "SHOPPERLAKE_MAX_BODY", 1048576, 1024, 64 * 1024 * 1024, &max_body_bytes, err, errlen))
 		goto failed;
 	cfg->max_body = (size_t)max_body_bytes;
@@ -186,10 +196,12 @@ void config_free(struct config *cfg)
 	free(cfg->database_url);
 	free(cfg->listen_addr);
 	free(cfg->log_level);
+	free(cfg->cors_origins);
 	free(cfg->bucket_dir);
 	free(cfg->secret_prefix);
 	free(cfg->secrets_dir);
 	free(cfg->admin_token);
 	free(cfg->reader_token);
+	free(cfg->test_clock);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -26,6 +26,9 @@ struct config {
 	int heartbeat_secs;
 	int stale_secs;        /* a RUNNING job whose heartbeat is older is requeued */
 	char *log_level;
+	char *cors_origins;    /* origins browsers may call from: "" none, "*" any, else "a,b" exact */
+	int scheduler;         /* 1: fire schedules (scheduler/) */
+	char *test_clock;      /* tests only: file with the scheduler's instant; NULL = real time */
 };
 
 /* Returns the value of an environment variable or NULL; tests pass their own. */

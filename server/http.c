@@ -12,6 +12,7 @@
  * optional per-address limit (SHOPPERLAKE_MAX_CONNECTIONS_PER_IP) keeps one
  * peer from taking every thread. */
 #include "server/http.h"
+#include "lib/gzip.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -151,14 +152,36 @@ void http_reply_response(struct http_request *req, unsigned status, struct MHD_R
 	set_response(req, status, resp);
 }
 
+bool http_gzip_accepted(struct http_request *req)
+{
+	return gzip_accepted(http_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+}
+
 static void reply_text(struct http_request *req, unsigned status, char *text, const char *ctype)
 {
+	size_t len = strlen(text);
+	bool gzipped = false;
+	/* small answers are not worth a gzip header and the CPU */
+	if (len >= HTTP_GZIP_MIN && http_gzip_accepted(req)) {
+		size_t zlen;
+		char *z = gzip_buffer(text, len, &zlen);
+		if (z) {
+			free(text);
+			text = z;
+			len = zlen;
+			gzipped = true;
+		}
+	}
 	/* MUST_FREE: libmicrohttpd frees `text` with free() when it is sent. */
-	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(text);
 		return;
 	}
+	if (gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	if (len >= HTTP_GZIP_MIN || gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	set_response(req, status, resp);
@@ -403,6 +426,45 @@ static void route_and_authorise(struct http_server *srv, struct http_request *re
 }
 
 
+/* The Origin of a browser's request when the configuration allows it (the
+ * value to answer in Access-Control-Allow-Origin), else NULL. */
+static const char *cors_origin(struct http_request *req)
+{
+	const char *origin = http_header(req, "Origin");
+	const char *list = req->app->cfg.cors_origins;
+	if (!origin || !list || !*list)
+		return NULL;
+	if (strcmp(list, "*") == 0)
+		return "*";
+	size_t n = strlen(origin);
+	for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',') {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, ", ");
+		if (len == n && strncmp(p, origin, n) == 0)
+			return origin;
+	}
+	return NULL;
+}
+
+/* A CORS preflight (OPTIONS with Access-Control-Request-Method) from an
+ * allowed origin: 204 with what the API accepts; no token is needed, as
+ * browsers send none. false when it is not one. */
+static bool preflight(struct http_request *req)
+{
+	if (strcmp(req->method, "OPTIONS") != 0 || !http_header(req, "Access-Control-Request-Method") ||
+	    !cors_origin(req))
+		return false;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return false;
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, DELETE");
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"Authorization, Content-Type, Prefer, Idempotency-Key, X-Request-Id");
+	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+	http_reply_response(req, 204, resp);
+	return true;
+}
+
 static enum MHD_Result queue(struct http_request *req)
 {
 	if (!req->response) {
@@ -410,6 +472,13 @@ static enum MHD_Result queue(struct http_request *req)
 				   "no answer was produced; the log has request id %s", req->request_id);
 		if (!req->response)
 			return MHD_NO;
+	}
+	const char *origin = cors_origin(req);
+	if (origin) {
+		MHD_add_response_header(req->response, "Access-Control-Allow-Origin", origin);
+		MHD_add_response_header(req->response, "Access-Control-Expose-Headers",
+					"Link, Location, Content-Range, Preference-Applied, X-Request-Id, Retry-After");
+		MHD_add_response_header(req->response, MHD_HTTP_HEADER_VARY, "Origin");
 	}
 	enum MHD_Result r = MHD_queue_response(req->conn, req->status, req->response);
 	MHD_destroy_response(req->response);
@@ -437,7 +506,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->method = method;
 		req->path = url;
 		new_request_id(req->request_id, sizeof req->request_id, http_header(req, "X-Request-Id"));
-		route_and_authorise(srv, req);
+		if (!preflight(req))
+			route_and_authorise(srv, req);
 		if (req->response)
 			return queue(req);
 		return MHD_YES;

@@ -73,6 +73,10 @@ void http_reply_problem(struct http_request *req, unsigned status, const char *t
 void http_reply_empty(struct http_request *req, unsigned status);
 /* Takes ownership of a ready libmicrohttpd response. */
 void http_reply_response(struct http_request *req, unsigned status, struct MHD_Response *resp);
+/* Answers of at least this many bytes are gzipped when the client accepts it. */
+#define HTTP_GZIP_MIN 1024
+/* true when the request's Accept-Encoding takes gzip. */
+bool http_gzip_accepted(struct http_request *req);
 /* Adds a header to the response already set (Location, ETag, ...). */
 void http_add_header(struct http_request *req, const char *name, const char *value);
 

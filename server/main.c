@@ -4,6 +4,7 @@
  * only the main thread's sigwait() sees them; migrations run before the
  * listener opens so /readyz never answers for a half-migrated lake. */
 #include "jobs/pool.h"
+#include "scheduler/loop.h"
 #include "server/app.h"
 #include "server/http.h"
 #include "lib/log.h"
@@ -129,6 +130,12 @@ int main(int argc, char **argv)
 		http_stop(srv, 0);
 		goto out;
 	}
+	if (app.cfg.scheduler && !(app.sched = scheduler_start(&app, err, sizeof err))) {
+		log_json(LOG_ERROR, "cannot start the scheduler", json_pack("{s:s}", "error", err));
+		http_stop(srv, 0);
+		job_pool_stop(app.jobs);
+		goto out;
+	}
 	log_json(LOG_INFO, "listening",
 		 json_pack("{s:s, s:i, s:i, s:s}", "address", app.cfg.listen_addr, "port", http_port(srv),
 			   "workers", app.cfg.workers, "version", SHOPPERLAKE_VERSION));
@@ -136,6 +143,7 @@ int main(int argc, char **argv)
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	log_json(LOG_INFO, "stopping", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+	scheduler_stop(app.sched);
 	http_stop(srv, 30);
 	job_pool_stop(app.jobs);
 	rc = 0;

@@ -121,6 +121,12 @@ static int apply_one(PGconn *conn, const char *dir, const char *name, bool repea
 	if (db_exec(conn, "BEGIN", err, errlen) != 0)
 		goto out;
 	char msg[1024];
+	/* function files go in name order, not call order: a LANGUAGE sql body
+	 * may call a function whose file comes later (as pg_dump does) */
+	if (repeatable && db_exec(conn, "SET LOCAL check_function_bodies = off", msg, sizeof msg) != 0) {
+		snprintf(err, errlen, "migration %s: %s", version, msg);
+		goto rollback;
+	}
 	if (db_exec(conn, sql, msg, sizeof msg) != 0) {
 		snprintf(err, errlen, "migration %s failed: %s", version, msg);
 		goto rollback;

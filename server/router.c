@@ -55,14 +55,17 @@ enum route_result router_match(const struct route *table, size_t n, const char *
 	for (size_t i = 0; i < n; i++) {
 		if (!match_pattern(table[i].pattern, path, &scratch))
 			continue;
-		if (strcmp(table[i].method, method) == 0) {
+		/* HEAD is GET without the body (libmicrohttpd leaves the body out) */
+		bool get = strcmp(table[i].method, "GET") == 0;
+		if (strcmp(table[i].method, method) == 0 || (get && strcmp(method, "HEAD") == 0)) {
 			*found = &table[i];
 			*params = scratch;
 			return ROUTE_FOUND;
 		}
 		path_known = true;
 		if (used < allowlen) {
-			int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", table[i].method);
+			int w = snprintf(allow + used, allowlen - used, "%s%s%s", used ? ", " : "", table[i].method,
+					 get ? ", HEAD" : "");
 			used += w > 0 ? (size_t)w : 0;
 		}
 	}

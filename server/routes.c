@@ -28,8 +28,16 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/pipelines/{name}/runs", ROLE_READER, handle_pipeline_runs_list},
 	{"GET", "/v1/pipelines/{name}/runs/{run_id}", ROLE_READER, handle_pipeline_run_get},
 
+	{"GET", "/v1/schedules", ROLE_READER, handle_schedules_list},
+	{"POST", "/v1/schedules", ROLE_ADMIN, handle_schedules_create},
+	{"GET", "/v1/schedules/{id}", ROLE_READER, handle_schedule_get},
+	{"PATCH", "/v1/schedules/{id}", ROLE_ADMIN, handle_schedule_patch},
+	{"DELETE", "/v1/schedules/{id}", ROLE_ADMIN, handle_schedule_delete},
+	{"GET", "/v1/schedules/{id}/runs", ROLE_READER, handle_schedule_runs_list},
+
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
+	{"GET", "/v1/tables/{layer}/{table}/columns", ROLE_READER, handle_table_columns},
 
 	{"GET", "/v1/tokens", ROLE_ADMIN, handle_tokens_list},
 	{"POST", "/v1/tokens", ROLE_ADMIN, handle_tokens_create},

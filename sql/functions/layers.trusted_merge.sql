@@ -27,6 +27,7 @@ DECLARE
     n_batch bigint := 0;
     c jsonb;
     k bigint;
+    swap text;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -61,6 +62,37 @@ BEGIN
                    'FROM raw.%I WHERE _job_id > $1', t) INTO top_job, snap_job USING last_job;
     IF top_job IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
+    END IF;
+
+    -- A snapshot that is the whole batch replaces TRUSTED: the new table is
+    -- built aside (typed in one pass, its key index built after the fill),
+    -- then swapped in. A bad value (quarantine), a duplicate key or
+    -- soft_delete (the old keys stay, marked) take the merge below instead.
+    IF snap_job = top_job AND NOT soft THEN
+        BEGIN
+            swap := format('swap_%s_%s', p_source, snap_job);
+            EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
+            EXECUTE format('CREATE TABLE trusted.%I (LIKE trusted.%I INCLUDING DEFAULTS)', swap, t);
+            EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
+                           'SELECT %s, b._job_id, b.sys_change_version, false, now() FROM raw.%I b '
+                           'WHERE b._job_id = $1', swap, col_list, typed_cols, t) USING snap_job;
+            GET DIAGNOSTICS n_upserted = ROW_COUNT;
+            EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s)', swap, swap || '_pkey', keys);
+            EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
+                           t, swap, key_match) INTO n_deleted;
+            EXECUTE format('DROP TABLE trusted.%I', t);
+            EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
+            EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
+            UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
+             WHERE source_id = p_source;
+            RETURN jsonb_build_object('batch', n_upserted, 'merged', n_upserted, 'deleted', n_deleted,
+                                      'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
+                                      'replaced', true);
+        EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+            -- rolled back to the block's start: merge row by row below
+            n_upserted := 0;
+            n_deleted := 0;
+        END;
     END IF;
 
     -- The batch: newest RAW row per key among the new jobs (from the latest snapshot on).

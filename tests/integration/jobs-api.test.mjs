@@ -79,8 +79,17 @@ describe('POST /v1/sources/{id}/loads', () => {
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     const other = await srv.call('POST', LOADS, 409, { params: { id: active.id }, body: { load_type: 'incremental' }, headers });
     assert.equal(other.body.field, 'Idempotency-Key');
+    // the key names a load of one source: another source may use it too
     const elsewhere = await source();
-    await srv.call('POST', LOADS, 409, { params: { id: elsewhere.id }, body: { load_type: 'full' }, headers });
+    const there = await srv.call('POST', LOADS, 202, { params: { id: elsewhere.id }, body: { load_type: 'full' }, headers });
+    assert.notEqual(there.body.id, first.body.id);
+    assert.equal(there.headers.get('idempotent-replayed'), null);
+  });
+
+  test('an incremental load of a source that loads in full only is 422 naming load_type', async () => {
+    const res = await srv.call('POST', LOADS, 422, { params: { id: active.id }, body: { load_type: 'incremental' } });
+    assert.equal(res.body.field, 'load_type');
+    assert.match(res.body.detail, /loads in full only/);
   });
 
   test('an Idempotency-Key longer than 255 characters is 400', async () => {
@@ -118,7 +127,7 @@ describe('POST /v1/sources/{id}/loads', () => {
 
 describe('GET /v1/jobs', () => {
   test('lists newest first, pages by cursor, filters', async () => {
-    const s = await source();
+    const s = await source({ load_type: 'incremental', offset_mode: 'watermark', offset_column: 'id' });
     const ids = [];
     for (let i = 0; i < 5; i++) {
       ids.push((await srv.call('POST', LOADS, 202, { params: { id: s.id }, body: { load_type: i % 2 ? 'incremental' : 'full' } })).body.id);

@@ -40,8 +40,11 @@ describe('command line and configuration', () => {
       'SHOPPERLAKE_READER_TOKEN',
       'SHOPPERLAKE_BUCKET_DIR',
       'SHOPPERLAKE_MAX_BODY',
+      'SHOPPERLAKE_CORS_ORIGINS',
       'SHOPPERLAKE_CONNECTION_TIMEOUT',
       'SHOPPERLAKE_LOG_LEVEL',
+      'SHOPPERLAKE_SCHEDULER',
+      'SHOPPERLAKE_TEST_CLOCK',
     ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `--help lists ${name}`);
     }

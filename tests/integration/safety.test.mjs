@@ -142,7 +142,7 @@ describe('item 3: one lake table per source', () => {
     const api = {
       system: 'rs', source_type: 'api', object: 'posts', load_type: 'full',
       columns: [{ name: 'id', type: 'text', key: true }],
-      options: { children: [{ name: 'mentions', path: 'mentions' }] },
+      options: { base_url: 'http://127.0.0.1:8090', children: [{ name: 'mentions', path: 'mentions' }] },
     };
     const a = await srv.call('POST', LIST, 201, { body: api });
     for (const object of ['posts_mentions', 'posts_quarantine']) {
@@ -152,7 +152,7 @@ describe('item 3: one lake table per source', () => {
     }
     await srv.call('POST', LIST, 201, { body: pgSource({ system: 'rs', object: 'posts_rejects' }) }); // not an sftp source
     const b = await srv.call('POST', LIST, 201, { body: pgSource({ system: 'q', object: 'a_b' }) });
-    const child = await srv.call('POST', LIST, 409, { body: { ...api, system: 'q', object: 'a', options: { children: [{ name: 'b', path: 'b' }] } } });
+    const child = await srv.call('POST', LIST, 409, { body: { ...api, system: 'q', object: 'a', options: { ...api.options, children: [{ name: 'b', path: 'b' }] } } });
     assert.equal(child.body.conflicting_source_id, b.body.id);
   });
 });

@@ -298,7 +298,7 @@ describe('GET /v1/tables/{layer}/{table}: JSON', () => {
     assert.ok(res.body.next.startsWith('/v1/tables/trusted/t_vendas?after='), res.body.next);
     assert.equal(res.headers.get('link'), `<${res.body.next}>; rel="next"`);
     assert.equal(res.headers.get('content-type'), 'application/json');
-    assert.equal(res.headers.get('vary'), 'Accept');
+    assert.equal(res.headers.get('vary'), 'Accept, Accept-Encoding');
     // what PostgreSQL holds, as the API promises to write it
     const expected = await sqlJson(`SELECT json_agg(json_build_object(
         'id', id, 'total', total, 'data', data::text, 'descricao', descricao, 'ativo', ativo, 'uf', uf,
@@ -753,10 +753,110 @@ describe('errors', () => {
     await rows('t_vendas', {}, 401, { token: null, layer: 'land' });
   });
 
-  test('POST is 405 with Allow: GET', async () => {
+  test('POST is 405 with Allow: GET, HEAD', async () => {
     const res = await srv.request('POST', '/v1/tables/trusted/t_vendas', { token: 'admin', body: {} });
     assertMatchesSpec('POST', ROWS, 405, res);
-    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+  });
+
+  test('Prefer: count=exact|planned|estimated answers the total in Content-Range', async () => {
+    const sp = Math.floor(VENDAS_ROWS / 5); // uf cycles through five values
+    const exact = await rows('t_vendas', { uf: 'eq.SP', limit: '50' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(exact.headers.get('content-range'), `0-49/${sp}`);
+    assert.equal(exact.headers.get('preference-applied'), 'count=exact');
+    // a later page knows the total, not its offset
+    const next = await follow(exact.headers.get('link').match(/<([^>]+)>/)[1], 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(next.headers.get('content-range'), `*/${sp}`);
+    // the last, short page of a small selection
+    const few = await rows('t_vendas', { id: 'lte.7', limit: '50' }, 200, { headers: { Prefer: 'return=minimal, count=exact' } });
+    assert.equal(few.headers.get('content-range'), '0-6/7');
+    const none = await rows('t_vendas', { id: 'lt.0' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(none.headers.get('content-range'), '*/0');
+    const planned = await rows('t_vendas', { limit: '10' }, 200, { headers: { Prefer: 'count=planned' } });
+    const [, est] = planned.headers.get('content-range').match(/^0-9\/(\d+)$/);
+    assert.ok(Number(est) > VENDAS_ROWS / 2 && Number(est) < VENDAS_ROWS * 2, `planned ${est}`);
+    const estimated = await rows('t_vendas', { uf: 'eq.RJ', limit: '10' }, 200, { headers: { Prefer: 'count=estimated' } });
+    assert.equal(estimated.headers.get('content-range'), `0-9/${sp}`, 'a small estimate is counted exactly');
+    const plain = await rows('t_vendas', { limit: '10' });
+    assert.equal(plain.headers.get('content-range'), null, 'no count unless asked');
+  });
+
+  test('gzip when the client takes it: the table stream and JSON answers, same bytes once inflated', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const { request } = await import('node:http');
+    const get = (path, ae) => new Promise((resolve, reject) => {
+      const r = request({ host: '127.0.0.1', port: srv.port, path, headers: { Authorization: `Bearer ${READER_TOKEN}`, Accept: 'text/csv', ...(ae ? { 'Accept-Encoding': ae } : {}) } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+    const path = '/v1/tables/trusted/t_vendas?limit=all&order=id.asc';
+    const plain = await get(path);
+    assert.equal(plain.res.headers['content-encoding'], undefined);
+    const zipped = await get(path, 'gzip, deflate');
+    assert.equal(zipped.res.headers['content-encoding'], 'gzip');
+    assert.ok(zipped.body.length < plain.body.length / 3, `compressed ${zipped.body.length} of ${plain.body.length}`);
+    assert.ok(gunzipSync(zipped.body).equals(plain.body), 'the same CSV once inflated');
+    const refused = await get(path, 'gzip;q=0, identity');
+    assert.equal(refused.res.headers['content-encoding'], undefined);
+    // a buffered JSON answer (the list of tables)
+    const list = await get('/v1/tables', 'gzip');
+    assert.equal(list.res.headers['content-encoding'], 'gzip');
+    assert.ok(JSON.parse(gunzipSync(list.body)).items.length > 0);
+  });
+
+  test('GET .../columns describes the columns and a JSON Schema of a row that the rows satisfy', async () => {
+    const res = await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 200, { params: { layer: 'trusted', table: 't_vendas' }, token: 'reader' });
+    assert.deepEqual(res.body.primary_key, ['id']);
+    const byName = Object.fromEntries(res.body.columns.map((c) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName), ['id', 'total', 'data', 'descricao', 'ativo', 'uf', 'loja_id', 'extra', 'nota']);
+    assert.equal(byName.id.primary_key_position, 1);
+    assert.equal(byName.id.nullable, false);
+    assert.equal(byName.total.json_type, 'number');
+    assert.equal(byName.ativo.json_type, 'boolean');
+    assert.equal(byName.extra.json_type, 'json');
+    assert.equal(byName.data.nullable, false);
+    const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+    const validate = new Ajv2020({ strict: false }).compile(res.body.row_schema);
+    const page = await rows('t_vendas', { limit: '500' });
+    for (const row of page.body.items) assert.ok(validate(row), JSON.stringify(validate.errors));
+    await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 404, { params: { layer: 'trusted', table: 'nope' }, token: 'reader' });
+    await srv.call('GET', '/v1/tables/{layer}/{table}/columns', 400, { params: { layer: 'land', table: 'x' }, token: 'reader' });
+  });
+
+  test('aggregates: select=uf,total.sum(),count() groups by the plain columns, pages like rows, equals SQL', async () => {
+    const res = await rows('t_vendas', { select: 'uf,total.sum(),count(),data.max()', order: 'uf.desc', limit: '3' });
+    assert.deepEqual(res.body.items.map((r) => Object.keys(r)), Array(3).fill(['uf', 'total_sum', 'count', 'data_max']));
+    const want = await sqlJson(`SELECT json_agg(x ORDER BY uf DESC) FROM (SELECT uf, sum(total) AS total_sum, count(*) AS count,
+      to_char(max(data) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' AS data_max FROM trusted.t_vendas GROUP BY uf) x`);
+    const second = await follow(res.body.next);
+    const got = [...res.body.items, ...second.body.items];
+    assert.equal(second.body.next, null, 'five groups: 3 + 2');
+    assert.deepEqual(got.map((r) => [r.uf, Number(r.total_sum), r.count, r.data_max]), want.map((r) => [r.uf, Number(r.total_sum), r.count, r.data_max]));
+    // no grouping: one row, with a filter
+    const one = await rows('t_vendas', { select: 'count(),total.avg()', uf: 'eq.SP' }, 200, { headers: { Prefer: 'count=exact' } });
+    assert.equal(one.body.items.length, 1);
+    assert.equal(one.body.items[0].count, VENDAS_ROWS / 5);
+    assert.equal(one.headers.get('content-range'), '0-0/1');
+    // CSV too
+    const csv = await srv.request('GET', '/v1/tables/trusted/t_vendas?select=ativo,count()&order=ativo', { token: 'reader', headers: { Accept: 'text/csv' } });
+    assert.equal(csv.status, 200);
+    assert.match(csv.text, /^ativo,count\r\n/);
+    await rows('t_vendas', { select: 'descricao.sum()' }, 400);
+  });
+
+  test('HEAD answers a GET\'s status and headers without the body', async () => {
+    const res = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/t_vendas?limit=3`, {
+      method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /application\/json/);
+    assert.equal(await res.text(), '');
+    const bad = await fetch(`http://127.0.0.1:${srv.port}/v1/tables/trusted/nope`, {
+      method: 'HEAD', headers: { Authorization: `Bearer ${READER_TOKEN}` } });
+    assert.equal(bad.status, 404);
   });
 });
 

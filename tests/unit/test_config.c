@@ -38,7 +38,24 @@ static void defaults_need_only_admin_token(void **state)
 	assert_int_equal(cfg.max_body, 1048576);
 	assert_null(cfg.reader_token);
 	assert_non_null(strstr(cfg.database_url, "/var/pg/run"));
+	assert_int_equal(cfg.scheduler, 1);
+	assert_null(cfg.test_clock);
 	config_free(&cfg);
+}
+
+static void scheduler_settings(void **state)
+{
+	const char *env1[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", "SHOPPERLAKE_SCHEDULER", "0",
+			      "SHOPPERLAKE_TEST_CLOCK", "/tmp/clock", NULL};
+	const char *env2[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", "SHOPPERLAKE_SCHEDULER", "2", NULL};
+	struct config cfg;
+	char err[256];
+	assert_int_equal(load(env1, &cfg, err), 0);
+	assert_int_equal(cfg.scheduler, 0);
+	assert_string_equal(cfg.test_clock, "/tmp/clock");
+	config_free(&cfg);
+	assert_int_equal(load(env2, &cfg, err), -1);
+	assert_non_null(strstr(err, "SHOPPERLAKE_SCHEDULER"));
 }
 
 static void missing_admin_token_is_refused(void **state)
@@ -124,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_need_only_admin_token),
 		cmocka_unit_test(missing_admin_token_is_refused),
+		cmocka_unit_test(scheduler_settings),
 		cmocka_unit_test(bad_numbers_name_the_variable),
 		cmocka_unit_test(weak_or_shared_tokens_are_refused),
 		cmocka_unit_test(token_from_file),

@@ -303,6 +303,54 @@ static void chunking_does_not_matter(void **state)
 	}
 }
 
+/* Converts `text` (no header, ',') whole and in chunks of 1..11 bytes: the
+ * rows must be `rows` and the rejects exactly `rejects` every time. */
+static void same_in_every_chunking(const char *text, const char *rows, const char *rejects)
+{
+	struct csv_dialect d = dialect(',', false);
+	static struct out o;
+	char err[256];
+	for (size_t chunk = 0; chunk < 12; chunk++) {
+		memset(&o, 0, sizeof o);
+		assert_int_equal(convert(&d, estoque, 3, text, strlen(text), chunk, &o, err, sizeof err), 0);
+		assert_string_equal(o.rows, rows);
+		assert_string_equal(o.rejects, rejects);
+	}
+}
+
+/* Found by tests/fuzz/fuzz_csv: a parse error in a chunk that ended before
+ * the line did rejected only the text so far, and the rest of the line was
+ * parsed as a record of its own, here a garbage row "\N 2 3" for line 1. */
+static void malformed_line_is_one_reject_whatever_the_chunks(void **state)
+{
+	same_in_every_chunking("A,\"1\"x,2,3\nB,2,3\n", "B\t2\t3\t5000000002\tU\tf.csv\t2\n",
+			       "f.csv\t1\tA,\"1\"x,2,3\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n");
+}
+
+/* Found by tests/fuzz/fuzz_csv: a reject's raw text lost the blanks before
+ * a chunk boundary, and took in a record ended by a bare CR earlier on its
+ * line unless a boundary fell after the CR. */
+static void reject_text_does_not_depend_on_the_chunks(void **state)
+{
+	same_in_every_chunking("A,1,d\rB,\"2\"x,d\n  C,3\n", "A\t1\td\t5000000001\tU\tf.csv\t1\n",
+			       "f.csv\t1\tB,\"2\"x,d\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n"
+			       "f.csv\t2\t  C,3\texpected 3 fields, found 2\n");
+}
+
+/* Found by tests/fuzz/fuzz_csv (UBSan with clang): a header of empty fields
+ * read them at an offset from fdata's NULL buffer. */
+static void header_of_empty_fields_fails_cleanly(void **state)
+{
+	struct csv_dialect d = dialect(',', true);
+	static struct out o;
+	char err[256];
+	memset(&o, 0, sizeof o);
+	assert_int_equal(convert(&d, estoque, 3, "\"\",\"\"\n", 6, 0, &o, err, sizeof err), -1);
+	assert_non_null(strstr(err, "the header has no column sku"));
+}
+
 static void long_record_is_rejected(void **state)
 {
 	size_t big = CSV_MAX_RECORD + 100;
@@ -451,6 +499,9 @@ int main(void)
 		cmocka_unit_test(sink_failure_stops),
 		cmocka_unit_test(no_final_newline_and_empty_files),
 		cmocka_unit_test(chunking_does_not_matter),
+		cmocka_unit_test(malformed_line_is_one_reject_whatever_the_chunks),
+		cmocka_unit_test(reject_text_does_not_depend_on_the_chunks),
+		cmocka_unit_test(header_of_empty_fields_fails_cleanly),
 		cmocka_unit_test(long_record_is_rejected),
 		cmocka_unit_test(helpers),
 		cmocka_unit_test(sftp_defaults_are_filled),

@@ -301,6 +301,53 @@ static void builds_filters_with_bound_casts(void **state)
 	built_free(&p);
 }
 
+static void builds_aggregates_grouped_by_plain_columns(void **state)
+{
+	struct built p;
+	struct query_error e;
+	assert_int_equal(build("select=uf,total.sum(),count(),total.max()&ativo=is.true&order=uf.desc&limit=10",
+			       &vendas, &p, &e), 0);
+	assert_string_equal(p.plan.sql,
+		"SELECT \"uf\", sum(\"total\"), count(*), max(\"total\") FROM \"trusted\".\"vendas\""
+		" WHERE \"ativo\" IS TRUE GROUP BY \"uf\" ORDER BY \"uf\" DESC LIMIT 10");
+	assert_string_equal(p.plan.probe_sql,
+		"SELECT \"uf\" FROM \"trusted\".\"vendas\" WHERE \"ativo\" IS TRUE GROUP BY \"uf\""
+		" ORDER BY \"uf\" DESC LIMIT 2 OFFSET 9");
+	assert_string_equal(p.plan.count_sql,
+		"SELECT count(*) FROM (SELECT 1 FROM \"trusted\".\"vendas\" WHERE \"ativo\" IS TRUE GROUP BY \"uf\") g");
+	assert_int_equal(p.plan.nout, 4);
+	assert_string_equal(p.plan.out_names[0], "uf");
+	assert_string_equal(p.plan.out_names[1], "total_sum");
+	assert_string_equal(p.plan.out_names[2], "count");
+	assert_string_equal(p.plan.out_names[3], "total_max");
+	assert_int_equal(p.plan.out_kinds[2], QUERY_KIND_NUMBER);
+	assert_int_equal(p.plan.nkeys, 1);
+	built_free(&p);
+
+	/* no grouping: one row, nothing to page */
+	assert_int_equal(build("select=total.avg()", &vendas, &p, &e), 0);
+	assert_string_equal(p.plan.sql, "SELECT avg(\"total\") FROM \"trusted\".\"vendas\" LIMIT 100");
+	assert_null(p.plan.probe_sql);
+	assert_true(p.plan.one_row);
+	built_free(&p);
+
+	/* a quoted column may be aggregated; a quoted "x.sum()" is a column name */
+	assert_int_equal(build("select=\"we\\\"ird\".count()", &vendas, &p, &e), 0);
+	assert_string_equal(p.plan.out_names[0], "we\"ird_count");
+	built_free(&p);
+	assert_int_equal(build("select=\"total.sum()\"", &vendas, &p, &e), -1);
+	assert_string_equal(e.field, "select");
+
+	assert_int_equal(build("select=nome.sum()", &vendas, &p, &e), -1);
+	assert_string_equal(e.field, "select");
+	assert_non_null(strstr(e.detail, "sum() needs a number column"));
+	assert_int_equal(build("select=uf,total.sum()&order=total.desc", &vendas, &p, &e), -1);
+	assert_string_equal(e.field, "order");
+	assert_int_equal(build("select=extra,count()", &vendas, &p, &e), -1);
+	assert_string_equal(e.field, "select");
+	expect_parse_error("select=total.sum(),total.sum()", "select", "twice");
+}
+
 static void refuses_what_the_catalog_does_not_allow(void **state)
 {
 	struct built p;
@@ -512,6 +559,7 @@ int main(void)
 		cmocka_unit_test(base64url_round_trips),
 		cmocka_unit_test(cursor_round_trips_and_checks),
 		cmocka_unit_test(builds_filters_with_bound_casts),
+		cmocka_unit_test(builds_aggregates_grouped_by_plain_columns),
 		cmocka_unit_test(refuses_what_the_catalog_does_not_allow),
 		cmocka_unit_test(keyset_uniform_uses_row_comparison),
 		cmocka_unit_test(keyset_mixed_is_null_aware),

@@ -35,6 +35,9 @@ static void finds_literal_and_placeholder(void **state)
 	assert_ptr_equal(r, &table[3]);
 	assert_string_equal(route_param(&p, "id"), "42");
 	assert_int_equal(match("GET", "/v1/tables/trusted/vendas", &r, &p, allow), ROUTE_FOUND);
+	/* HEAD finds the GET route */
+	assert_int_equal(match("HEAD", "/v1/tables/trusted/vendas", &r, &p, allow), ROUTE_FOUND);
+	assert_string_equal(r->method, "GET");
 	assert_string_equal(route_param(&p, "layer"), "trusted");
 	assert_string_equal(route_param(&p, "table"), "vendas");
 	assert_null(route_param(&p, "nope"));
@@ -59,9 +62,9 @@ static void wrong_method_lists_allowed(void **state)
 	struct route_params p;
 	char allow[64];
 	assert_int_equal(match("PUT", "/v1/sources", &r, &p, allow), ROUTE_METHOD_NOT_ALLOWED);
-	assert_string_equal(allow, "GET, POST");
+	assert_string_equal(allow, "GET, HEAD, POST");
 	assert_int_equal(match("PATCH", "/v1/sources/7", &r, &p, allow), ROUTE_METHOD_NOT_ALLOWED);
-	assert_string_equal(allow, "GET, DELETE");
+	assert_string_equal(allow, "GET, HEAD, DELETE");
 }
 
 static void oversized_segment_matches_nothing(void **state)

@@ -52,6 +52,7 @@ struct csv_copy {
 	long long rec_line;         /* the line it starts on */
 	bool row_ended;
 	bool skip_line;             /* dropping the rest of an over-long line */
+	const char *bad_reason;     /* a parse error: the rest of its line joins the reject */
 
 	struct dynbuf fdata;           /* the current record's fields */
 	struct field *fields;
@@ -107,6 +108,12 @@ static void normalise_name(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = 0;
 }
 
+/* A field's bytes; fdata has no buffer yet when every field so far was empty. */
+static const char *field_text(const struct csv_copy *c, const struct field *f)
+{
+	return c->fdata.data ? c->fdata.data + f->off : "";
+}
+
 static void take_header(struct csv_copy *c)
 {
 	char want[256], have[256];
@@ -117,7 +124,7 @@ static void take_header(struct csv_copy *c)
 			struct field *f = &c->fields[j];
 			if (f->null)
 				continue;
-			normalise_name(c->fdata.data + f->off, f->len, have, sizeof have);
+			normalise_name(field_text(c, f), f->len, have, sizeof have);
 			if (strcmp(want, have) != 0)
 				continue;
 			if (found != SIZE_MAX) {
@@ -131,7 +138,7 @@ static void take_header(struct csv_copy *c)
 			char names[200] = "";
 			for (size_t j = 0; j < c->nfields && strlen(names) < 150; j++)
 				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", j ? ", " : "",
-					 (int)(c->fields[j].len > 40 ? 40 : c->fields[j].len), c->fdata.data + c->fields[j].off);
+					 (int)(c->fields[j].len > 40 ? 40 : c->fields[j].len), field_text(c, &c->fields[j]));
 			fail(c, "the header has no column %s (it has: %s)", c->cols[i].name, names);
 			return;
 		}
@@ -208,7 +215,7 @@ static const char *encoding_problem(const struct csv_copy *c)
 static int add_value(struct csv_copy *c, size_t i)
 {
 	const struct field *f = &c->fields[c->map[i]];
-	const char *s = c->fdata.data + f->off;
+	const char *s = field_text(c, f);
 	size_t n = f->len;
 	enum csv_kind kind = c->cols[i].kind;
 
@@ -353,16 +360,47 @@ static int init_parser(struct csv_copy *c)
 
 /* --- feeding --------------------------------------------------------- */
 
-/* Parses UTF-8 bytes, one physical line at a time. */
+/* Rejects the record whose parse failed, with its text up to the end of the
+ * line the error was on, and starts afresh on the next line. */
+static void reject_bad_line(struct csv_copy *c)
+{
+	reject(c, "%s", c->bad_reason);
+	c->bad_reason = NULL;
+	clear_record(c);
+	c->raw.len = 0;
+	if (init_parser(c) != 0)
+		fail(c, "out of memory");
+}
+
+/* Parses UTF-8 bytes, one line (up to LF or CR) at a time. */
 static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 {
 	while (len > 0 && !c->failed) {
-		const char *nl = memchr(p, '\n', len);
-		size_t seg = nl ? (size_t)(nl - p) + 1 : len;
+		/* a segment ends at LF or CR (libcsv ends records at either), so a
+		 * record's raw text never depends on where the chunks were cut */
+		const char *lf = memchr(p, '\n', len), *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : len);
+		const char *end = cr ? cr : lf;
+		size_t seg = end ? (size_t)(end - p) + 1 : len;
+		bool nl = end == lf && lf; /* a new physical line follows */
+		if (c->bad_reason) {
+			/* the rest of a line with a parse error: not parsed, but in the reject
+			 * whatever the chunk boundaries */
+			size_t keep = CSV_MAX_RECORD - c->raw.len < seg ? CSV_MAX_RECORD - c->raw.len : seg;
+			if (!dynbuf_add(&c->raw, p, keep)) {
+				fail(c, "out of memory");
+				return;
+			}
+			if (end)
+				reject_bad_line(c);
+			c->stats.lines += nl;
+			p += seg;
+			len -= seg;
+			continue;
+		}
 		if (c->skip_line) {
 			/* the rest of a line whose record was too long */
-			c->skip_line = nl == NULL;
-			c->stats.lines += nl != NULL;
+			c->skip_line = end == NULL;
+			c->stats.lines += nl;
 			p += seg;
 			len -= seg;
 			continue;
@@ -378,7 +416,7 @@ static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 			reject(c, "record longer than %d bytes (a quote never closed?)", CSV_MAX_RECORD);
 			clear_record(c);
 			c->raw.len = 0;
-			c->skip_line = nl == NULL;
+			c->skip_line = end == NULL;
 			if (init_parser(c) != 0)
 				fail(c, "out of memory");
 		} else {
@@ -392,14 +430,12 @@ static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 				return;
 			if (done < seg) {
 				int e = csv_error(&c->parser);
-				reject(c, "%s", e == CSV_EPARSE ? "malformed quoting (a quote inside an unquoted field, "
-						    "or text after a closing quote)" : csv_strerror(e));
-				clear_record(c);
-				c->raw.len = 0;
-				if (init_parser(c) != 0)
-					fail(c, "out of memory");
-			} else if (c->row_ended || c->parser.pstate == PSTATE_ROW_NOT_BEGUN) {
-				c->raw.len = 0;
+				c->bad_reason = e == CSV_EPARSE ? "malformed quoting (a quote inside an unquoted field, "
+								  "or text after a closing quote)" : csv_strerror(e);
+				if (end)
+					reject_bad_line(c);
+			} else if (end && (c->row_ended || c->parser.pstate == PSTATE_ROW_NOT_BEGUN)) {
+				c->raw.len = 0; /* (blanks before a chunk boundary stay: the record may start after them) */
 			}
 		}
 		if (nl)
@@ -479,7 +515,9 @@ int csv_copy_finish(struct csv_copy *c)
 	}
 	if (c->failed)
 		return -1;
-	if (c->parser.pstate == PSTATE_FIELD_BEGUN && c->parser.quoted) {
+	if (c->bad_reason) {
+		reject_bad_line(c);
+	} else if (c->parser.pstate == PSTATE_FIELD_BEGUN && c->parser.quoted) {
 		reject(c, "a quoted field is not closed before the end of the file");
 		clear_record(c);
 	} else {

@@ -22,6 +22,8 @@
 #ifndef LAKE_CSV_COPY_H
 #define LAKE_CSV_COPY_H
 
+#include "jobs/sources/sftp/csv_values.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,7 +43,7 @@ struct csv_dialect {
 	bool header;                /* the first record names the columns */
 	enum csv_encoding encoding;
 	bool decimal_comma;
-	char date_format[32];       /* e.g. "DD/MM/YYYY"; "" = leave dates alone */
+	char date_format[CSV_DATE_FORMAT_MAX]; /* e.g. "DD/MM/YYYY"; "" = leave dates alone */
 };
 
 struct csv_column {
@@ -85,7 +87,5 @@ void csv_copy_free(struct csv_copy *c);
 
 /* The kind of a validated column type ("numeric(12,2)" -> CSV_NUMBER). */
 enum csv_kind csv_kind_of_type(const char *type);
-/* true for a date format made of DD, MM, YYYY (each once) and separators. */
-bool csv_date_format_valid(const char *fmt);
 
 #endif

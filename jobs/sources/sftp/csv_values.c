@@ -2,7 +2,6 @@
  * COPY text escaping, decimal commas and date formats rewritten to what
  * PostgreSQL reads. */
 #include "jobs/sources/sftp/csv_values.h"
-#include "jobs/sources/sftp/csv_copy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,7 +121,7 @@ static int read_digits(const char *s, size_t n, size_t *i, int min, int max)
 bool csv_date_format_valid(const char *fmt)
 {
 	int d = 0, m = 0, y = 0;
-	if (!fmt || strlen(fmt) >= sizeof ((struct csv_dialect *)0)->date_format)
+	if (!fmt || strlen(fmt) >= CSV_DATE_FORMAT_MAX)
 		return false;
 	for (const char *f = fmt; *f;) {
 		if (strncmp(f, "YYYY", 4) == 0)

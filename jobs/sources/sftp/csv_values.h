@@ -7,12 +7,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define CSV_DATE_FORMAT_MAX 32
+
 /* Appends s as a COPY text value. With `lenient`, bytes that are not UTF-8
  * (and NUL) are written as the four characters \xNN; otherwise the first
  * such byte stops it: returns its index, or -1 when all went in. -2 = no memory. */
 long csv_add_copy_text(struct dynbuf *b, const char *str, size_t n, bool lenient);
 /* "1.234,5" -> "1234.5" into out; false when s is not such a number. */
 bool csv_rewrite_decimal_comma(struct dynbuf *out, const char *s, size_t n);
+/* true for a date format made of DD, MM, YYYY (each once) and separators. */
+bool csv_date_format_valid(const char *fmt);
 /* Compiles a date_format (DD, MM, YYYY and literal characters) into prog. */
 void csv_compile_date_format(const char *fmt, unsigned char *prog, size_t len);
 /* Rewrites a date in the compiled format as YYYY-MM-DD into out; false when

@@ -1,0 +1,3 @@
+-- Local minus UTC at instant x in zone tz.
+CREATE OR REPLACE FUNCTION control.tz_offset(x timestamptz, tz text) RETURNS interval
+LANGUAGE sql STABLE AS $$ SELECT (x AT TIME ZONE tz) - (x AT TIME ZONE 'UTC') $$;
