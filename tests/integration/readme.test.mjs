@@ -1,6 +1,8 @@
 // The README's examples work verbatim (issue 15): a lake set up as
-// scripts/run leaves it (the demo marketplace registered, its full and
-// incremental pipelines run, the tokens in var/*.token files), then every
+// scripts/run leaves it (the demo marketplace served over TDS by mssql-sim
+// and registered from sql/demo/sources_sqlserver.json, its full and
+// incremental pipelines run, the PostgreSQL marketplace database there for
+// the README's own source, the tokens in var/*.token files), then every
 // shell block of "Using the API" runs in order in one bash, with only the
 // address and the token files' directory put in. Every curl must answer
 // 2xx, but for the one the README says may answer 409.
@@ -12,21 +14,25 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { ADMIN_TOKEN, Lake, READER_TOKEN, ROOT } from './lib/harness.mjs';
-import { SourceDb, marketplaceEnv, registerDemoSources, runPipeline } from './lib/marketplace.mjs';
+import { SourceDb, marketplaceEnv, runPipeline } from './lib/marketplace.mjs';
+import { MssqlSim } from './lib/mssql.mjs';
 
 const execFileP = promisify(execFile);
 
 let lake;
 let src;
+let sim;
 let srv;
 
 before(async () => {
   lake = await Lake.create('readme');
   src = await SourceDb.create('readme', { sales: 2000 });
-  srv = await lake.startServer({ env: marketplaceEnv(src) });
-  await registerDemoSources(srv);
-  await runPipeline(srv, 'marketplace_postgresql_full');
-  await runPipeline(srv, 'marketplace_postgresql_incremental');
+  sim = await MssqlSim.start(['--sales', 2000]);
+  srv = await lake.startServer({ env: marketplaceEnv(src, { LAKE_SECRET_MARKETPLACE_MSSQL_URL: sim.url() }) });
+  const defs = JSON.parse(readFileSync(path.join(ROOT, 'sql/demo/sources_sqlserver.json'), 'utf8'));
+  await srv.call('POST', '/v1/sources/batch', 201, { body: { sources: defs } });
+  await runPipeline(srv, 'marketplace_sqlserver_full');
+  await runPipeline(srv, 'marketplace_sqlserver_incremental');
 });
 
 after(async () => {
@@ -35,6 +41,7 @@ after(async () => {
     await lake?.close();
   } finally {
     await src?.drop();
+    await sim?.stop();
   }
 });
 

@@ -373,8 +373,9 @@ static int extract_mssql(struct worker_slot *w, const struct claimed_job *job, j
 	atomic_store(&w->rows_estimate, res->rows_estimate);
 	if (stream_rows(&l, land_table, res, err) != 0)
 		goto out;
-	/* ends the snapshot transaction (read only: nothing to keep) */
-	if (l.in_tx && mssql_exec(&l.conn, "COMMIT", err, "commit") != 0)
+	/* ends the snapshot transaction: it only read, so there is nothing to
+	 * commit on the source (the lake's transaction is the runner's) */
+	if (l.in_tx && mssql_exec(&l.conn, "ROLLBACK TRANSACTION", err, "end of the snapshot") != 0)
 		goto out;
 	rc = 0;
 out:
