@@ -257,6 +257,19 @@ test('a table without change tracking: a permanent error naming it; by watermark
   assert.deepEqual(await landOps('itwm_sem_ct', next.id), { U: 2 });
   assert.equal((await getSource(wm.id)).last_offset, '12');
   assert.equal(await assertTrustedEqualsTruth('sem_ct', cols, 'itwm_sem_ct'), 12);
+
+  // a datetime2 watermark: the offset is the ISO text, read back as a literal
+  const cat = [['id', 'bigint', true], ['nome', 'text'], ['categoria_pai_id', 'bigint'], ['updated_at', 'timestamp']];
+  const ts = await register(def('itwmts', 'categorias', cat, { offset_mode: 'watermark', offset_column: 'updated_at' }));
+  await runLoad(srv, ts.id, 'incremental');
+  const mark = (await getSource(ts.id)).last_offset;
+  assert.match(mark, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$/, `the offset ${mark}`);
+  await sim.sql(`INSERT INTO dbo.categorias (nome) VALUES (N'Jardim \\ Piscina')`);
+  const later = await runLoad(srv, ts.id, 'incremental');
+  assert.deepEqual(await landOps('itwmts_categorias', later.id), { U: 1 }, 'only the new row');
+  assert.ok((await getSource(ts.id)).last_offset > mark);
+  assert.equal(await lake.sql(`SELECT nome FROM trusted.itwmts_categorias WHERE nome LIKE 'Jardim%'`), 'Jardim \\ Piscina');
+  await assertTrustedEqualsTruth('categorias', cat, 'itwmts_categorias');
 });
 
 test('the connection dropped mid-result: the attempt is retried, nothing doubled', async () => {

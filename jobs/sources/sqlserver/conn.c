@@ -445,28 +445,52 @@ int mssql_exec(struct mssql_conn *c, const char *sql, struct load_error *err, co
 	return mssql_finish(c, err, what);
 }
 
+/* Undoes COPY's text escapes in place (the formatter's \\, \t, \n, \r). */
+static void unescape_copy(char *s)
+{
+	char *o = s;
+	for (const char *p = s; *p; p++) {
+		if (*p != '\\' || !p[1]) {
+			*o++ = *p;
+			continue;
+		}
+		p++;
+		*o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p;
+	}
+	*o = 0;
+}
+
+char *mssql_col_text(struct mssql_conn *c, int col, bool *failed)
+{
+	int type;
+	const unsigned char *data;
+	size_t len;
+	char *text = NULL;
+	mssql_col(c, col, &type, &data, &len);
+	if (data) {
+		struct dynbuf b = {0};
+		if (mssql_format(&b, type, data, len) == MSSQL_FMT_OK && (text = dynbuf_take(&b)))
+			unescape_copy(text);
+		dynbuf_free(&b);
+	}
+	if (failed)
+		*failed = data && !text;
+	return text;
+}
+
 int mssql_value(struct mssql_conn *c, const char *sql, char **out, struct load_error *err, const char *what)
 {
+	bool bad = false;
 	*out = NULL;
 	if (mssql_send(c, sql, err, what) != 0)
 		return -1;
 	int rc = mssql_next_result(c, err, what);
-	if (rc == 1 && (rc = mssql_next_row(c, err, what)) == 1) {
-		int type;
-		const unsigned char *data;
-		size_t len;
-		mssql_col(c, 1, &type, &data, &len);
-		struct dynbuf b = {0};
-		if (data && mssql_format(&b, type, data, len) == MSSQL_FMT_OK)
-			*out = dynbuf_take(&b);
-		dynbuf_free(&b);
-		if (data && !*out)
-			return load_fail(err, JOB_TRANSIENT, "source %s: a value of an unexpected type", what);
-	}
-	if (rc < 0 || mssql_finish(c, err, what) != 0) {
+	if (rc == 1 && (rc = mssql_next_row(c, err, what)) == 1)
+		*out = mssql_col_text(c, 1, &bad);
+	if (rc < 0 || mssql_finish(c, err, what) != 0 || bad) {
 		free(*out);
 		*out = NULL;
-		return -1;
+		return bad && rc >= 0 ? load_fail(err, JOB_TRANSIENT, "source %s: a value of an unexpected type", what) : -1;
 	}
 	return 0;
 }

@@ -75,8 +75,8 @@ int mssql_finish(struct mssql_conn *c, struct load_error *err, const char *what)
 void mssql_cancel(struct mssql_conn *c);
 /* Runs a batch, ignoring any rows. */
 int mssql_exec(struct mssql_conn *c, const char *sql, struct load_error *err, const char *what);
-/* Runs a batch whose first result is one value: *out is its LAND text
- * (malloc'd) or NULL for SQL NULL or no row. */
+/* Runs a batch whose first result is one value: *out is its text
+ * (mssql_col_text, malloc'd) or NULL for SQL NULL or no row. */
 int mssql_value(struct mssql_conn *c, const char *sql, char **out, struct load_error *err, const char *what);
 
 /* The current row's column `col` (1-based): db-lib type, data (NULL for
@@ -84,6 +84,10 @@ int mssql_value(struct mssql_conn *c, const char *sql, char **out, struct load_e
 int mssql_ncols(struct mssql_conn *c);
 void mssql_col(struct mssql_conn *c, int col, int *type, const unsigned char **data, size_t *len);
 const char *mssql_col_name(struct mssql_conn *c, int col);
+/* Column `col` of the current row as plain text (the LAND text without
+ * COPY's escapes), malloc'd; NULL for NULL, or with *failed (may be NULL)
+ * set for a value the formatter refused. */
+char *mssql_col_text(struct mssql_conn *c, int col, bool *failed);
 
 /* Fails the job with our words for what the connection recorded. */
 int mssql_fail(struct mssql_conn *c, struct load_error *err, const char *what);

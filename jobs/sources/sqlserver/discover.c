@@ -7,25 +7,15 @@
  * with a system and POSTs, one by one or all at once (/v1/sources/batch). */
 #include "jobs/sources/sqlserver/discover.h"
 #include "jobs/sources/sqlserver/conn.h"
-#include "jobs/sources/sqlserver/format.h"
 #include "jobs/sources/sqlserver/types.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Column `col` of the current row as text (NULL for NULL); malloc'd. */
 static char *col_text(struct mssql_conn *c, int col)
 {
-	int type;
-	const unsigned char *data;
-	size_t len;
-	mssql_col(c, col, &type, &data, &len);
-	if (!data)
-		return NULL;
-	struct dynbuf b = {0};
-	mssql_format(&b, type, data, len);
-	return dynbuf_take(&b);
+	return mssql_col_text(c, col, NULL);
 }
 
 typedef int (*row_fn)(struct mssql_conn *c, json_t *acc);
