@@ -49,6 +49,9 @@ void handle_schedule_patch(struct http_request *req);
 void handle_schedule_delete(struct http_request *req);
 void handle_schedule_runs_list(struct http_request *req);
 
+/* lineage.c */
+void handle_lineage(struct http_request *req);
+
 /* static.c: the dashboard's files under web/, at /ui/ */
 void handle_ui(struct http_request *req);
 

@@ -38,6 +38,8 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
 
+	{"GET", "/v1/lineage", ROLE_READER, handle_lineage},
+
 	{"GET", "/ui/*", ROLE_PUBLIC, handle_ui},
 
 	{"GET", "/v1/tokens", ROLE_ADMIN, handle_tokens_list},
