@@ -109,7 +109,7 @@ export function announce(msg) {
 
 // A labelled form control.
 export function field(label, control, { hint, id } = {}) {
-  const cid = id ?? control.id ?? `f-${Math.random().toString(36).slice(2, 8)}`;
+  const cid = id || control.id || `f-${Math.random().toString(36).slice(2, 8)}`;
   control.id = cid;
   const hintId = hint ? `${cid}-hint` : null;
   if (hintId) control.setAttribute('aria-describedby', hintId);

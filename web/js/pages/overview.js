@@ -39,19 +39,19 @@ export async function renderOverview(main) {
       stat('Sources', fmtNum(sources.length), `${sources.filter((s) => s.active).length} active`));
     const grid = h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
       h('caption', {}, `Each source's last ${RUNS} loads, newest on the left`),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Source'), h('th', { scope: 'col' }, 'Health'),
-        h('th', { scope: 'col' }, 'Last runs'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Source'), h('th', { scope: 'col' }, 'Last runs'),
+        h('th', { scope: 'col' }, 'Health'))),
       h('tbody', {}, sources.length ? sources.map((s) => h('tr', {},
         h('th', { scope: 'row' }, h('a', { href: `#/sources/${s.id}` }, `${s.system}.${s.object}`),
           s.active ? null : h('span', { class: 'muted' }, ' (inactive)')),
-        h('td', {}, healthBadge(s)),
         h('td', {}, h('ol', { class: 'runs' }, (bySource.get(s.id) ?? []).map((j) => h('li', {},
           h('a', {
             href: `#/jobs/${j.id}`,
             class: `cell st-${stateName(j.state)}`,
             title: `job ${j.id}: ${stateName(j.state)} (${j.load_type})`,
             'aria-label': `job ${j.id}: ${stateName(j.state)}, ${j.load_type}`,
-          }, FINAL.includes(j.state) ? '' : '…'))))))) :
+          }, FINAL.includes(j.state) ? '' : '…'))))),
+        h('td', {}, healthBadge(s)))) :
         h('tr', {}, h('td', { colspan: 3, class: 'empty' }, 'No sources yet: ', h('a', { href: '#/sources/new' }, 'register one'), '.')))));
     const legend = h('p', { class: 'legend muted' }, 'Key: ', ['done', 'failed', 'cancelled', 'running', 'queued'].map((s) =>
       h('span', {}, h('span', { class: `cell st-${s}`, 'aria-hidden': 'true' }), ` ${s} `)));
