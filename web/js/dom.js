@@ -82,12 +82,16 @@ export function badge(state) {
 
 export const FINAL = ['JOB_STATE_DONE', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'];
 
+// A table; on a narrow screen each row becomes a block whose cells carry
+// their column's name (data-label), except for tables of rows ('rows'),
+// which scroll sideways instead.
 export function table(headers, rows, { caption, className } = {}) {
+  const cls = className === 'rows' ? 'rows' : `stackable ${className ?? ''}`.trim();
   return h('div', { class: 'table-wrap' },
-    h('table', { class: className },
+    h('table', { class: cls },
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows.length ? rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))) :
+      h('tbody', {}, rows.length ? rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { dataset: { label: headers[i] ?? '' } }, c)))) :
         h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'Nothing here yet.')))));
 }
 

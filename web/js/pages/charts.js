@@ -15,6 +15,30 @@ async function rows(table, params) {
   }
 }
 
+// Revenue per day of the last `want` days with sales, summed over products
+// and stores: vendas_diarias has a row per day, product and store, so pages
+// are read (newest first) until a day past the last wanted one shows up; a
+// day only partly read is never drawn. null when the report is not built.
+async function dailyRevenue(want, maxPages = 20) {
+  const byDay = new Map();
+  let path = '/v1/tables/refined/vendas_diarias?select=dia,receita&order=dia.desc&limit=10000';
+  for (let i = 0; i < maxPages && path; i++) {
+    let page;
+    try {
+      page = await api('GET', path);
+    } catch (e) {
+      if (e.status === 404) return null;
+      throw e;
+    }
+    for (const r of page.items) byDay.set(r.dia, (byDay.get(r.dia) ?? 0) + Number(r.receita ?? 0));
+    path = page.next;
+    if (byDay.size > want) break;
+  }
+  const days = [...byDay.keys()].sort();
+  if (path) days.shift(); // stopped inside the oldest day read: leave it out
+  return new Map(days.slice(-want).map((d) => [d, byDay.get(d)]));
+}
+
 function notBuilt(title, table) {
   return h('figure', { class: 'chart' }, h('figcaption', {}, title),
     h('p', { class: 'muted' }, `The report refined.${table} is not built yet: it appears after a load of the tables it reads.`));
@@ -24,8 +48,7 @@ export async function renderCharts(main) {
   const grid = h('div', { class: 'charts' });
   clear(main, h('h1', {}, 'REFINED reports'), grid);
   const [daily, top, promos, sentiment] = await Promise.all([
-    // the last 90 days that have sales, summed over products and stores
-    rows('vendas_diarias', { select: 'dia,receita', order: 'dia.desc', limit: '10000' }),
+    dailyRevenue(90),
     rows('top_produtos', { select: 'nome,receita', order: 'receita.desc', limit: '10' }),
     rows('desempenho_promocoes', { select: 'nome,uplift', uplift: 'is.not_null', order: 'uplift.desc', limit: '12' }),
     rows('sentimento_produtos', { select: 'produto,posts,sentimento_medio', order: 'dia.desc', limit: '5000' }),
@@ -33,10 +56,8 @@ export async function renderCharts(main) {
   const charts = [];
   if (!daily) charts.push(notBuilt('Daily sales (revenue)', 'vendas_diarias'));
   else {
-    const byDay = new Map();
-    for (const r of daily) byDay.set(r.dia, (byDay.get(r.dia) ?? 0) + Number(r.receita ?? 0));
-    const days = [...byDay.keys()].sort().slice(-90);
-    charts.push(lineChart(`Daily sales (revenue, last ${days.length} days with sales)`, days.map((d) => ({ x: d, y: Math.round(byDay.get(d) * 100) / 100 })), { yLabel: 'Revenue' }));
+    const days = [...daily.keys()].sort();
+    charts.push(lineChart(`Daily sales (revenue, last ${days.length} days with sales)`, days.map((d) => ({ x: d, y: Math.round(daily.get(d) * 100) / 100 })), { yLabel: 'Revenue' }));
   }
   if (!top) charts.push(notBuilt('Top products', 'top_produtos'));
   else charts.push(barChart('Top products by revenue (last 30 days of sales)', top.map((r) => ({ label: r.nome, value: Number(r.receita) })), { valueLabel: 'Revenue' }));

@@ -20,7 +20,9 @@ export function progressOf(j) {
 
 export function progressBar(j, { label } = {}) {
   const p = progressOf(j);
-  const pct = p.fraction === null ? null : Math.round(p.fraction * 100);
+  const final = FINAL.includes(j.state);
+  // a final job without an estimate shows an empty bar, not a moving one
+  const pct = p.fraction === null ? (final ? 0 : null) : Math.round(p.fraction * 100);
   const name = label ?? `Progress of job ${j.id}`;
   const bar = h('div', {
     class: `bar st-${stateName(j.state)}${pct === null ? ' indeterminate' : ''}`,
