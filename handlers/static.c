@@ -24,7 +24,7 @@
 #define STATIC_MAX_SEGMENT 64
 #define STATIC_MAX_FILE (8 << 20)
 
-static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
 			  "connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'none'; "
 			  "base-uri 'none'; frame-ancestors 'none'";
 

@@ -238,6 +238,26 @@ describe('the dashboard', () => {
     await page.getByRole('cell', { name: 'vendas_diarias' }).waitFor();
   });
 
+  test('pipelines and schedules: next fires, run now, the run in the history', async () => {
+    await go('/pipelines');
+    const row = page.getByRole('row', { name: /marketplace_postgresql_full/ });
+    const next = (await srv.call('GET', '/v1/schedules', 200)).body.items[0].next_fires[0].utc;
+    await row.locator(`time[datetime="${next}"]`).waitFor();
+    await row.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForFunction(() => location.hash === '#/pipelines/marketplace_postgresql_full');
+    const history = page.locator('table.history tbody tr');
+    await poll(async () => (await history.count()) === 2, { what: 'two runs in the history' });
+    await page.locator('table.history tbody tr').first().locator('.badge', { hasText: 'done' }).waitFor({ timeout: 60_000 });
+    const runs = (await srv.request('GET', '/v1/pipelines/marketplace_postgresql_full/runs')).body.items;
+    assert.equal(runs.length, 2);
+    assert.equal(runs[0].state, 'JOB_STATE_DONE');
+    await go('/schedules');
+    await page.getByRole('link', { name: 'nightly-full' }).click();
+    await page.getByRole('heading', { name: 'Next fires' }).waitFor();
+    const fires = (await srv.request('GET', '/v1/schedules')).body.items[0].next_fires;
+    for (const f of fires) await page.getByRole('cell', { name: f.local, exact: true }).waitFor();
+  });
+
   test('the keyboard reaches the navigation and follows a link', async () => {
     await go('/overview');
     let found = false;

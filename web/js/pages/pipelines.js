@@ -2,7 +2,7 @@
 // the schedules that fire it (with their next fires) and a pipeline's run
 // history with each run's jobs.
 import { api, listAll, session } from '../api.js';
-import { announce, badge, clear, errorBox, fmtNum, h, section, table, timeEl } from '../dom.js';
+import { FINAL, announce, badge, clear, errorBox, fmtNum, h, section, table, timeEl } from '../dom.js';
 
 function counts(c) {
   if (!c) return '—';
@@ -41,16 +41,37 @@ export async function renderPipelines(main) {
     })));
 }
 
+// A pipeline's page; refreshed every 2 s while its latest run is going.
 export async function renderPipeline(main, name) {
+  let alive = true;
+  let timer = null;
+  const msg = h('div', { class: 'msg' });
+  const body = h('div', {});
+  clear(main, h('p', { class: 'crumbs' }, h('a', { href: '#/pipelines' }, 'Pipelines'), ' / '),
+    h('div', { class: 'title-row' }, h('h1', {}, name), runButton(name, msg)), msg, body);
+  async function tick() {
+    try {
+      const latest = await renderPipelineBody(body, name);
+      if (alive && latest && !FINAL.includes(latest.state)) timer = setTimeout(tick, 2000);
+    } catch (e) {
+      if (alive) clear(msg, errorBox(e));
+    }
+  }
+  await tick();
+  return () => {
+    alive = false;
+    clearTimeout(timer);
+  };
+}
+
+async function renderPipelineBody(body, name) {
   const [runs, schedules] = await Promise.all([
     api('GET', `/v1/pipelines/${encodeURIComponent(name)}/runs?limit=20`),
     listAll('/v1/schedules', { max: 500 }),
   ]);
   const mine = schedules.filter((s) => s.pipeline === name);
   const latest = runs.items[0] ? await api('GET', `/v1/pipelines/${encodeURIComponent(name)}/runs/${runs.items[0].id}`) : null;
-  const msg = h('div', { class: 'msg' });
-  clear(main, h('p', { class: 'crumbs' }, h('a', { href: '#/pipelines' }, 'Pipelines'), ' / '),
-    h('div', { class: 'title-row' }, h('h1', {}, name), runButton(name, msg)), msg,
+  clear(body,
     section('Schedules', mine.length ? table(['Schedule', 'Cron', 'Zone', 'Active', 'Next fires (local)'], mine.map((s) => [
       h('a', { href: `#/schedules/${s.id}` }, s.name ?? `#${s.id}`), h('code', {}, s.cron), s.timezone, s.active ? 'yes' : 'no',
       h('ul', { class: 'plain' }, (s.next_fires ?? []).slice(0, 3).map((f) => h('li', {}, f.local)))]))
@@ -59,5 +80,6 @@ export async function renderPipeline(main, name) {
       table(['Job', 'Source', 'State', 'Rows written'], (latest.jobs ?? []).map((j) => [
         h('a', { href: `#/jobs/${j.id}` }, `#${j.id}`), j.source, badge(j.state), fmtNum(j.rows_written)]))) : null,
     section('History', table(['Run', 'Created', 'Finished', 'State', 'Jobs'], runs.items.map((r) => [
-      `#${r.id}`, timeEl(r.created_at), timeEl(r.finished_at), badge(r.state), counts(r.job_counts)]))));
+      `#${r.id}`, timeEl(r.created_at), timeEl(r.finished_at), badge(r.state), counts(r.job_counts)]), { className: 'history' })));
+  return latest;
 }
