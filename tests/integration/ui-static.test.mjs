@@ -2,9 +2,10 @@
 // content type, a strict Content-Security-Policy and revalidation (ETag ->
 // 304); "/ui" redirects to "/ui/"; every path that is not a plain file name
 // under web/ (traversal, hidden files, odd characters, unknown extensions,
-// directories, symbolic links) is 404. And GET /v1/me names the token.
+// directories; a symbolic link, in a home of its own) is 404. And GET /v1/me names the token.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -63,15 +64,12 @@ describe('GET /ui/', () => {
   });
 
   test('anything but a plain file under web/ is 404 (traversal, hidden, odd names, directories, links)', async () => {
-    const link = path.join(ROOT, 'web/js/link-to-readme.js');
-    rmSync(link, { force: true });
-    symlinkSync(path.join(ROOT, 'README.md'), link);
-    try {
+    {
       const bad = [
         '/ui/../README.md', '/ui/..%2fREADME.md', '/ui/%2e%2e/README.md', '/ui/js/../index.html', '/ui/./index.html',
         '/ui//index.html', '/ui/js//app.js', '/ui/.hidden.js', '/ui/js/.x.js', '/ui/index.html%00.js', '/ui/index.html\\',
         '/ui/js', '/ui/js/', '/ui/js/pages', '/ui/nope.html', '/ui/index.HTML', '/ui/meson.build', '/ui/README.md',
-        '/ui/a/b/c/d/e.js', `/ui/${'a'.repeat(70)}.js`, `/ui/${'a/'.repeat(200)}x.js`, '/ui/js/link-to-readme.js',
+        '/ui/a/b/c/d/e.js', `/ui/${'a'.repeat(70)}.js`, `/ui/${'a/'.repeat(200)}x.js`,
         '/ui/%C3%A9.js', '/ui/a%20b.js', '/ui/index.html?x=../../etc/passwd',
       ];
       for (const p of bad) {
@@ -83,8 +81,44 @@ describe('GET /ui/', () => {
         assert.ok([404, 400].includes(res.status), `${p}: ${res.status} ${res.text.slice(0, 200)}`);
         assert.doesNotMatch(res.text, /shopper-lake ingests|# shopper-lake/, p);
       }
+    }
+  });
+
+  test('a symbolic link under web/ is not followed', async () => {
+    // a home of its own: sql/ and openapi/ of the tree, a web/ with a link out
+    const home = mkdtempSync(path.join(os.tmpdir(), 'shopperlake-ui-'));
+    try {
+      for (const d of ['sql', 'openapi']) symlinkSync(path.join(ROOT, d), path.join(home, d));
+      mkdirSync(path.join(home, 'web'));
+      writeFileSync(path.join(home, 'web/index.html'), '<!doctype html><title>t</title>');
+      symlinkSync(path.join(ROOT, 'README.md'), path.join(home, 'web/readme.txt'));
+      const other = await lake.startServer({ env: { SHOPPERLAKE_HOME: home } });
+      assert.equal((await other.request('GET', '/ui/', { token: null })).status, 200);
+      const res = await other.request('GET', '/ui/readme.txt', { token: null });
+      assert.equal(res.status, 404);
+      assert.doesNotMatch(res.text, /# shopper-lake|What works today/);
+      await other.stop();
     } finally {
-      rmSync(link, { force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('300 random paths of tricky pieces: only files under web/, nothing else, no crash', async () => {
+    const pieces = ['.', '..', '/', '//', '%2e', '%2E%2e', '%2f', '%5c', '\\', '%00', 'js', 'css', 'index.html', 'app.js',
+      'a', '~', '%c0%ae', '%25', '..%2f', 'etc', 'passwd', '.git', 'README.md', '%ff', ';', '*', '?'];
+    let seed = 20261201;
+    const rand = (n) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const served = new Set(['/ui/', '/ui/index.html', '/ui/js/app.js', '/ui/css/app.css']);
+    for (let i = 0; i < 300; i++) {
+      let p = '/ui/';
+      for (let k = 1 + rand(6); k > 0; k--) p += pieces[rand(pieces.length)];
+      const res = await srv.raw(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.ok([200, 304, 308, 400, 404, 414].includes(res.status), `${p}: ${res.status}`);
+      assert.doesNotMatch(res.text, /# shopper-lake|CREATE TABLE|root:/, p);
+      if (res.status === 200) assert.ok(served.has(p.split('?')[0]) || /^\/ui\/(js|css)\/[a-z]+\.(js|css)$/.test(p) || /^\/ui\/index\.html/.test(p), `served ${p}`);
     }
   });
 
