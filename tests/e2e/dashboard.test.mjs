@@ -286,7 +286,10 @@ describe('the dashboard', () => {
       await axeScan(name);
       await shot(page, `${name}-1280`);
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(200);
+      await page.reload(); // as a phone opens it
+      await page.waitForFunction(() => !document.querySelector('main p.muted')?.textContent.startsWith('Loading'), null, { timeout: 20_000 });
+      await page.waitForTimeout(300);
+      await axeScan(`${name} at 390 px`);
       await shot(page, `${name}-390`);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]

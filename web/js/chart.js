@@ -5,7 +5,11 @@
 // and keyboards.
 import { fmtNum, h, svg, table } from './dom.js';
 
-const W = 640;
+// The drawing's width in px: the screen's (less the page's margins), at
+// most 640, so labels keep their size on a phone.
+function width() {
+  return Math.max(300, Math.min(640, (window.innerWidth || 640) - 70));
+}
 
 function figure(title, picture, headers, rows, summary) {
   return h('figure', { class: 'chart' }, h('figcaption', {}, title),
@@ -15,14 +19,15 @@ function figure(title, picture, headers, rows, summary) {
 
 export function lineChart(title, points, { yLabel = '' } = {}) {
   if (!points.length) return h('figure', { class: 'chart' }, h('figcaption', {}, title), h('p', { class: 'muted' }, 'No data yet.'));
-  const H = 240, L = 70, R = 10, T = 10, B = 30;
+  const W = width();
+  const H = 240, L = 64, R = 10, T = 10, B = 30;
   const ys = points.map((p) => p.y);
   const max = Math.max(...ys, 0), min = Math.min(...ys, 0);
   const sx = (i) => L + (points.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
   const sy = (v) => T + (H - T - B) * (1 - (v - min) / (max - min || 1));
   const ticks = [min, (min + max) / 2, max];
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${sx(i).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
-  const every = Math.max(1, Math.ceil(points.length / 6));
+  const every = Math.max(1, Math.ceil(points.length / (W < 500 ? 3 : 6)));
   const pic = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'svg-chart', focusable: 'false' },
     ticks.map((t) => [svg('line', { x1: L, x2: W - R, y1: sy(t), y2: sy(t), class: 'gridline' }),
       svg('text', { x: L - 6, y: sy(t) + 4, 'text-anchor': 'end', class: 'tick' }, fmtNum(Math.round(t)))]),
@@ -36,7 +41,9 @@ export function lineChart(title, points, { yLabel = '' } = {}) {
 
 export function barChart(title, items, { valueLabel = '', percent = false } = {}) {
   if (!items.length) return h('figure', { class: 'chart' }, h('figcaption', {}, title), h('p', { class: 'muted' }, 'No data yet.'));
-  const row = 26, L = 190, R = 70;
+  const W = width();
+  const row = 26, L = W < 500 ? 120 : 190, R = 70;
+  const chars = W < 500 ? 17 : 28;
   const H = items.length * row + 10;
   const vals = items.map((i) => i.value);
   const max = Math.max(...vals, 0), min = Math.min(...vals, 0);
@@ -47,7 +54,7 @@ export function barChart(title, items, { valueLabel = '', percent = false } = {}
     items.map((it, i) => {
       const y = 5 + i * row;
       const x0 = Math.min(sx(0), sx(it.value)), x1 = Math.max(sx(0), sx(it.value));
-      return [svg('text', { x: L - 8, y: y + 16, 'text-anchor': 'end', class: 'tick' }, it.label.length > 28 ? `${it.label.slice(0, 27)}…` : it.label),
+      return [svg('text', { x: L - 8, y: y + 16, 'text-anchor': 'end', class: 'tick' }, it.label.length > chars ? `${it.label.slice(0, chars - 1)}…` : it.label),
         svg('rect', { x: x0, y: y + 3, width: Math.max(1, x1 - x0), height: row - 8, class: it.value < 0 ? 'bar-neg' : 'bar-pos' }, svg('title', {}, `${it.label}: ${fmt(it.value)}`)),
         svg('text', { x: x1 + 4, y: y + 16, class: 'tick' }, fmt(it.value))];
     }));

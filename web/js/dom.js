@@ -87,7 +87,9 @@ export const FINAL = ['JOB_STATE_DONE', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED
 // which scroll sideways instead.
 export function table(headers, rows, { caption, className } = {}) {
   const cls = className === 'rows' ? 'rows' : `stackable ${className ?? ''}`.trim();
-  return h('div', { class: 'table-wrap' },
+  // rows scroll sideways: the keyboard may focus the region to scroll it
+  const wrap = cls === 'rows' ? { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption ?? 'Rows' } : { class: 'table-wrap' };
+  return h('div', wrap,
     h('table', { class: cls },
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),

@@ -37,7 +37,7 @@ export async function renderOverview(main) {
       stat('Running', fmtNum(running.length), 'jobs running'),
       stat('Rows loaded today', `${fmtNum(rowsToday)}${partial ? '+' : ''}`, `by ${today.filter((j) => j.state === 'JOB_STATE_DONE').length} finished loads`),
       stat('Sources', fmtNum(sources.length), `${sources.filter((s) => s.active).length} active`));
-    const grid = h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
+    const grid = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Sources and their last runs' }, h('table', { class: 'grid' },
       h('caption', {}, `Each source's last ${RUNS} loads, newest on the left`),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Source'), h('th', { scope: 'col' }, 'Last runs'),
         h('th', { scope: 'col' }, 'Health'))),

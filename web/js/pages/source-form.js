@@ -112,7 +112,7 @@ function showFieldError(form, controls, columns, fieldName, detail) {
   }
   if (!el) return false;
   const msgId = `err-${Math.random().toString(36).slice(2, 8)}`;
-  const msg = h('p', { class: 'field-error', id: msgId, role: 'alert', dataset: { field: fieldName } }, `${fieldName}: ${detail}`);
+  const msg = h('p', { class: 'field-error', id: msgId, role: 'alert', dataset: { field: fieldName } }, detail.startsWith(fieldName) ? detail : `${fieldName}: ${detail}`);
   if (el.tagName === 'FIELDSET') el.append(msg);
   else {
     el.setAttribute('aria-invalid', 'true');
