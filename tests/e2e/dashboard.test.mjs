@@ -184,6 +184,17 @@ describe('the dashboard', () => {
     assert.equal(res.body.field, 'columns[1].type');
   });
 
+  test('discover tables: "not available" while the lake has no discovery endpoint', async () => {
+    await go('/sources');
+    await page.getByRole('link', { name: 'Discover tables' }).click();
+    await page.getByLabel('Connection secret reference').fill('env:LAKE_SECRET_MARKETPLACE_URL');
+    await page.getByLabel('System').fill('disc');
+    await page.getByRole('button', { name: 'Discover' }).click();
+    const status = (await srv.request('POST', '/v1/discover', { body: { source_type: 'postgresql', connection_secret: 'env:LAKE_SECRET_MARKETPLACE_URL' } })).status;
+    if (status === 404) await page.getByText('this lake has no discovery endpoint yet').waitFor();
+    else await page.getByRole('heading', { name: /tables$/ }).waitFor(); // the SQL Server work has landed
+  });
+
   test('browse a table with a filter, page it, and download its CSV', async () => {
     await go('/tables');
     await page.getByRole('link', { name: 'marketplace_vendas' }).first().click();
@@ -275,7 +286,7 @@ describe('the dashboard', () => {
     const jobs = (await srv.call('GET', '/v1/jobs', 200, { query: { limit: 1 } })).body.items;
     const pages = [
       ['overview', '/overview'], ['sources', '/sources'], ['source', `/sources/${sources.vendas.id}`],
-      ['source-form', `/sources/${sources.lojas.id}/edit`], ['jobs', '/jobs'], ['job', `/jobs/${jobs[0].id}`],
+      ['source-form', `/sources/${sources.lojas.id}/edit`], ['discover', '/sources/discover'], ['jobs', '/jobs'], ['job', `/jobs/${jobs[0].id}`],
       ['pipelines', '/pipelines'], ['pipeline', '/pipelines/marketplace_postgresql_incremental'], ['schedules', '/schedules'],
       ['tables', '/tables'], ['table', '/tables/refined/top_produtos'], ['charts', '/charts'], ['lineage', '/lineage'],
     ];

@@ -6,6 +6,7 @@ import { api, ApiError, session } from './api.js';
 import { announce, clear, errorBox, field, h } from './dom.js';
 
 import { renderCharts } from './pages/charts.js';
+import { renderDiscover } from './pages/discover.js';
 import { renderJob, renderJobs } from './pages/jobs.js';
 import { renderLineage } from './pages/lineage.js';
 import { renderOverview } from './pages/overview.js';
@@ -19,6 +20,7 @@ const ROUTES = [
   [/^\/overview$/, renderOverview, 'Overview'],
   [/^\/sources$/, renderSources, 'Sources'],
   [/^\/sources\/new$/, (m) => renderSourceForm(m, null), 'New source'],
+  [/^\/sources\/discover$/, renderDiscover, 'Discover tables'],
   [/^\/sources\/(\d+)\/edit$/, (m, id) => renderSourceForm(m, id), 'Edit source'],
   [/^\/sources\/(\d+)$/, renderSource, 'Source'],
   [/^\/jobs$/, renderJobs, 'Jobs'],

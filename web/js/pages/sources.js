@@ -28,7 +28,8 @@ export async function renderSources(main, query) {
   if (needle) sources = sources.filter((s) => `${s.system}.${s.database}.${s.object}`.toLowerCase().includes(needle));
   clear(main,
     h('div', { class: 'title-row' }, h('h1', {}, 'Sources'),
-      session.can('admin') ? h('a', { class: 'button primary', href: '#/sources/new' }, 'New source') : null),
+      session.can('admin') ? h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/sources/discover' }, 'Discover tables'),
+        h('a', { class: 'button primary', href: '#/sources/new' }, 'New source')) : null),
     form,
     table(['Source', 'Type', 'Load', 'Health', 'Active', 'Last offset', 'Updated'], sources.map((s) => [
       h('a', { href: `#/sources/${s.id}` }, `${s.system}.${s.database}.${s.object}`),
