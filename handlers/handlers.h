@@ -43,6 +43,7 @@ void handle_pipeline_run_get(struct http_request *req);
 void handle_tokens_create(struct http_request *req);
 void handle_tokens_list(struct http_request *req);
 void handle_token_revoke(struct http_request *req);
+void handle_me(struct http_request *req);
 
 /* schedules.c */
 void handle_schedules_list(struct http_request *req);
@@ -51,6 +52,12 @@ void handle_schedule_get(struct http_request *req);
 void handle_schedule_patch(struct http_request *req);
 void handle_schedule_delete(struct http_request *req);
 void handle_schedule_runs_list(struct http_request *req);
+
+/* lineage.c */
+void handle_lineage(struct http_request *req);
+
+/* static.c: the dashboard's files under web/, at /ui/ */
+void handle_ui(struct http_request *req);
 
 /* tables.c */
 void handle_tables_list(struct http_request *req);

@@ -132,3 +132,12 @@ void handle_token_revoke(struct http_request *req)
 		handle_reply_store(req, r, &se, c, "token", "id");
 	http_db_done(req, c);
 }
+
+/* GET /v1/me: who the presented token is (its name and role, never its
+ * secret), so a client such as the dashboard shows only what it may do. */
+void handle_me(struct http_request *req)
+{
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "name", req->token_name, "role",
+					    auth_role_name(req->role), "token_id",
+					    req->token_id ? json_integer(req->token_id) : json_null()));
+}

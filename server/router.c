@@ -1,4 +1,7 @@
-/* Segment-by-segment matching of a path against route patterns. */
+/* Segment-by-segment matching of a path against route patterns. A pattern
+ * whose last segment is "*" is a prefix: it matches that path with or
+ * without the slash and anything below it, and the rest ("" or "a/b.js") is
+ * the parameter "*". */
 #include "server/router.h"
 
 #include <stdbool.h>
@@ -16,11 +19,31 @@ static bool copy_segment(const char *seg, size_t len, char *out, size_t outlen)
 	return true;
 }
 
+/* The prefix of a pattern ending in a "*" segment matched up to u: the rest of the
+ * path (after its slash) becomes the parameter "*". */
+static bool match_rest(const char *u, struct route_params *params)
+{
+	if (*u == '/')
+		u++;
+	else if (*u)
+		return false;
+	if (params->count >= ROUTE_MAX_PARAMS)
+		return false;
+	int i = params->count;
+	snprintf(params->names[i], sizeof params->names[i], "*");
+	if (!copy_segment(u, strlen(u), params->values[i], sizeof params->values[i]))
+		return false;
+	params->count++;
+	return true;
+}
+
 static bool match_pattern(const char *pattern, const char *path, struct route_params *params)
 {
 	params->count = 0;
 	const char *p = pattern, *u = path;
 	while (*p && *u) {
+		if (strcmp(p, "/*") == 0)
+			return match_rest(u, params);
 		if (*p != '/' || *u != '/')
 			return false;
 		p++, u++;
@@ -38,6 +61,8 @@ static bool match_pattern(const char *pattern, const char *path, struct route_pa
 		}
 		p += plen, u += ulen;
 	}
+	if (*u == 0 && strcmp(p, "/*") == 0)
+		return match_rest(u, params);
 	return *p == 0 && *u == 0;
 }
 

@@ -1,5 +1,7 @@
 /* Maps (method, path) to a route. Patterns are literal segments or `{name}`
- * placeholders, e.g. "/v1/sources/{id}". Pure functions: unit-tested. */
+ * placeholders, e.g. "/v1/sources/{id}"; a pattern whose last segment is
+ * "*" (the dashboard's "/ui/" followed by "*") matches its prefix and
+ * everything below it, the rest of the path being the parameter "*". Pure functions: unit-tested. */
 #ifndef LAKE_ROUTER_H
 #define LAKE_ROUTER_H
 

@@ -1,7 +1,9 @@
 /* Every endpoint in one table with the least role it needs: reads need a
  * reader, running and cancelling loads and pipelines an operator, the other
  * writes and the tokens an admin; health, readiness and the spec need none. Keep in step with
- * openapi/openapi.yaml (a test checks both list the same operations). */
+ * openapi/openapi.yaml (a test checks both list the same operations). The
+ * dashboard's static files (everything under /ui) are no API operation: not
+ * in the spec. */
 #include "server/routes.h"
 #include "handlers/handlers.h"
 
@@ -39,9 +41,14 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
 	{"GET", "/v1/tables/{layer}/{table}/columns", ROLE_READER, handle_table_columns},
 
+	{"GET", "/v1/lineage", ROLE_READER, handle_lineage},
+
+	{"GET", "/ui/*", ROLE_PUBLIC, handle_ui},
+
 	{"GET", "/v1/tokens", ROLE_ADMIN, handle_tokens_list},
 	{"POST", "/v1/tokens", ROLE_ADMIN, handle_tokens_create},
 	{"DELETE", "/v1/tokens/{id}", ROLE_ADMIN, handle_token_revoke},
+	{"GET", "/v1/me", ROLE_READER, handle_me},
 };
 
 const size_t lake_routes_count = sizeof lake_routes / sizeof lake_routes[0];

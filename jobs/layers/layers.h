@@ -27,6 +27,11 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
  * (refined.c). */
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err) MUSTCHECK;
 
+/* The reports of sql/refined/ under `home` with the tables each reads:
+ * [{"name", "depends": ["trusted.t", ...]}] (new reference), NULL when the
+ * folder cannot be read (refined.c; for GET /v1/lineage). */
+json_t *layers_refined_reports(const char *home);
+
 /* What the steps share (shared.c): the text of sql/layers/<table>.<step>.sql
  * when that override exists (malloc'd), else NULL. */
 char *layers_override(struct worker_slot *w, const char *table, const char *step);

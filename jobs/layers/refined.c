@@ -238,3 +238,35 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	json_decref(tables);
 	return rc;
 }
+
+json_t *layers_refined_reports(const char *home)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/sql/refined", home);
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	json_t *out = json_array();
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
+			continue;
+		struct report rep = {0};
+		snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
+		if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
+			continue;
+		char path[8192];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!(rep.sql = util_read_file(path, NULL)))
+			continue;
+		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
+		free(rep.sql);
+		json_t *deps = json_array();
+		for (char *save = NULL, *tok = strtok_r(rep.depends, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+			json_array_append_new(deps, json_string(tok));
+		json_array_append_new(out, json_pack("{s:s, s:o}", "name", rep.name, "depends", deps));
+	}
+	closedir(d);
+	return out;
+}

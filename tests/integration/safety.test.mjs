@@ -303,8 +303,14 @@ describe('item 11: SHOPPERLAKE_MAX_CONNECTIONS_PER_IP', () => {
       setTimeout(() => resolve(false), 4_000);
     })));
     assert.deepEqual(closed, [true, true, true], 'the idle sockets were closed by the server');
-    const ok = await small.raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    assert.equal(ok.status, 200);
+    // the server counts a closed connection out once its thread has ended:
+    // on a busy machine that may trail the close by a moment
+    let ok;
+    for (let i = 0; i < 20 && !(ok?.status === 200); i++) {
+      if (i) await sleep(100);
+      ok = await small.raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').catch((e) => e);
+    }
+    assert.equal(ok.status, 200, `a connection after the idle ones closed: ${ok}`);
     await small.stop();
   });
 });

@@ -16,6 +16,7 @@ static const struct route table[] = {
 	{"GET", "/v1/sources/{id}", ROLE_READER, h},
 	{"DELETE", "/v1/sources/{id}", ROLE_ADMIN, h},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, h},
+	{"GET", "/ui/*", ROLE_PUBLIC, h},
 };
 
 static enum route_result match(const char *m, const char *p, const struct route **r,
@@ -41,6 +42,28 @@ static void finds_literal_and_placeholder(void **state)
 	assert_string_equal(route_param(&p, "layer"), "trusted");
 	assert_string_equal(route_param(&p, "table"), "vendas");
 	assert_null(route_param(&p, "nope"));
+}
+
+static void prefix_pattern_takes_the_rest(void **state)
+{
+	const struct route *r;
+	struct route_params p;
+	char allow[64];
+	const char *cases[][2] = {{"/ui", ""}, {"/ui/", ""}, {"/ui/app.js", "app.js"},
+				  {"/ui/js/pages/a.js", "js/pages/a.js"}, {"/ui//x", "/x"}, {"/ui/../etc", "../etc"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(match("GET", cases[i][0], &r, &p, allow), ROUTE_FOUND);
+		assert_ptr_equal(r, &table[5]);
+		assert_string_equal(route_param(&p, "*"), cases[i][1]);
+	}
+	assert_int_equal(match("GET", "/uix", &r, &p, allow), ROUTE_NOT_FOUND);
+	assert_int_equal(match("GET", "/u", &r, &p, allow), ROUTE_NOT_FOUND);
+	assert_int_equal(match("POST", "/ui/app.js", &r, &p, allow), ROUTE_METHOD_NOT_ALLOWED);
+	assert_string_equal(allow, "GET, HEAD");
+	char long_path[600] = "/ui/";
+	memset(long_path + 4, 'a', 400);
+	long_path[404] = 0;
+	assert_int_equal(match("GET", long_path, &r, &p, allow), ROUTE_NOT_FOUND);
 }
 
 static void unknown_path_is_not_found(void **state)
@@ -81,6 +104,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(finds_literal_and_placeholder),
+		cmocka_unit_test(prefix_pattern_takes_the_rest),
 		cmocka_unit_test(unknown_path_is_not_found),
 		cmocka_unit_test(wrong_method_lists_allowed),
 		cmocka_unit_test(oversized_segment_matches_nothing),
