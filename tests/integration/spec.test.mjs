@@ -29,6 +29,19 @@ async function redocly(args) {
 }
 
 describe('the contract file', () => {
+  test('every array schema says what its items are (generators need it)', () => {
+    const spec = JSON.parse(readFileSync(path.join(ROOT, 'openapi/openapi.json'), 'utf8'));
+    const missing = [];
+    const walk = (node, at) => {
+      if (!node || typeof node !== 'object') return;
+      const isArray = node.type === 'array' || (Array.isArray(node.type) && node.type.includes('array'));
+      if (isArray && !node.items && !node.prefixItems) missing.push(at);
+      for (const [k, v] of Object.entries(node)) walk(v, `${at}/${k}`);
+    };
+    walk(spec, '#');
+    assert.deepEqual(missing, []);
+  });
+
   test('redocly lint passes (recommended rules, no errors, no warnings)', async () => {
     const r = await redocly(['lint', 'openapi/openapi.yaml']);
     assert.equal(r.code, 0, r.out);
