@@ -48,6 +48,10 @@ void handle_schedule_patch(struct http_request *req);
 void handle_schedule_delete(struct http_request *req);
 void handle_schedule_runs_list(struct http_request *req);
 
+/* alerts.c */
+void handle_alerts_list(struct http_request *req);
+void handle_alert_get(struct http_request *req);
+
 /* tables.c */
 void handle_tables_list(struct http_request *req);
 void handle_table_query(struct http_request *req);

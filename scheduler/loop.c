@@ -3,6 +3,8 @@
 #include "control/store.h"
 #include "scheduler/clock.h"
 #include "scheduler/fire.h"
+#include "scheduler/tasks.h"
+#include "lib/db.h"
 #include "lib/log.h"
 
 #include <pthread.h>
@@ -40,6 +42,44 @@ static const char sql_candidates[] =
 	"  WHERE s.active AND s.next_fire_at <= $1::timestamptz "
 	"  UNION SELECT r.schedule_id FROM control.schedule_runs r WHERE NOT r.settled) x ORDER BY id";
 
+/* The server's own period for monitoring_checks: when no active schedule
+ * names the task, the first server whose UPDATE finds the period over runs
+ * it, in the same transaction (so several servers run it once a period; a
+ * test clock moved back starts a new period). */
+static const char sql_own_period[] =
+	"UPDATE control.task_periods p SET last_run_at = $1::timestamptz "
+	"WHERE p.task = 'monitoring_checks' AND (p.last_run_at IS NULL "
+	"  OR p.last_run_at <= $1::timestamptz - $2::integer * interval '1 second' OR p.last_run_at > $1::timestamptz) "
+	"  AND NOT EXISTS (SELECT 1 FROM control.schedules s WHERE s.task = p.task AND s.active) "
+	"RETURNING to_json(p.task)";
+
+static void own_period(struct scheduler *s, PGconn *c, const char *now)
+{
+	char err[512], period[16];
+	struct store_error e;
+	json_t *row = NULL;
+	snprintf(period, sizeof period, "%d", s->app->cfg.monitor_interval);
+	const char *p[2] = {now, period};
+	if (db_exec(c, "BEGIN", err, sizeof err) != 0)
+		return;
+	enum store_result r = store_one_json(c, sql_own_period, 2, p, &row, &e);
+	json_decref(row);
+	if (r == STORE_ERROR)
+		PQclear(e.res);
+	if (r != STORE_OK)
+		goto out;
+	const struct sched_task *task = sched_task_find("monitoring_checks");
+	if (task->run(c, now, err, sizeof err) != 0) {
+		log_json(LOG_WARN, "monitoring checks failed", json_pack("{s:s}", "error", err));
+		goto out;
+	}
+	if (db_commit(c, err, sizeof err) != 0)
+		log_json(LOG_WARN, "monitoring checks not committed", json_pack("{s:s}", "error", err));
+out:
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		db_rollback(c);
+}
+
 static void tick(struct scheduler *s, PGconn *c)
 {
 	char now[64];
@@ -73,6 +113,8 @@ static void tick(struct scheduler *s, PGconn *c)
 		sched_fire(c, &ctx, (long long)json_integer_value(row), now);
 	}
 	json_decref(rows);
+	if (s->app->cfg.monitor_interval > 0 && !atomic_load(&s->stopping))
+		own_period(s, c, now);
 }
 
 static void sleep_ms(struct scheduler *s, int ms)

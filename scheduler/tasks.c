@@ -1,12 +1,53 @@
-/* The table of built-in tasks. To implement one, set its runner. */
+/* The table of built-in tasks, and their runners. To implement one, set its
+ * runner.
+ *
+ * monitoring_checks runs every check (control.monitoring_checks, scope
+ * "all": freshness of every source, failed and cancelled loads, missed
+ * schedule deadlines); stale_files_check runs only the freshness of sftp
+ * sources (the seed's daily "file not updated" function). Both raise and
+ * resolve alerts in control.alerts inside the fire's transaction, at the
+ * fire's instant; delivering them is monitor/deliver.c's work. */
 #include "scheduler/tasks.h"
+#include "control/alerts_store.h"
+#include "lib/log.h"
 
 #include <stdio.h>
 #include <string.h>
 
+static int run_checks(PGconn *lake, const char *task, const char *scope, const char *at, char *err, size_t errlen)
+{
+	struct store_error e;
+	json_t *out = NULL;
+	enum store_result r = alerts_run_checks(lake, at, scope, &out, &e);
+	if (r != STORE_OK) {
+		snprintf(err, errlen, "the checks failed: %s",
+			 e.res ? PQresultErrorField(e.res, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(e.res, PG_DIAG_MESSAGE_PRIMARY)
+								       : "lake error"
+			       : PQerrorMessage(lake));
+		PQclear(e.res);
+		return -1;
+	}
+	json_t *fired = json_object_get(out, "fired"), *resolved = json_object_get(out, "resolved");
+	log_json(json_array_size(fired) ? LOG_WARN : LOG_INFO, "monitoring checks ran",
+		 json_pack("{s:s, s:s, s:O, s:O, s:O}", "task", task, "at", at, "fired", fired,
+			   "resolved", resolved, "firing", json_object_get(out, "firing")));
+	json_decref(out);
+	return 0;
+}
+
+static int monitoring_checks(PGconn *lake, const char *at, char *err, size_t errlen)
+{
+	return run_checks(lake, "monitoring_checks", "all", at, err, errlen);
+}
+
+static int stale_files_check(PGconn *lake, const char *at, char *err, size_t errlen)
+{
+	return run_checks(lake, "stale_files_check", "sftp_files", at, err, errlen);
+}
+
 static const struct sched_task tasks[] = {
-	{"monitoring_checks", "the monitoring checks (every 10 minutes in the seed)", NULL},
-	{"stale_files_check", "alerts on SFTP file sets that received nothing new (daily in the seed)", NULL},
+	{"monitoring_checks", "the monitoring checks (every 10 minutes in the seed)", monitoring_checks},
+	{"stale_files_check", "alerts on SFTP file sets that received nothing new (daily in the seed)", stale_files_check},
 };
 
 const struct sched_task *sched_task_find(const char *name)

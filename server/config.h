@@ -27,6 +27,10 @@ struct config {
 	int stale_secs;        /* a RUNNING job whose heartbeat is older is requeued */
 	char *log_level;
 	int scheduler;         /* 1: fire schedules (scheduler/) */
+	int monitor_interval;  /* seconds between the server's own monitoring checks (no schedule); 0 = never */
+	char *alertmanager_url;/* Alertmanager to deliver alerts to (its /api/v2/alerts); NULL = none */
+	char *alert_webhook_url; /* a webhook receiving Alertmanager's webhook JSON; NULL = none */
+	int alert_resend;      /* seconds between re-sends of a firing alert to Alertmanager */
 	char *test_clock;      /* tests only: file with the scheduler's instant; NULL = real time */
 };
 

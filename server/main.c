@@ -4,6 +4,7 @@
  * only the main thread's sigwait() sees them; migrations run before the
  * listener opens so /readyz never answers for a half-migrated lake. */
 #include "jobs/pool.h"
+#include "monitor/deliver.h"
 #include "scheduler/loop.h"
 #include "server/app.h"
 #include "server/http.h"
@@ -136,6 +137,14 @@ int main(int argc, char **argv)
 		job_pool_stop(app.jobs);
 		goto out;
 	}
+	struct alert_delivery *delivery = alert_delivery_start(&app, err, sizeof err);
+	if (!delivery && err[0]) {
+		log_json(LOG_ERROR, "cannot start the alert delivery", json_pack("{s:s}", "error", err));
+		scheduler_stop(app.sched);
+		http_stop(srv, 0);
+		job_pool_stop(app.jobs);
+		goto out;
+	}
 	log_json(LOG_INFO, "listening",
 		 json_pack("{s:s, s:i, s:i, s:s}", "address", app.cfg.listen_addr, "port", http_port(srv),
 			   "workers", app.cfg.workers, "version", SHOPPERLAKE_VERSION));
@@ -144,6 +153,7 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &sig);
 	log_json(LOG_INFO, "stopping", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	scheduler_stop(app.sched);
+	alert_delivery_stop(delivery);
 	http_stop(srv, 30);
 	job_pool_stop(app.jobs);
 	rc = 0;

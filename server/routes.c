@@ -33,6 +33,9 @@ const struct route lake_routes[] = {
 	{"DELETE", "/v1/schedules/{id}", ROLE_ADMIN, handle_schedule_delete},
 	{"GET", "/v1/schedules/{id}/runs", ROLE_READER, handle_schedule_runs_list},
 
+	{"GET", "/v1/alerts", ROLE_READER, handle_alerts_list},
+	{"GET", "/v1/alerts/{id}", ROLE_READER, handle_alert_get},
+
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
 
