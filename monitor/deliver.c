@@ -50,7 +50,7 @@ static const char sql_am_due[] =
 	"  'labels', a.labels, 'annotations', json_build_object('summary', a.summary), "
 	"  'startsAt', a.started_at, "
 	"  'endsAt', CASE WHEN a.state = 'resolved' THEN greatest(a.resolved_at, a.started_at) "
-	"                 ELSE now() + 4 * $1::integer * interval '1 second' END)) "
+	"                 ELSE greatest(now(), a.started_at) + 4 * $1::integer * interval '1 second' END)) "
 	"FROM control.alerts a WHERE (a.state = 'firing' OR a.am_sent_state = 'firing') "
 	"  AND (a.am_next_at IS NULL OR a.am_next_at <= now()) "
 	"  AND ((a.state = 'firing' AND (a.am_sent_at IS NULL OR a.am_sent_state IS DISTINCT FROM 'firing' "

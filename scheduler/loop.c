@@ -69,12 +69,17 @@ static void own_period(struct scheduler *s, PGconn *c, const char *now)
 	if (r != STORE_OK)
 		goto out;
 	const struct sched_task *task = sched_task_find("monitoring_checks");
-	if (task->run(c, now, err, sizeof err) != 0) {
+	json_t *report = NULL;
+	if (task->run(c, now, &report, err, sizeof err) != 0) {
 		log_json(LOG_WARN, "monitoring checks failed", json_pack("{s:s}", "error", err));
 		goto out;
 	}
 	if (db_commit(c, err, sizeof err) != 0)
 		log_json(LOG_WARN, "monitoring checks not committed", json_pack("{s:s}", "error", err));
+	else
+		log_json(json_array_size(json_object_get(report, "fired")) ? LOG_WARN : LOG_INFO,
+			 "monitoring checks ran", json_pack("{s:s, s:s, s:O}", "task", task->name, "at", now, "report", report));
+	json_decref(report);
 out:
 	if (PQtransactionStatus(c) != PQTRANS_IDLE)
 		db_rollback(c);

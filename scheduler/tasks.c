@@ -9,12 +9,11 @@
  * fire's instant; delivering them is monitor/deliver.c's work. */
 #include "scheduler/tasks.h"
 #include "control/alerts_store.h"
-#include "lib/log.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int run_checks(PGconn *lake, const char *task, const char *scope, const char *at, char *err, size_t errlen)
+static int run_checks(PGconn *lake, const char *scope, const char *at, json_t **report, char *err, size_t errlen)
 {
 	struct store_error e;
 	json_t *out = NULL;
@@ -27,22 +26,18 @@ static int run_checks(PGconn *lake, const char *task, const char *scope, const c
 		PQclear(e.res);
 		return -1;
 	}
-	json_t *fired = json_object_get(out, "fired"), *resolved = json_object_get(out, "resolved");
-	log_json(json_array_size(fired) ? LOG_WARN : LOG_INFO, "monitoring checks ran",
-		 json_pack("{s:s, s:s, s:O, s:O, s:O}", "task", task, "at", at, "fired", fired,
-			   "resolved", resolved, "firing", json_object_get(out, "firing")));
-	json_decref(out);
+	*report = out;
 	return 0;
 }
 
-static int monitoring_checks(PGconn *lake, const char *at, char *err, size_t errlen)
+static int monitoring_checks(PGconn *lake, const char *at, json_t **report, char *err, size_t errlen)
 {
-	return run_checks(lake, "monitoring_checks", "all", at, err, errlen);
+	return run_checks(lake, "all", at, report, err, errlen);
 }
 
-static int stale_files_check(PGconn *lake, const char *at, char *err, size_t errlen)
+static int stale_files_check(PGconn *lake, const char *at, json_t **report, char *err, size_t errlen)
 {
-	return run_checks(lake, "stale_files_check", "sftp_files", at, err, errlen);
+	return run_checks(lake, "sftp_files", at, report, err, errlen);
 }
 
 static const struct sched_task tasks[] = {

@@ -26,10 +26,10 @@ LANGUAGE sql VOLATILE AS $$
                h.source_type,
                format('%s.%s: %s %s old (%s after %s)', h.system, h.object,
                       CASE WHEN h.source_type = 'sftp' THEN 'newest file is' ELSE 'last load is' END,
-                      (h.h->>'age_seconds')::bigint * interval '1 second',
+                      justify_hours((h.h->>'age_seconds')::bigint * interval '1 second'),
                       CASE WHEN h.h->>'state' = 'stale' THEN 'stale' ELSE 'late' END,
-                      (CASE WHEN h.h->>'state' = 'stale' THEN (h.h->>'error_after_seconds')::bigint
-                            ELSE (h.h->>'warn_after_seconds')::bigint END) * interval '1 second') AS summary
+                      justify_hours((CASE WHEN h.h->>'state' = 'stale' THEN (h.h->>'error_after_seconds')::bigint
+                            ELSE (h.h->>'warn_after_seconds')::bigint END) * interval '1 second')) AS summary
         FROM health h WHERE h.h->>'state' IN ('late', 'stale')
       UNION ALL
         SELECT CASE WHEN lj.state = 'JOB_STATE_FAILED' THEN 'SourceLoadFailed' ELSE 'SourceLoadCancelled' END || ':' || h.id,
