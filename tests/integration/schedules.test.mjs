@@ -43,7 +43,7 @@ function pgSource(system, object, over = {}) {
     database: 'fabrica',
     object,
     load_type: 'full',
-    connection_secret: 'env:SHOPPERLAKE_IT_NO_SUCH_SECRET',
+    connection_secret: 'env:LAKE_SECRET_IT_NO_SUCH_SECRET',
     columns: [{ name: 'id', type: 'bigint', key: true }],
     ...over,
   };
