@@ -44,6 +44,10 @@ describe('command line and configuration', () => {
       'SHOPPERLAKE_LOG_LEVEL',
       'SHOPPERLAKE_SCHEDULER',
       'SHOPPERLAKE_TEST_CLOCK',
+      'SHOPPERLAKE_MONITOR_INTERVAL',
+      'SHOPPERLAKE_ALERTMANAGER_URL',
+      'SHOPPERLAKE_ALERT_WEBHOOK_URL',
+      'SHOPPERLAKE_ALERT_RESEND',
     ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `--help lists ${name}`);
     }
