@@ -13,6 +13,7 @@
  * peer from taking every thread. */
 #include "server/http.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 
 #include <arpa/inet.h>
@@ -480,6 +481,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		json_object_set_new(f, "aborted", json_integer(toe));
 	log_json(LOG_INFO, "request", f);
+	metrics_http_observe(req->route ? req->route->method : NULL, req->route ? req->route->pattern : NULL,
+			     req->status, ms / 1e3);
 
 	if (req->response)
 		MHD_destroy_response(req->response);

@@ -9,6 +9,7 @@ const struct route lake_routes[] = {
 	{"GET", "/healthz", ROLE_PUBLIC, handle_healthz},
 	{"GET", "/readyz", ROLE_PUBLIC, handle_readyz},
 	{"GET", "/openapi.json", ROLE_PUBLIC, handle_openapi},
+	{"GET", "/metrics", ROLE_READER, handle_metrics},
 
 	{"GET", "/v1/sources", ROLE_READER, handle_sources_list},
 	{"POST", "/v1/sources", ROLE_ADMIN, handle_sources_create},

@@ -17,7 +17,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Lake, sleep } from './lib/harness.mjs';
+import { Lake, READER_TOKEN as READER, ROOT as ROOT_DIR, sleep } from './lib/harness.mjs';
 import { SourceDb, poll, runLoad } from './lib/marketplace.mjs';
 
 const MERGE = { 'content-type': 'application/merge-patch+json' };
@@ -390,5 +390,128 @@ describe('delivery to a real Alertmanager and a webhook', { skip: !existsSync(AM
     await sleep(2000);
     assert.equal(hook.got.length, 2);
     assert.equal(amHook.got.filter((g) => g.body.status === 'firing').length, 1);
+  });
+});
+
+// --- /metrics, checked by promtool and scraped by a real Prometheus ---------
+
+const PROM_BIN = '/usr/bin/prometheus';
+const PROMTOOL = '/usr/bin/promtool';
+const PROM_PORT = 19090;
+
+function runTool(bin, args, input) {
+  return new Promise((resolve) => {
+    const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('close', (code) => resolve({ code, out }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+function sample(text, name, labels = {}) {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (want.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('/metrics', { skip: !(existsSync(PROM_BIN) && existsSync(PROMTOOL)) && 'prometheus is not installed' }, () => {
+  let lake;
+  let src;
+  let srv;
+  let prom;
+  let promErr = '';
+
+  before(async () => {
+    lake = await Lake.create('metrics');
+    src = await makeSourceDb('metrics');
+    srv = await lake.startServer({ env: { SHOPPERLAKE_WORKERS: 1, SHOPPERLAKE_MONITOR_INTERVAL: 0, LAKE_SECRET_MON_URL: src.url } });
+  });
+
+  after(async () => {
+    if (prom && prom.exitCode === null) {
+      prom.kill('SIGTERM');
+      await new Promise((r) => prom.on('close', r));
+    }
+    await lake?.close();
+    await src?.drop();
+  });
+
+  test('needs a token; the text is clean under promtool and says what the lake did', async () => {
+    await srv.call('GET', '/metrics', 401, { token: null });
+    const s = (await srv.call('POST', '/v1/sources', 201, { body: itensDef('itens', { options: { freshness: { warn_after: '1h' } } }) })).body;
+    await runLoad(srv, s.id, 'full');
+    await srv.call('GET', '/v1/jobs/{id}', 404, { params: { id: 999999 } });
+    const res = await srv.request('GET', '/metrics', { token: 'reader' }); // text: the spec checker reads JSON only
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+    const text = res.text;
+    const check = await runTool(PROMTOOL, ['check', 'metrics'], text);
+    assert.equal(check.code, 0, check.out);
+    assert.equal(check.out.trim(), '', `promtool: ${check.out}`);
+
+    assert.equal(sample(text, 'shopperlake_lake_up'), 1);
+    assert.equal(sample(text, 'shopperlake_source_rows_loaded_total', { source: 'mon.itens' }), 20);
+    assert.equal(sample(text, 'shopperlake_source_rows_quarantined_total', { source: 'mon.itens' }), 0);
+    assert.equal(sample(text, 'shopperlake_source_health', { source: 'mon.itens', state: 'fresh' }), 1);
+    assert.equal(sample(text, 'shopperlake_source_health', { source: 'mon.itens', state: 'stale' }), 0);
+    assert.equal(sample(text, 'shopperlake_jobs', { state: 'JOB_STATE_DONE', source_type: 'postgresql' }), 1);
+    assert.equal(sample(text, 'shopperlake_job_duration_seconds_count', { source_type: 'postgresql' }), 1);
+    assert.equal(sample(text, 'shopperlake_job_duration_seconds_bucket', { source_type: 'postgresql', le: '+Inf' }), 1);
+    assert.equal(sample(text, 'shopperlake_queue_depth'), 0);
+    assert.ok(sample(text, 'shopperlake_source_age_seconds', { source: 'mon.itens' }) >= 0);
+    assert.ok(sample(text, 'shopperlake_lake_database_bytes') > 1e6);
+    // this server's requests, by route pattern (never an id) and status
+    assert.equal(sample(text, 'shopperlake_http_requests_total', { method: 'GET', route: '/v1/jobs/{id}', status: '404' }), 1);
+    assert.equal(sample(text, 'shopperlake_http_requests_total', { method: 'POST', route: '/v1/sources', status: '201' }), 1);
+    assert.equal(sample(text, 'shopperlake_http_requests_total', { method: 'GET', route: '/metrics', status: '401' }), 1);
+    assert.ok(!/route="\/v1\/jobs\/999999"/.test(text));
+    assert.equal(sample(text, 'shopperlake_http_request_duration_seconds_count', { route: '/v1/jobs/{id}', status: '404' }), 1);
+    assert.ok(sample(text, 'shopperlake_db_pool_size') >= 1);
+  });
+
+  test('a real Prometheus scrapes it with a token and loads the example rules', async () => {
+    const dir = path.join(lake.tmp, 'prom');
+    const token = path.join(lake.tmp, 'prom.token');
+    writeFileSync(token, `${READER}\n`);
+    const conf = path.join(lake.tmp, 'prometheus.yml');
+    writeFileSync(conf, [
+      'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+      `rule_files: ['${path.join(ROOT_DIR, 'docs/monitoring/alerts.yml')}']`,
+      'scrape_configs:',
+      '  - job_name: shopperlake',
+      '    authorization:',
+      '      type: Bearer',
+      `      credentials_file: ${token}`,
+      `    static_configs: [{targets: ['127.0.0.1:${srv.port}']}]`,
+      '',
+    ].join('\n'));
+    const rules = await runTool(PROMTOOL, ['check', 'config', conf]);
+    assert.equal(rules.code, 0, rules.out);
+    prom = spawn(PROM_BIN, [`--config.file=${conf}`, `--storage.tsdb.path=${dir}`, `--web.listen-address=127.0.0.1:${PROM_PORT}`, '--log.level=warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    prom.stderr.on('data', (d) => (promErr += d));
+    const q = async (expr) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${PROM_PORT}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        if (res.status !== 200) return null;
+        const r = (await res.json()).data.result;
+        return r.length ? r : null;
+      } catch {
+        return null;
+      }
+    };
+    const up = await poll(() => q('up{job="shopperlake"} == 1'), { timeoutMs: 30_000, what: `a successful scrape (${promErr})` });
+    assert.equal(up.length, 1);
+    const rows = await poll(() => q('shopperlake_source_rows_loaded_total{source="mon.itens"}'), { timeoutMs: 15_000, what: 'rows loaded in Prometheus' });
+    assert.equal(rows[0].value[1], '20');
+    const rulesRes = await (await fetch(`http://127.0.0.1:${PROM_PORT}/api/v1/rules`)).json();
+    const names = rulesRes.data.groups.flatMap((g) => g.rules.map((r) => r.name));
+    assert.ok(names.includes('ShopperLakeSourceStale'), names.join(','));
+    assert.ok(rulesRes.data.groups.every((g) => g.rules.every((r) => r.health !== 'err')), JSON.stringify(rulesRes.data.groups));
   });
 });
