@@ -51,6 +51,9 @@ void handle_schedule_runs_list(struct http_request *req);
 /* metrics.c */
 void handle_metrics(struct http_request *req);
 
+/* audit.c */
+void handle_audit_list(struct http_request *req);
+
 /* alerts.c */
 void handle_alerts_list(struct http_request *req);
 void handle_alert_get(struct http_request *req);

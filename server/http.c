@@ -274,6 +274,13 @@ json_t *http_body_object(struct http_request *req, const char *const *content_ty
 	return doc;
 }
 
+/* Who writes: a writing request names its token and request id on its lake
+ * session, for the audit trigger (control.audit_row). Set on every writing
+ * request, so a pooled connection never carries an earlier caller's name
+ * into a write. */
+static const char sql_actor[] =
+	"SELECT set_config('shopperlake.actor', $1, false), set_config('shopperlake.request_id', $2, false)";
+
 PGconn *http_db(struct http_request *req)
 {
 	PGconn *c = db_acquire(req->app->db, 10000);
@@ -281,6 +288,18 @@ PGconn *http_db(struct http_request *req)
 		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
 				   "the lake database cannot be reached; retry later");
 		http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return NULL;
+	}
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+		const char *p[2] = {req->token_name[0] ? req->token_name : "anonymous", req->request_id};
+		PGresult *r = PQexecParams(c, sql_actor, 2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			http_reply_db_error(req, r, c);
+			PQclear(r);
+			db_release(req->app->db, c);
+			return NULL;
+		}
+		PQclear(r);
 	}
 	return c;
 }

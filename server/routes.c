@@ -36,6 +36,7 @@ const struct route lake_routes[] = {
 
 	{"GET", "/v1/alerts", ROLE_READER, handle_alerts_list},
 	{"GET", "/v1/alerts/{id}", ROLE_READER, handle_alert_get},
+	{"GET", "/v1/audit", ROLE_ADMIN, handle_audit_list},
 
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},
