@@ -295,6 +295,8 @@ export class Server {
       const w = { pred, resolve };
       this.waiters.push(w);
       const timer = setTimeout(() => {
+        // matched already: its timer must not remove another waiter (indexOf -1 = the last one)
+        if (!this.waiters.includes(w)) return;
         this.waiters.splice(this.waiters.indexOf(w), 1);
         reject(new Error(`no log line matched within ${timeoutMs} ms\n${this.describe()}`));
       }, timeoutMs);
