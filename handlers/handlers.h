@@ -48,6 +48,9 @@ void handle_schedule_patch(struct http_request *req);
 void handle_schedule_delete(struct http_request *req);
 void handle_schedule_runs_list(struct http_request *req);
 
+/* job_logs.c */
+void handle_job_logs(struct http_request *req);
+
 /* metrics.c */
 void handle_metrics(struct http_request *req);
 

@@ -21,6 +21,7 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/jobs", ROLE_READER, handle_jobs_list},
 	{"GET", "/v1/jobs/{id}", ROLE_READER, handle_job_get},
 	{"POST", "/v1/jobs/{id}/cancel", ROLE_OPERATOR, handle_job_cancel},
+	{"GET", "/v1/jobs/{id}/logs", ROLE_READER, handle_job_logs},
 
 	{"GET", "/v1/pipelines", ROLE_READER, handle_pipelines_list},
 	{"POST", "/v1/pipelines/{name}/runs", ROLE_OPERATOR, handle_pipeline_run_create},

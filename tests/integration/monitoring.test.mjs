@@ -194,6 +194,33 @@ describe('with a test clock', () => {
     assert.equal((await source(s.id)).health.state, 'inactive');
   });
 
+  test('GET /v1/jobs/{id}/logs: the job\'s own lines, oldest first, followed by cursor', async () => {
+    const s = (await srv.call('POST', '/v1/sources', 201, { body: itensDef('itens_c', { connection_secret: 'env:LAKE_SECRET_MON_MISSING' }) })).body;
+    const failed = await runLoad(srv, s.id, 'full', { expect: 'JOB_STATE_FAILED' });
+    const lines = await poll(async () => {
+      const items = (await srv.call('GET', '/v1/jobs/{id}/logs', 200, { params: { id: failed.id }, token: 'reader' })).body.items;
+      return items.some((l) => l.line.msg === 'job attempt ended') ? items : null;
+    }, { timeoutMs: 10_000, what: 'the job\'s lines in the lake' });
+    assert.ok(lines.every((l) => l.line.job_id === failed.id));
+    assert.deepEqual(lines.map((l) => l.id), lines.map((l) => l.id).slice().sort((a, b) => a - b));
+    const ended = lines.find((l) => l.line.msg === 'job attempt ended');
+    assert.equal(ended.line.level, 'error');
+    assert.match(ended.line.error, /LAKE_SECRET_MON_MISSING is not set/);
+    const started = lines.findIndex((l) => l.line.msg === 'job started');
+    assert.ok(started >= 0 && started < lines.indexOf(ended), lines.map((l) => l.line.msg).join(', '));
+    // paging: one line at a time, then nothing after the last
+    const first = (await srv.call('GET', '/v1/jobs/{id}/logs', 200, { params: { id: failed.id }, query: { limit: 1 } })).body;
+    assert.equal(first.items[0].id, lines[0].id);
+    assert.equal(first.next_cursor, String(lines[0].id));
+    const rest = (await srv.call('GET', '/v1/jobs/{id}/logs', 200, { params: { id: failed.id }, query: { cursor: lines.at(-1).id } })).body;
+    assert.deepEqual(rest.items, []);
+    // another job's lines are not there; an unknown job is 404
+    const done = (await srv.call('GET', '/v1/jobs/{id}/logs', 200, { params: { id: 1 } })).body.items;
+    assert.ok(done.every((l) => l.line.job_id === 1));
+    await srv.call('GET', '/v1/jobs/{id}/logs', 404, { params: { id: 999999 } });
+    await srv.call('PATCH', '/v1/sources/{id}', 200, { params: { id: s.id }, body: { active: false }, headers: MERGE });
+  });
+
   test('schedules run monitoring_checks and stale_files_check; the own period waits while a schedule runs the checks', async () => {
     // an sftp source whose newest file (as loaded into control.files) is three days old
     const sftp = (await srv.call('POST', '/v1/sources', 201, {
