@@ -429,22 +429,43 @@ static int check_quality_checks(json_t *src, json_t *checks, struct validation_e
 	return 0;
 }
 
-/* "30s", "90m", "2h", "1d" or an ISO 8601 duration ("PT2H"), as seconds;
- * -1 when it is neither or beyond a year. */
-static long long freshness_seconds(const char *s)
+/* "30s", "90m", "2h", "1d" or an ISO 8601 duration ("PT2H", at most a
+ * year), as seconds; -1 when it is neither or beyond `max` seconds. */
+static long long option_seconds(const char *s, long long max)
 {
 	if (!s || !*s)
 		return -1;
-	if (*s == 'P')
-		return schedule_duration_parse(s);
+	if (*s == 'P') {
+		long long v = schedule_duration_parse(s);
+		return v > max ? -1 : v;
+	}
 	long long v = 0;
 	const char *p = s;
-	while (isdigit((unsigned char)*p) && v <= 366LL * 86400)
+	while (isdigit((unsigned char)*p) && v <= max)
 		v = v * 10 + (*p++ - '0');
 	if (p == s || p[0] == 0 || p[1] != 0 || !strchr("smhd", p[0]))
 		return -1;
 	v *= p[0] == 's' ? 1 : p[0] == 'm' ? 60 : p[0] == 'h' ? 3600 : 86400;
-	return v > 366LL * 86400 ? -1 : v;
+	return v > max ? -1 : v;
+}
+
+/* options.retention: {"land": "7d", "raw": "365d"}, each optional (the
+ * defaults, layers.retention), from an hour to ten years. */
+static int check_retention(json_t *retention, struct validation_error *err)
+{
+	if (!json_is_object(retention))
+		return fail(err, "options.retention", "must be an object like {\"land\": \"7d\", \"raw\": \"365d\"}");
+	const char *key;
+	json_t *v;
+	json_object_foreach(retention, key, v) {
+		if (strcmp(key, "land") && strcmp(key, "raw"))
+			return fail(err, "options.retention", "has an unknown field %.64s (land, raw)", key);
+		long long secs = option_seconds(json_string_value(v), 3650LL * 86400);
+		if (secs < 3600)
+			return fail(err, strcmp(key, "land") ? "options.retention.raw" : "options.retention.land",
+				    "must be a duration from 1h to 3650d, like 7d or 365d");
+	}
+	return 0;
 }
 
 /* options.freshness: {"warn_after": "2h", "error_after": "6h"}, each
@@ -465,7 +486,7 @@ static int check_freshness(json_t *freshness, struct validation_error *err)
 			return fail(err, "options.freshness", "has an unknown field %.64s (warn_after, error_after)", key);
 		char field[64];
 		snprintf(field, sizeof field, "options.freshness.%s", keys[i]);
-		secs[i] = freshness_seconds(json_string_value(v));
+		secs[i] = option_seconds(json_string_value(v), 366LL * 86400);
 		if (secs[i] <= 0)
 			return fail(err, field, "must be a duration of at most a year, like 30m, 2h, 1d or PT2H");
 	}
@@ -510,6 +531,9 @@ static int check_misc(json_t *src, const struct source_kind *kind, struct valida
 		return -1;
 	json_t *freshness = json_object_get(v, "freshness");
 	if (freshness && check_freshness(freshness, err) != 0)
+		return -1;
+	json_t *retention = json_object_get(v, "retention");
+	if (retention && check_retention(retention, err) != 0)
 		return -1;
 	json_t *children = json_object_get(v, "children");
 	if (children) {

@@ -28,6 +28,9 @@ struct sched_task {
 
 /* The task named `name`, or NULL. */
 const struct sched_task *sched_task_find(const char *name);
+/* Settings of the runners, from the configuration: how many days of job
+ * history retention keeps (0 = all). Call before the scheduler starts. */
+void sched_tasks_configure(int job_history_days);
 /* The names, comma-separated, for error messages. */
 void sched_task_names(char *buf, size_t len);
 

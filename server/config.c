@@ -35,6 +35,8 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"SHOPPERLAKE_SCHEDULER", "1", "1 = this server fires schedules (any number of servers may), 0 = not"},
 	{"SHOPPERLAKE_MONITOR_INTERVAL", "600", "seconds between the monitoring checks a scheduler runs by itself while no active schedule runs monitoring_checks; 0 = never"},
+	{"SHOPPERLAKE_RETENTION_INTERVAL", "3600", "seconds between the retention runs a scheduler does by itself while no active schedule runs retention; 0 = never"},
+	{"SHOPPERLAKE_JOB_HISTORY_DAYS", "90", "finished jobs (and their log lines) older than this many days are deleted by retention; 0 = keep all"},
 	{"SHOPPERLAKE_ALERTMANAGER_URL", "(none)", "Alertmanager base URL (http://host:9093): alerts are posted to its /api/v2/alerts"},
 	{"SHOPPERLAKE_ALERT_WEBHOOK_URL", "(none)", "URL receiving each alert, firing and resolved, as Alertmanager's webhook JSON"},
 	{"SHOPPERLAKE_ALERT_RESEND", "60", "seconds between re-sends of a firing alert to Alertmanager (endsAt is 4 periods ahead)"},
@@ -163,6 +165,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	    get_int(get, "SHOPPERLAKE_SCHEDULER", 1, 0, 1, &cfg->scheduler, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_MONITOR_INTERVAL", 600, 0, 86400, &cfg->monitor_interval, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_ALERT_RESEND", 60, 1, 86400, &cfg->alert_resend, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_RETENTION_INTERVAL", 3600, 0, 604800, &cfg->retention_interval, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_JOB_HISTORY_DAYS", 90, 0, 36500, &cfg->job_history_days, err, errlen) ||
 	    get_url(get, "SHOPPERLAKE_ALERTMANAGER_URL", &cfg->alertmanager_url, err, errlen) ||
 	    get_url(get, "SHOPPERLAKE_ALERT_WEBHOOK_URL", &cfg->alert_webhook_url, err, errlen))
 		goto failed;

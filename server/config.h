@@ -27,6 +27,8 @@ struct config {
 	int stale_secs;        /* a RUNNING job whose heartbeat is older is requeued */
 	char *log_level;
 	int scheduler;         /* 1: fire schedules (scheduler/) */
+	int retention_interval;/* seconds between the server's own retention runs (no schedule); 0 = never */
+	int job_history_days;  /* finished jobs older than this are deleted by retention; 0 = kept */
 	int monitor_interval;  /* seconds between the server's own monitoring checks (no schedule); 0 = never */
 	char *alertmanager_url;/* Alertmanager to deliver alerts to (its /api/v2/alerts); NULL = none */
 	char *alert_webhook_url; /* a webhook receiving Alertmanager's webhook JSON; NULL = none */

@@ -24,8 +24,8 @@ LANGUAGE sql STABLE AS $$
     newest_file AS (
         SELECT max(f.mtime) AS at FROM control.files f WHERE f.source_id = s.id AND s.source_type = 'sftp'),
     basis AS (
-        SELECT coalesce(CASE WHEN s.source_type = 'sftp' THEN nf.at END, ld.at, s.created_at) AS at,
-               ld.at AS last_success, nf.at AS newest_file
+        SELECT coalesce(CASE WHEN s.source_type = 'sftp' THEN nf.at END, ld.at, s.last_loaded_at, s.created_at) AS at,
+               coalesce(ld.at, s.last_loaded_at) AS last_success, nf.at AS newest_file
         FROM last_done ld, newest_file nf),
     aged AS (
         SELECT b.*, greatest(0, extract(epoch FROM now_at - b.at))::bigint AS age FROM basis b),

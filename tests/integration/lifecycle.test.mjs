@@ -48,6 +48,8 @@ describe('command line and configuration', () => {
       'SHOPPERLAKE_ALERTMANAGER_URL',
       'SHOPPERLAKE_ALERT_WEBHOOK_URL',
       'SHOPPERLAKE_ALERT_RESEND',
+      'SHOPPERLAKE_RETENTION_INTERVAL',
+      'SHOPPERLAKE_JOB_HISTORY_DAYS',
     ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `--help lists ${name}`);
     }

@@ -84,6 +84,7 @@ describe('with a test clock', () => {
         SHOPPERLAKE_TEST_CLOCK: clockFile,
         SHOPPERLAKE_WORKERS: 1,
         SHOPPERLAKE_MONITOR_INTERVAL: 1,
+        SHOPPERLAKE_RETENTION_INTERVAL: 1,
         SHOPPERLAKE_JOB_MAX_ATTEMPTS: 1,
         LAKE_SECRET_MON_URL: src.url,
       },
@@ -281,6 +282,53 @@ describe('with a test clock', () => {
     // pausing the schedule gives the period back to the server
     await srv.call('PATCH', '/v1/schedules/{id}', 200, { params: { id: checks.id }, body: { active: false }, headers: MERGE });
     await checksAt(between + 60_000);
+  });
+
+  test('retention drops old LAND and RAW partitions a partition at a time, never unmerged rows, and old job history', async () => {
+    const parts = async (layer, table) => (await lake.sql(
+      `SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = '${layer}.${table}'::regclass`)).split(',').filter(Boolean);
+    const retentionAt = async (ms) => {
+      clock = ms;
+      writeFileSync(clockFile, `${iso(ms)}\n`);
+      return (await srv.waitForLog((l) => l.msg === 'retention ran' && l.at === iso(ms), 10_000)).report;
+    };
+    const land = await parts('land', 'mon_itens');
+    const raw = await parts('raw', 'mon_itens');
+    const landB = await parts('land', 'mon_itens_b');
+    const rawB = await parts('raw', 'mon_itens_b');
+    assert.equal(land.length, 1);
+    assert.equal(raw.length, 1);
+    assert.equal(landB.length, 1);
+    // mon.itens_b's rows as if TRUSTED had not merged them yet
+    const idB = await lake.sql("SELECT id FROM control.sources WHERE object = 'itens_b'");
+    await lake.sql(`UPDATE control.layer_state SET merged_through_job = 0 WHERE source_id = ${idB}`);
+    const jobsBefore = Number(await lake.sql('SELECT count(*) FROM control.jobs'));
+    const trustedRows = await lake.sql('SELECT count(*) FROM trusted.mon_itens');
+
+    // 8 days on: LAND (7 days by default) goes for the merged source only; RAW (365 days) stays
+    let report = await retentionAt(Date.now() + 8 * 86400_000);
+    assert.deepEqual(report.dropped.map((d) => [d.layer, d.partition]), [['land', `land.${land[0]}`]]);
+    assert.deepEqual(report.kept_unmerged.map((d) => [d.layer, d.partition]), [['land', `land.${landB[0]}`]]);
+    assert.deepEqual(await parts('land', 'mon_itens'), []);
+    assert.deepEqual(await parts('raw', 'mon_itens'), raw);
+    assert.deepEqual(await parts('land', 'mon_itens_b'), landB);
+    assert.equal(report.jobs_deleted, 0);
+
+    // 400 days on: RAW's day goes too, not the unmerged one; jobs older than 90 days go,
+    // each source keeping its latest
+    report = await retentionAt(Date.now() + 400 * 86400_000);
+    assert.deepEqual(report.dropped.map((d) => [d.layer, d.partition]), [['raw', `raw.${raw[0]}`]]);
+    assert.deepEqual(report.kept_unmerged.map((d) => d.layer).sort(), ['land', 'raw']);
+    assert.deepEqual(await parts('raw', 'mon_itens_b'), rawB);
+    assert.equal(await lake.sql('SELECT count(*) FROM trusted.mon_itens'), trustedRows);
+    const sourcesWithJobs = Number(await lake.sql('SELECT count(DISTINCT source_id) FROM control.jobs'));
+    assert.equal(report.jobs_deleted, jobsBefore - sourcesWithJobs);
+    assert.equal(Number(await lake.sql('SELECT count(*) FROM control.jobs')), sourcesWithJobs);
+    assert.equal(Number(await lake.sql('SELECT count(*) FROM control.job_logs l WHERE NOT EXISTS (SELECT 1 FROM control.jobs j WHERE j.id = l.job_id)')), 0);
+    // the lake said so in its own period, and a second run finds nothing more
+    report = await retentionAt(Date.now() + 401 * 86400_000);
+    assert.deepEqual(report.dropped, []);
   });
 });
 

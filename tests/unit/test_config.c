@@ -72,6 +72,8 @@ static void monitoring_settings(void **state)
 	assert_int_equal(load(env0, &cfg, err), 0);
 	assert_int_equal(cfg.monitor_interval, 600);
 	assert_int_equal(cfg.alert_resend, 60);
+	assert_int_equal(cfg.retention_interval, 3600);
+	assert_int_equal(cfg.job_history_days, 90);
 	assert_null(cfg.alertmanager_url);
 	assert_null(cfg.alert_webhook_url);
 	config_free(&cfg);
