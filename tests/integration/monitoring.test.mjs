@@ -150,7 +150,7 @@ describe('with a test clock', () => {
     assert.deepEqual(await list('stale'), [s.id]);
     alerts = await firing({ source_id: s.id });
     assert.deepEqual(alerts.map((a) => [a.alertname, a.severity]), [['SourceStale', 'critical']]);
-    assert.match(alerts[0].summary, /mon\.itens: last load is 07:00:\d\d old \(stale after 06:00:00\)/);
+    assert.match(alerts[0].summary, /mon\.itens: last load is 07:0\d:\d\d old \(stale after 06:00:00\)/);
     const lateNow = (await srv.call('GET', '/v1/alerts/{id}', 200, { params: { id: late.id } })).body;
     assert.equal(lateNow.state, 'resolved');
     assert.equal(lateNow.resolved_at.slice(0, 16), iso(t0 + 7 * 3600_000).slice(0, 16));

@@ -163,6 +163,9 @@ export class Lake {
       SHOPPERLAKE_WORKERS: '0',
       SHOPPERLAKE_BUCKET_DIR: path.join(this.tmp, 'bucket'),
       SHOPPERLAKE_LOG_LEVEL: 'info',
+      // retention follows the scheduler's clock, which tests move years ahead:
+      // only the tests of retention (monitoring.test.mjs) turn it on
+      SHOPPERLAKE_RETENTION_INTERVAL: '0',
     });
     for (const [k, v] of Object.entries(env)) {
       if (v === null || v === undefined) delete base[k];
