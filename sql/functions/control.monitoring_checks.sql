@@ -8,6 +8,9 @@
 --   SourceStale (critical) / SourceLate (warning): control.source_health;
 --   SourceLoadFailed (critical): the source's latest finished load failed;
 --   SourceLoadCancelled (warning): ... was cancelled;
+--   SourceRowsSetAside (warning): the latest DONE load put at least 1 % of
+--     its rows in quarantine or _rejects, more than twice the average of
+--     the ten loads before (a jump, not a steady rate someone accepted);
 --   ScheduleDeadlineMissed (warning): a run of the schedule missed its
 --     deadline and no later run has been DONE in time.
 -- Returns {"fired": [...], "resolved": [...], "firing": n}.
@@ -45,6 +48,24 @@ LANGUAGE sql VOLATILE AS $$
             WHERE j.source_id = h.id AND j.state IN ('JOB_STATE_DONE', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED')
             ORDER BY j.id DESC LIMIT 1) lj
         WHERE scope = 'all' AND lj.state IN ('JOB_STATE_FAILED', 'JOB_STATE_CANCELLED')
+      UNION ALL
+        SELECT 'SourceRowsSetAside:' || h.id, 'SourceRowsSetAside', 'warning', 'failures', h.id, NULL, h.source_type,
+               format('%s.%s: load job %s set aside %s%% of its rows (quarantined or rejected); the loads before: %s%%',
+                      h.system, h.object, lj.id, round(lj.rate * 100, 1), round(coalesce(prev.rate, 0) * 100, 1))
+        FROM health h
+        CROSS JOIN LATERAL (
+            SELECT j.id, (j.rows_quarantined + coalesce((SELECT sum(f.rows_rejected) FROM control.files f
+                                                         WHERE f.job_id = j.id), 0))::numeric
+                         / greatest(j.rows_read, 1) AS rate
+            FROM control.jobs j WHERE j.source_id = h.id AND j.state = 'JOB_STATE_DONE'
+            ORDER BY j.id DESC LIMIT 1) lj
+        CROSS JOIN LATERAL (
+            SELECT avg((j.rows_quarantined + coalesce((SELECT sum(f.rows_rejected) FROM control.files f
+                                                       WHERE f.job_id = j.id), 0))::numeric
+                       / greatest(j.rows_read, 1)) AS rate
+            FROM (SELECT * FROM control.jobs j WHERE j.source_id = h.id AND j.state = 'JOB_STATE_DONE'
+                  AND j.id < lj.id ORDER BY j.id DESC LIMIT 10) j) prev
+        WHERE scope = 'all' AND lj.rate >= 0.01 AND lj.rate > 2 * coalesce(prev.rate, 0)
       UNION ALL
         SELECT 'ScheduleDeadlineMissed:' || sc.id, 'ScheduleDeadlineMissed', 'warning', 'deadlines', NULL, sc.id,
                NULL,
