@@ -30,6 +30,7 @@ static const struct family families[] = {
 	{"shopperlake_source_health", "gauge", "1 for the source's current health state, 0 for the others."},
 	{"shopperlake_alerts_firing", "gauge", "Alerts firing, by alert name and severity."},
 	{"shopperlake_lake_database_bytes", "gauge", "Size of the lake database."},
+	{"shopperlake_lake_table_bytes", "gauge", "Size of the ten largest tables of the lake's schemas (with indexes and TOAST)."},
 };
 
 static bool in_family(const char *m, const char *family)

@@ -1,7 +1,9 @@
 -- The lake's side of GET /metrics at `now_at`: one JSON object per sample,
 -- {"m": metric name, "l": {label: value}, "v": number}. Labels stay bounded:
 -- states, source types, sources (system.object), alert names, never a job
--- id. handlers/metrics.c adds HELP and TYPE and writes the text format.
+-- id; the largest tables are the ten largest of the lake's schemas (a
+-- partitioned table with all its partitions). handlers/metrics.c
+-- adds HELP and TYPE and writes the text format.
 CREATE OR REPLACE FUNCTION control.metrics(now_at timestamptz) RETURNS SETOF json
 LANGUAGE sql STABLE AS $$
     WITH jobs AS (
@@ -66,4 +68,15 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT json_build_object('m', 'shopperlake_lake_database_bytes', 'l', '{}'::json,
                              'v', pg_database_size(current_database()))
+    UNION ALL
+    SELECT json_build_object('m', 'shopperlake_lake_table_bytes',
+                             'l', json_build_object('schema', b.nspname, 'table', b.relname), 'v', b.bytes)
+    FROM (SELECT n.nspname, c.relname,
+                 CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
+                                                 FROM pg_partition_tree(c.oid) t)
+                      ELSE pg_total_relation_size(c.oid) END AS bytes
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition
+            AND n.nspname IN ('land', 'raw', 'trusted', 'refined', 'control')
+          ORDER BY 3 DESC LIMIT 10) b
 $$;

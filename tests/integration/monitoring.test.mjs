@@ -461,6 +461,12 @@ describe('delivery to a real Alertmanager and a webhook', { skip: !existsSync(AM
     assert.equal(inAm[0].annotations.summary, alert.summary.replace(/\d\d:\d\d:\d\d old/, inAm[0].annotations.summary.match(/\d\d:\d\d:\d\d old/)?.[0] ?? ''));
     assert.equal(new Date(inAm[0].startsAt).getTime(), new Date(alert.started_at).getTime());
     const firstEnds = new Date(inAm[0].endsAt).getTime();
+    const AMTOOL = '/usr/bin/amtool';
+    if (existsSync(AMTOOL)) { // what an operator sees with Debian's amtool
+      const q = await runTool(AMTOOL, ['alert', 'query', `--alertmanager.url=http://127.0.0.1:${AM_PORT}`, '-o', 'json', 'service=shopperlake']);
+      assert.equal(q.code, 0, q.out);
+      assert.deepEqual(JSON.parse(q.out).map((a) => a.labels.alertname), ['SourceLate']);
+    }
 
     // re-sent while firing: endsAt moves on, still one alert, one notification
     await poll(async () => new Date((await amAlerts())[0]?.endsAt ?? 0).getTime() > firstEnds, { timeoutMs: 10_000, what: 'a re-send' });
@@ -569,6 +575,10 @@ describe('/metrics', { skip: !(existsSync(PROM_BIN) && existsSync(PROMTOOL)) && 
     assert.equal(sample(text, 'shopperlake_queue_depth'), 0);
     assert.ok(sample(text, 'shopperlake_source_age_seconds', { source: 'mon.itens' }) >= 0);
     assert.ok(sample(text, 'shopperlake_lake_database_bytes') > 1e6);
+    const tables = text.split('\n').filter((l) => l.startsWith('shopperlake_lake_table_bytes{'));
+    assert.ok(tables.length >= 1 && tables.length <= 10, tables.join('\n'));
+    assert.ok(tables.every((l) => Number(l.slice(l.lastIndexOf(' ') + 1)) > 0));
+    assert.ok(!tables.some((l) => /table="mon_itens_p\d+"/.test(l)), 'partitions count in their table, not alone');
     // this server's requests, by route pattern (never an id) and status
     assert.equal(sample(text, 'shopperlake_http_requests_total', { method: 'GET', route: '/v1/jobs/{id}', status: '404' }), 1);
     assert.equal(sample(text, 'shopperlake_http_requests_total', { method: 'POST', route: '/v1/sources', status: '201' }), 1);
