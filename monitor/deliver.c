@@ -165,7 +165,7 @@ static int mark(PGconn *c, const char *sql, json_t *rows, const char *why)
  * alert. */
 static void round_for(struct alert_delivery *d, PGconn *c, bool am)
 {
-	char err[256], why[256], resend[16];
+	char err[256], why[256] = "out of memory", resend[16];
 	struct store_error e;
 	json_t *rows = NULL;
 	snprintf(resend, sizeof resend, "%d", d->app->cfg.alert_resend);
