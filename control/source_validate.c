@@ -2,6 +2,7 @@
  * order of the checks is the order a user reads the definition in, so the
  * first problem reported is the first one they would find. */
 #include "control/source_validate.h"
+#include "control/schedule_validate.h"
 #include "jobs/sources/kind.h"
 #include "lib/secret.h"
 #include "lib/sqlident.h"
@@ -428,6 +429,72 @@ static int check_quality_checks(json_t *src, json_t *checks, struct validation_e
 	return 0;
 }
 
+/* "30s", "90m", "2h", "1d" or an ISO 8601 duration ("PT2H", at most a
+ * year), as seconds; -1 when it is neither or beyond `max` seconds. */
+static long long option_seconds(const char *s, long long max)
+{
+	if (!s || !*s)
+		return -1;
+	if (*s == 'P') {
+		long long v = schedule_duration_parse(s);
+		return v > max ? -1 : v;
+	}
+	long long v = 0;
+	const char *p = s;
+	while (isdigit((unsigned char)*p) && v <= max)
+		v = v * 10 + (*p++ - '0');
+	if (p == s || p[0] == 0 || p[1] != 0 || !strchr("smhd", p[0]))
+		return -1;
+	v *= p[0] == 's' ? 1 : p[0] == 'm' ? 60 : p[0] == 'h' ? 3600 : 86400;
+	return v > max ? -1 : v;
+}
+
+/* options.retention: {"land": "7d", "raw": "365d"}, each optional (the
+ * defaults, layers.retention), from an hour to ten years. */
+static int check_retention(json_t *retention, struct validation_error *err)
+{
+	if (!json_is_object(retention))
+		return fail(err, "options.retention", "must be an object like {\"land\": \"7d\", \"raw\": \"365d\"}");
+	const char *key;
+	json_t *v;
+	json_object_foreach(retention, key, v) {
+		if (strcmp(key, "land") && strcmp(key, "raw"))
+			return fail(err, "options.retention", "has an unknown field %.64s (land, raw)", key);
+		long long secs = option_seconds(json_string_value(v), 3650LL * 86400);
+		if (secs < 3600)
+			return fail(err, strcmp(key, "land") ? "options.retention.raw" : "options.retention.land",
+				    "must be a duration from 1h to 3650d, like 7d or 365d");
+	}
+	return 0;
+}
+
+/* options.freshness: {"warn_after": "2h", "error_after": "6h"}, each
+ * optional, warn_after not after error_after (control.source_health). */
+static int check_freshness(json_t *freshness, struct validation_error *err)
+{
+	static const char *const keys[] = {"warn_after", "error_after", NULL};
+	long long secs[2] = {-1, -1};
+	if (!json_is_object(freshness))
+		return fail(err, "options.freshness", "must be an object like {\"warn_after\": \"2h\", \"error_after\": \"6h\"}");
+	const char *key;
+	json_t *v;
+	json_object_foreach(freshness, key, v) {
+		size_t i = 0;
+		while (keys[i] && strcmp(keys[i], key))
+			i++;
+		if (!keys[i])
+			return fail(err, "options.freshness", "has an unknown field %.64s (warn_after, error_after)", key);
+		char field[64];
+		snprintf(field, sizeof field, "options.freshness.%s", keys[i]);
+		secs[i] = option_seconds(json_string_value(v), 366LL * 86400);
+		if (secs[i] <= 0)
+			return fail(err, field, "must be a duration of at most a year, like 30m, 2h, 1d or PT2H");
+	}
+	if (secs[0] > 0 && secs[1] > 0 && secs[0] > secs[1])
+		return fail(err, "options.freshness.warn_after", "must not be longer than error_after");
+	return 0;
+}
+
 static int check_misc(json_t *src, const struct source_kind *kind, struct validation_error *err)
 {
 	const char *secret, *s;
@@ -461,6 +528,12 @@ static int check_misc(json_t *src, const struct source_kind *kind, struct valida
 	v = json_object_get(src, "options");
 	json_t *checks = json_object_get(v, "checks");
 	if (checks && check_quality_checks(src, checks, err) != 0)
+		return -1;
+	json_t *freshness = json_object_get(v, "freshness");
+	if (freshness && check_freshness(freshness, err) != 0)
+		return -1;
+	json_t *retention = json_object_get(v, "retention");
+	if (retention && check_retention(retention, err) != 0)
 		return -1;
 	json_t *children = json_object_get(v, "children");
 	if (children) {

@@ -49,9 +49,14 @@ static const char sql_lake_owner[] =
 	"SELECT json_build_object('id', th.id, 'who', th.who, 'table', th.name) FROM theirs th "
 	"WHERE th.name = ANY ($2::text[]) ORDER BY th.id LIMIT 1";
 static const char sql_list[] =
-	"SELECT control.source_json(s) FROM control.sources s "
+	"SELECT control.source_json(s)::jsonb || jsonb_build_object('health', h.h) "
+	"FROM control.sources s, LATERAL (SELECT control.source_health(s, $6::timestamptz)::jsonb AS h) h "
 	"WHERE ($1::text IS NULL OR s.system = $1) AND ($2::text IS NULL OR s.source_type = $2) "
-	"AND ($3::boolean IS NULL OR s.active = $3) AND s.id > $4 ORDER BY s.id LIMIT $5";
+	"AND ($3::boolean IS NULL OR s.active = $3) AND s.id > $4 "
+	"AND ($7::text IS NULL OR h.h->>'state' = $7) ORDER BY s.id LIMIT $5";
+static const char sql_get_health[] =
+	"SELECT control.source_json(s)::jsonb || jsonb_build_object('health', control.source_health(s, $2::timestamptz)) "
+	"FROM control.sources s WHERE s.id = $1";
 
 enum store_result sources_insert(PGconn *c, json_t *def, json_t **out, struct store_error *e)
 {
@@ -68,6 +73,14 @@ enum store_result sources_get(PGconn *c, long long id, bool lock, json_t **out, 
 	snprintf(idbuf, sizeof idbuf, "%lld", id);
 	const char *params[1] = {idbuf};
 	return store_one_json(c, lock ? sql_get_locked : sql_get, 1, params, out, e);
+}
+
+enum store_result sources_get_health(PGconn *c, long long id, const char *now, json_t **out, struct store_error *e)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	const char *params[2] = {idbuf, now};
+	return store_one_json(c, sql_get_health, 2, params, out, e);
 }
 
 enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **out, struct store_error *e)
@@ -104,8 +117,8 @@ enum store_result sources_list(PGconn *c, const struct source_filter *f, json_t 
 	char after[24], limit[16];
 	snprintf(after, sizeof after, "%lld", f->after_id);
 	snprintf(limit, sizeof limit, "%d", f->limit + 1);
-	const char *params[5] = {f->system, f->source_type, f->active, after, limit};
-	enum store_result res = store_json_rows(c, sql_list, 5, params, items, e);
+	const char *params[7] = {f->system, f->source_type, f->active, after, limit, f->now, f->health};
+	enum store_result res = store_json_rows(c, sql_list, 7, params, items, e);
 	if (res != STORE_OK)
 		return res;
 	*more = (int)json_array_size(*items) > f->limit;

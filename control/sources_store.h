@@ -12,6 +12,8 @@
 
 struct source_filter {
 	const char *system, *source_type, *active; /* NULL = any; active "true"/"false" */
+	const char *health;                        /* a health state or NULL = any */
+	const char *now;                           /* the instant health is judged at (ISO 8601) */
 	long long after_id;                        /* keyset cursor */
 	int limit;
 };
@@ -21,6 +23,8 @@ enum store_result sources_insert(PGconn *c, json_t *def, json_t **out, struct st
 /* With `lock`, the row stays locked (FOR UPDATE) until the caller's
  * transaction ends: read, patch, validate, then sources_update. */
 enum store_result sources_get(PGconn *c, long long id, bool lock, json_t **out, struct store_error *e);
+/* The source with its "health" (control.source_health) judged at `now`. */
+enum store_result sources_get_health(PGconn *c, long long id, const char *now, json_t **out, struct store_error *e);
 /* Replaces the definition of `id` with a validated one. */
 enum store_result sources_update(PGconn *c, long long id, json_t *def, json_t **out, struct store_error *e);
 enum store_result sources_delete(PGconn *c, long long id, struct store_error *e);

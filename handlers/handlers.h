@@ -59,6 +59,19 @@ void handle_lineage(struct http_request *req);
 /* static.c: the dashboard's files under web/, at /ui/ */
 void handle_ui(struct http_request *req);
 
+/* job_logs.c */
+void handle_job_logs(struct http_request *req);
+
+/* metrics.c */
+void handle_metrics(struct http_request *req);
+
+/* audit.c */
+void handle_audit_list(struct http_request *req);
+
+/* alerts.c */
+void handle_alerts_list(struct http_request *req);
+void handle_alert_get(struct http_request *req);
+
 /* tables.c */
 void handle_tables_list(struct http_request *req);
 void handle_table_query(struct http_request *req);

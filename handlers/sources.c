@@ -4,6 +4,7 @@
 #include "jobs/sources/kind.h"
 #include "control/sources_store.h"
 #include "handlers/handlers.h"
+#include "scheduler/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,9 +163,11 @@ out:
 
 void handle_sources_list(struct http_request *req)
 {
-	static const char *const allowed[] = {"limit", "cursor", "system", "source_type", "active", NULL};
+	static const char *const allowed[] = {"limit", "cursor", "system", "source_type", "active", "health", NULL};
+	static const char *const states[] = {"fresh", "late", "stale", "failing", "unknown", "inactive", NULL};
 	struct source_filter f = {0};
 	long long limit, cursor;
+	char clock[64];
 
 	if (!http_check_query_names(req, allowed) ||
 	    !http_query_int(req, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX, &limit) ||
@@ -179,6 +182,17 @@ void handle_sources_list(struct http_request *req)
 		http_reply_problem(req, 400, "Invalid query parameter", "active", NULL, "active must be true or false");
 		return;
 	}
+	f.health = http_query(req, "health");
+	bool known = !f.health;
+	for (const char *const *st = states; f.health && *st; st++)
+		known = known || strcmp(f.health, *st) == 0;
+	if (!known) {
+		http_reply_problem(req, 400, "Invalid query parameter", "health", NULL,
+				   "health must be one of: fresh, late, stale, failing, unknown, inactive");
+		return;
+	}
+	sched_clock_now(req->app->cfg.test_clock, clock, sizeof clock);
+	f.now = clock;
 	if (f.source_type && !source_kind_find(f.source_type)) {
 		http_reply_problem(req, 400, "Invalid query parameter", "source_type", NULL,
 				   "source_type must be one of: sqlserver, postgresql, api, sftp");
@@ -209,7 +223,9 @@ void handle_source_get(struct http_request *req)
 		return;
 	struct store_error se;
 	json_t *out;
-	enum store_result r = sources_get(c, id, false, &out, &se);
+	char clock[64];
+	sched_clock_now(req->app->cfg.test_clock, clock, sizeof clock);
+	enum store_result r = sources_get_health(c, id, clock, &out, &se);
 	if (r == STORE_OK)
 		http_reply_json(req, 200, out);
 	else

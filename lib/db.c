@@ -164,6 +164,15 @@ void db_release(struct db_pool *p, PGconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void db_pool_stats(struct db_pool *p, int *size, int *open, int *idle)
+{
+	pthread_mutex_lock(&p->lock);
+	*size = p->size;
+	*open = p->open;
+	*idle = p->idle_count;
+	pthread_mutex_unlock(&p->lock);
+}
+
 void db_pool_close(struct db_pool *p)
 {
 	if (!p)

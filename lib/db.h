@@ -29,6 +29,9 @@ struct db_pool *db_pool_open(const char *url, int size);
 PGconn *db_acquire(struct db_pool *pool, int timeout_ms);
 void db_release(struct db_pool *pool, PGconn *conn);
 void db_pool_close(struct db_pool *pool);
+/* The pool's size, its open connections and how many of them are idle
+ * (open - idle are lent out), for /metrics. */
+void db_pool_stats(struct db_pool *pool, int *size, int *open, int *idle);
 
 /* SQLSTATE of a failed result, "" if none. */
 const char *db_sqlstate(const PGresult *res);

@@ -1,6 +1,7 @@
 /* One JSON object per line on stderr. Lines are written with a single
  * fputs under stdio's own lock, so lines of different threads never mix. */
 #include "lib/log.h"
+#include "lib/joblog.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -27,9 +28,13 @@ void log_json(enum log_level level, const char *msg, json_t *fields)
 	json_decref(fields);
 
 	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_t *job = json_object_get(line, "job_id");
+	long long job_id = json_is_integer(job) ? (long long)json_integer_value(job) : 0;
 	json_decref(line);
 	if (!text)
 		return;
+	if (job_id > 0)
+		joblog_push(job_id, text); /* GET /v1/jobs/{id}/logs */
 	flockfile(stderr);
 	fputs(text, stderr);
 	fputc('\n', stderr);

@@ -148,14 +148,21 @@ static int run_task(struct turn *t, const struct fire *f, const char *run_id, co
 	char err[512] = "", e2[256];
 	if (db_exec(t->c, "SAVEPOINT task", e2, sizeof e2) != 0)
 		return -1;
-	int rc = task->run(t->c, f->at, err, sizeof err);
-	if (db_exec(t->c, rc == 0 ? "RELEASE SAVEPOINT task" : "ROLLBACK TO SAVEPOINT task", e2, sizeof e2) != 0)
+	json_t *report = NULL;
+	int rc = task->run(t->c, f->at, &report, err, sizeof err);
+	if (db_exec(t->c, rc == 0 ? "RELEASE SAVEPOINT task" : "ROLLBACK TO SAVEPOINT task", e2, sizeof e2) != 0) {
+		json_decref(report);
 		return -1;
+	}
 	const char *p[4] = {run_id, rc == 0 ? "JOB_STATE_DONE" : "JOB_STATE_FAILED", t->now, rc == 0 ? NULL : err};
-	if (exec(t, sql_set_task, 4, p, NULL) < 0)
+	if (exec(t, sql_set_task, 4, p, NULL) < 0) {
+		json_decref(report);
 		return -1;
+	}
 	note(t, rc == 0 ? LOG_INFO : LOG_WARN, "schedule fired", f, "started", rc == 0 ? NULL : err,
-	     json_pack("{s:s, s:s}", "task", task->name, "state", p[1]));
+	     json_pack("{s:s, s:s, s:o?}", "task", task->name, "state", p[1], "report", rc == 0 ? report : NULL));
+	if (rc != 0)
+		json_decref(report);
 	return 0;
 }
 

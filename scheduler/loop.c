@@ -3,6 +3,8 @@
 #include "control/store.h"
 #include "scheduler/clock.h"
 #include "scheduler/fire.h"
+#include "scheduler/tasks.h"
+#include "lib/db.h"
 #include "lib/log.h"
 
 #include <pthread.h>
@@ -40,6 +42,52 @@ static const char sql_candidates[] =
 	"  WHERE s.active AND s.next_fire_at <= $1::timestamptz "
 	"  UNION SELECT r.schedule_id FROM control.schedule_runs r WHERE NOT r.settled) x ORDER BY id";
 
+/* The server's own period for the built-in tasks monitoring_checks
+ * (SHOPPERLAKE_MONITOR_INTERVAL) and retention
+ * (SHOPPERLAKE_RETENTION_INTERVAL): while no active schedule names the
+ * task, the first server whose UPDATE finds the period over runs it, in the
+ * same transaction (so several servers run it once a period; a test clock
+ * moved back starts a new period). */
+static const char sql_own_period[] =
+	"UPDATE control.task_periods p SET last_run_at = $1::timestamptz "
+	"WHERE p.task = $3 AND (p.last_run_at IS NULL "
+	"  OR p.last_run_at <= $1::timestamptz - $2::integer * interval '1 second' OR p.last_run_at > $1::timestamptz) "
+	"  AND NOT EXISTS (SELECT 1 FROM control.schedules s WHERE s.task = p.task AND s.active) "
+	"RETURNING to_json(p.task)";
+
+static void own_period(PGconn *c, const char *task_name, int period_secs, const char *now)
+{
+	char err[512], period[16];
+	struct store_error e;
+	json_t *row = NULL;
+	snprintf(period, sizeof period, "%d", period_secs);
+	const char *p[3] = {now, period, task_name};
+	if (db_exec(c, "BEGIN", err, sizeof err) != 0)
+		return;
+	enum store_result r = store_one_json(c, sql_own_period, 3, p, &row, &e);
+	json_decref(row);
+	if (r == STORE_ERROR)
+		PQclear(e.res);
+	if (r != STORE_OK)
+		goto out;
+	const struct sched_task *task = sched_task_find(task_name);
+	json_t *report = NULL;
+	if (task->run(c, now, &report, err, sizeof err) != 0) {
+		log_json(LOG_WARN, "built-in task failed", json_pack("{s:s, s:s}", "task", task_name, "error", err));
+		goto out;
+	}
+	if (db_commit(c, err, sizeof err) != 0)
+		log_json(LOG_WARN, "built-in task not committed", json_pack("{s:s, s:s}", "task", task_name, "error", err));
+	else
+		log_json(json_array_size(json_object_get(report, "fired")) ? LOG_WARN : LOG_INFO,
+			 strcmp(task_name, "retention") ? "monitoring checks ran" : "retention ran",
+			 json_pack("{s:s, s:s, s:O}", "task", task->name, "at", now, "report", report));
+	json_decref(report);
+out:
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		db_rollback(c);
+}
+
 static void tick(struct scheduler *s, PGconn *c)
 {
 	char now[64];
@@ -73,6 +121,10 @@ static void tick(struct scheduler *s, PGconn *c)
 		sched_fire(c, &ctx, (long long)json_integer_value(row), now);
 	}
 	json_decref(rows);
+	if (s->app->cfg.monitor_interval > 0 && !atomic_load(&s->stopping))
+		own_period(c, "monitoring_checks", s->app->cfg.monitor_interval, now);
+	if (s->app->cfg.retention_interval > 0 && !atomic_load(&s->stopping))
+		own_period(c, "retention", s->app->cfg.retention_interval, now);
 }
 
 static void sleep_ms(struct scheduler *s, int ms)
@@ -123,6 +175,7 @@ struct scheduler *scheduler_start(struct app *app, char *err, size_t errlen)
 		return NULL;
 	}
 	s->app = app;
+	sched_tasks_configure(app->cfg.job_history_days);
 	atomic_init(&s->stopping, false);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);

@@ -35,6 +35,12 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"SHOPPERLAKE_CORS_ORIGINS", "(none)", "browser origins allowed to call the API (CORS): comma-separated, e.g. https://dash.example, or *"},
 	{"SHOPPERLAKE_SCHEDULER", "1", "1 = this server fires schedules (any number of servers may), 0 = not"},
+	{"SHOPPERLAKE_MONITOR_INTERVAL", "600", "seconds between the monitoring checks a scheduler runs by itself while no active schedule runs monitoring_checks; 0 = never"},
+	{"SHOPPERLAKE_RETENTION_INTERVAL", "3600", "seconds between the retention runs a scheduler does by itself while no active schedule runs retention; 0 = never"},
+	{"SHOPPERLAKE_JOB_HISTORY_DAYS", "90", "finished jobs (and their log lines) older than this many days are deleted by retention; 0 = keep all"},
+	{"SHOPPERLAKE_ALERTMANAGER_URL", "(none)", "Alertmanager base URL (http://host:9093): alerts are posted to its /api/v2/alerts"},
+	{"SHOPPERLAKE_ALERT_WEBHOOK_URL", "(none)", "URL receiving each alert, firing and resolved, as Alertmanager's webhook JSON"},
+	{"SHOPPERLAKE_ALERT_RESEND", "60", "seconds between re-sends of a firing alert to Alertmanager (endsAt is 4 periods ahead)"},
 	{"SHOPPERLAKE_TEST_CLOCK", "(none)", "TESTS ONLY: a file holding the scheduler's current instant (ISO 8601)"},
 };
 
@@ -97,6 +103,24 @@ static int get_token(config_getenv_fn get, const char *name, char **out, char *e
 	return 0;
 }
 
+/* An http(s) URL, or nothing. */
+static int get_url(config_getenv_fn get, const char *name, char **out, char *err, size_t errlen)
+{
+	const char *v = get(name);
+	*out = NULL;
+	if (!v || !*v)
+		return 0;
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+		snprintf(err, errlen, "%s must be an http:// or https:// URL", name);
+		return -1;
+	}
+	if (!(*out = strdup(v))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -140,7 +164,13 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	    get_int(get, "SHOPPERLAKE_JOB_MAX_ATTEMPTS", 3, 1, 100, &cfg->job_max_attempts, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_HEARTBEAT_SECS", 2, 1, 3600, &cfg->heartbeat_secs, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_STALE_SECS", 20, 2, 86400, &cfg->stale_secs, err, errlen) ||
-	    get_int(get, "SHOPPERLAKE_SCHEDULER", 1, 0, 1, &cfg->scheduler, err, errlen))
+	    get_int(get, "SHOPPERLAKE_SCHEDULER", 1, 0, 1, &cfg->scheduler, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_MONITOR_INTERVAL", 600, 0, 86400, &cfg->monitor_interval, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_ALERT_RESEND", 60, 1, 86400, &cfg->alert_resend, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_RETENTION_INTERVAL", 3600, 0, 604800, &cfg->retention_interval, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_JOB_HISTORY_DAYS", 90, 0, 36500, &cfg->job_history_days, err, errlen) ||
+	    get_url(get, "SHOPPERLAKE_ALERTMANAGER_URL", &cfg->alertmanager_url, err, errlen) ||
+	    get_url(get, "SHOPPERLAKE_ALERT_WEBHOOK_URL", &cfg->alert_webhook_url, err, errlen))
 		goto failed;
 	const char *test_clock = get("SHOPPERLAKE_TEST_CLOCK");
 	if (test_clock && *test_clock && !(cfg->test_clock = strdup(test_clock))) {
@@ -203,5 +233,7 @@ void config_free(struct config *cfg)
 	free(cfg->admin_token);
 	free(cfg->reader_token);
 	free(cfg->test_clock);
+	free(cfg->alertmanager_url);
+	free(cfg->alert_webhook_url);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -28,6 +28,12 @@ struct config {
 	char *log_level;
 	char *cors_origins;    /* origins browsers may call from: "" none, "*" any, else "a,b" exact */
 	int scheduler;         /* 1: fire schedules (scheduler/) */
+	int retention_interval;/* seconds between the server's own retention runs (no schedule); 0 = never */
+	int job_history_days;  /* finished jobs older than this are deleted by retention; 0 = kept */
+	int monitor_interval;  /* seconds between the server's own monitoring checks (no schedule); 0 = never */
+	char *alertmanager_url;/* Alertmanager to deliver alerts to (its /api/v2/alerts); NULL = none */
+	char *alert_webhook_url; /* a webhook receiving Alertmanager's webhook JSON; NULL = none */
+	int alert_resend;      /* seconds between re-sends of a firing alert to Alertmanager */
 	char *test_clock;      /* tests only: file with the scheduler's instant; NULL = real time */
 };
 

@@ -14,6 +14,7 @@
 #include "server/http.h"
 #include "lib/gzip.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 
 #include <arpa/inet.h>
@@ -296,6 +297,13 @@ json_t *http_body_object(struct http_request *req, const char *const *content_ty
 	return doc;
 }
 
+/* Who writes: a writing request names its token and request id on its lake
+ * session, for the audit trigger (control.audit_row). Set on every writing
+ * request, so a pooled connection never carries an earlier caller's name
+ * into a write. */
+static const char sql_actor[] =
+	"SELECT set_config('shopperlake.actor', $1, false), set_config('shopperlake.request_id', $2, false)";
+
 PGconn *http_db(struct http_request *req)
 {
 	PGconn *c = db_acquire(req->app->db, 10000);
@@ -303,6 +311,18 @@ PGconn *http_db(struct http_request *req)
 		http_reply_problem(req, 503, "Lake unavailable", NULL, NULL,
 				   "the lake database cannot be reached; retry later");
 		http_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return NULL;
+	}
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+		const char *p[2] = {req->token_name[0] ? req->token_name : "anonymous", req->request_id};
+		PGresult *r = PQexecParams(c, sql_actor, 2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			http_reply_db_error(req, r, c);
+			PQclear(r);
+			db_release(req->app->db, c);
+			return NULL;
+		}
+		PQclear(r);
 	}
 	return c;
 }
@@ -550,6 +570,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		json_object_set_new(f, "aborted", json_integer(toe));
 	log_json(LOG_INFO, "request", f);
+	metrics_http_observe(req->route ? req->route->method : NULL, req->route ? req->route->pattern : NULL,
+			     req->status, ms / 1e3);
 
 	if (req->response)
 		MHD_destroy_response(req->response);

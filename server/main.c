@@ -4,6 +4,8 @@
  * only the main thread's sigwait() sees them; migrations run before the
  * listener opens so /readyz never answers for a half-migrated lake. */
 #include "jobs/pool.h"
+#include "monitor/deliver.h"
+#include "monitor/joblogs.h"
 #include "scheduler/loop.h"
 #include "server/app.h"
 #include "server/http.h"
@@ -84,6 +86,7 @@ static int prepare(struct app *app, const sigset_t *stop)
 int main(int argc, char **argv)
 {
 	struct app app = {0};
+	struct joblog_writer *joblogs = NULL;
 	char err[512];
 	int rc = 1;
 
@@ -120,6 +123,11 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread exists */
 	if (prepare(&app, &stop_signals) != 0)
 		goto out;
+	joblogs = joblog_writer_start(&app, err, sizeof err);
+	if (!joblogs) {
+		log_json(LOG_ERROR, "cannot start the job log writer", json_pack("{s:s}", "error", err));
+		goto out;
+	}
 	struct http_server *srv = http_start(&app, lake_routes, lake_routes_count, err, sizeof err);
 	if (!srv) {
 		log_json(LOG_ERROR, "cannot start the HTTP listener", json_pack("{s:s}", "error", err));
@@ -136,6 +144,14 @@ int main(int argc, char **argv)
 		job_pool_stop(app.jobs);
 		goto out;
 	}
+	struct alert_delivery *delivery = alert_delivery_start(&app, err, sizeof err);
+	if (!delivery && err[0]) {
+		log_json(LOG_ERROR, "cannot start the alert delivery", json_pack("{s:s}", "error", err));
+		scheduler_stop(app.sched);
+		http_stop(srv, 0);
+		job_pool_stop(app.jobs);
+		goto out;
+	}
 	log_json(LOG_INFO, "listening",
 		 json_pack("{s:s, s:i, s:i, s:s}", "address", app.cfg.listen_addr, "port", http_port(srv),
 			   "workers", app.cfg.workers, "version", SHOPPERLAKE_VERSION));
@@ -144,11 +160,15 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &sig);
 	log_json(LOG_INFO, "stopping", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	scheduler_stop(app.sched);
+	alert_delivery_stop(delivery);
 	http_stop(srv, 30);
 	job_pool_stop(app.jobs);
+	joblog_writer_stop(joblogs);
+	joblogs = NULL;
 	rc = 0;
 	log_info("stopped");
 out:
+	joblog_writer_stop(joblogs);
 	db_pool_close(app.db);
 	free(app.openapi_json);
 	config_free(&app.cfg);

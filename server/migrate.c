@@ -11,6 +11,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
@@ -153,6 +155,49 @@ out:
 	return rc;
 }
 
+/* The layer and report SQL files (sql/layers/, sql/refined/) as audit
+ * events when new, changed or gone since the last start
+ * (control.sql_files_sync). A failure here is logged, never fatal. */
+static void audit_sql_files(PGconn *conn, const char *sql_dir)
+{
+	static const char *const dirs[] = {"layers", "refined"};
+	char err[512], dir[4096], path[4200];
+	json_t *files = json_array();
+	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+		char **names = NULL;
+		size_t n = 0;
+		snprintf(dir, sizeof dir, "%s/%s", sql_dir, dirs[d]);
+		if (list_dir(dir, is_function_name, true, &names, &n, err, sizeof err) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+			char *text = util_read_file(path, NULL);
+			if (text && util_utf8_valid(text)) {
+				snprintf(path, sizeof path, "%s/%s", dirs[d], names[i]);
+				json_array_append_new(files, json_pack("{s:s, s:s}", "path", path, "text", text));
+			}
+			free(text);
+		}
+		free_names(names, n);
+	}
+	char *arg = json_dumps(files, JSON_COMPACT);
+	json_decref(files);
+	const char *p[1] = {arg};
+	PGresult *r = arg ? PQexecParams(conn, "SELECT control.sql_files_sync($1::jsonb)", 1, NULL, p, NULL, NULL, 0) : NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_json(LOG_WARN, "cannot record the SQL files for the audit",
+			 json_pack("{s:s}", "error", r ? PQresultErrorMessage(r) : "out of memory"));
+	} else {
+		json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+		if (json_integer_value(json_object_get(out, "recorded")) > 0)
+			log_json(LOG_INFO, "SQL files changed since the last start (audit events recorded)", out);
+		else
+			json_decref(out);
+	}
+	PQclear(r);
+	free(arg);
+}
+
 int migrate_run(PGconn *conn, const char *sql_dir, char *err, size_t errlen)
 {
 	char migrations[4096], functions[4096];
@@ -178,6 +223,7 @@ int migrate_run(PGconn *conn, const char *sql_dir, char *err, size_t errlen)
 	for (size_t i = 0; i < nfun; i++)
 		if (apply_one(conn, functions, fun[i], true, err, errlen) != 0)
 			goto unlock;
+	audit_sql_files(conn, sql_dir);
 	rc = (int)nmig;
 unlock:
 	/* closing the connection would release it as well */

@@ -11,6 +11,7 @@ const struct route lake_routes[] = {
 	{"GET", "/healthz", ROLE_PUBLIC, handle_healthz},
 	{"GET", "/readyz", ROLE_PUBLIC, handle_readyz},
 	{"GET", "/openapi.json", ROLE_PUBLIC, handle_openapi},
+	{"GET", "/metrics", ROLE_READER, handle_metrics},
 
 	{"GET", "/v1/sources", ROLE_READER, handle_sources_list},
 	{"POST", "/v1/sources", ROLE_ADMIN, handle_sources_create},
@@ -24,6 +25,7 @@ const struct route lake_routes[] = {
 	{"GET", "/v1/jobs", ROLE_READER, handle_jobs_list},
 	{"GET", "/v1/jobs/{id}", ROLE_READER, handle_job_get},
 	{"POST", "/v1/jobs/{id}/cancel", ROLE_OPERATOR, handle_job_cancel},
+	{"GET", "/v1/jobs/{id}/logs", ROLE_READER, handle_job_logs},
 
 	{"GET", "/v1/pipelines", ROLE_READER, handle_pipelines_list},
 	{"POST", "/v1/pipelines/{name}/runs", ROLE_OPERATOR, handle_pipeline_run_create},
@@ -36,6 +38,10 @@ const struct route lake_routes[] = {
 	{"PATCH", "/v1/schedules/{id}", ROLE_ADMIN, handle_schedule_patch},
 	{"DELETE", "/v1/schedules/{id}", ROLE_ADMIN, handle_schedule_delete},
 	{"GET", "/v1/schedules/{id}/runs", ROLE_READER, handle_schedule_runs_list},
+
+	{"GET", "/v1/alerts", ROLE_READER, handle_alerts_list},
+	{"GET", "/v1/alerts/{id}", ROLE_READER, handle_alert_get},
+	{"GET", "/v1/audit", ROLE_ADMIN, handle_audit_list},
 
 	{"GET", "/v1/tables", ROLE_READER, handle_tables_list},
 	{"GET", "/v1/tables/{layer}/{table}", ROLE_READER, handle_table_query},

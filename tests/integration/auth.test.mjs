@@ -30,7 +30,7 @@ const roleOf = (op) => (op.public ? 'public' : op.roles[0]);
 // What an operator may do besides reading: run and cancel loads and pipelines.
 const OPERATOR = ['POST /v1/sources/{id}/loads', 'POST /v1/jobs/{id}/cancel', 'POST /v1/pipelines/{name}/runs'];
 // Reads only an admin may do.
-const ADMIN_READS = ['GET /v1/tokens'];
+const ADMIN_READS = ['GET /v1/tokens', 'GET /v1/audit'];
 const RANK = { reader: 1, operator: 2, admin: 3 };
 
 describe('the spec and server/routes.c list the same routes', () => {

@@ -45,6 +45,12 @@ describe('command line and configuration', () => {
       'SHOPPERLAKE_LOG_LEVEL',
       'SHOPPERLAKE_SCHEDULER',
       'SHOPPERLAKE_TEST_CLOCK',
+      'SHOPPERLAKE_MONITOR_INTERVAL',
+      'SHOPPERLAKE_ALERTMANAGER_URL',
+      'SHOPPERLAKE_ALERT_WEBHOOK_URL',
+      'SHOPPERLAKE_ALERT_RESEND',
+      'SHOPPERLAKE_RETENTION_INTERVAL',
+      'SHOPPERLAKE_JOB_HISTORY_DAYS',
     ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `--help lists ${name}`);
     }

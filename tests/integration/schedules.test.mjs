@@ -104,7 +104,7 @@ describe('with a test clock', () => {
       assert.deepEqual(stored.staleFiles.next_fires.slice(0, 2).map((f) => f.local), ['2027-01-01T07:00:00-03:00', '2027-01-02T07:00:00-03:00']);
       assert.deepEqual(stored.sourceLoad.next_fires.slice(0, 2).map((f) => f.local), ['2027-01-01T02:30:00-03:00', '2027-01-04T02:30:00-03:00']); // Fri, then Mon
       assert.equal(h.target_problem, 'pipeline marketplace_postgresql_incremental has no active source');
-      assert.equal(stored.staleFiles.target_problem, 'task not implemented yet');
+      assert.equal(stored.staleFiles.target_problem, null); // built-in tasks run (monitoring.test.mjs)
       assert.equal(stored.sourceLoad.target_problem, null);
 
       // get, list (paged), reader may read, not write
@@ -214,8 +214,8 @@ describe('with a test clock', () => {
       const all = await runsOf(srv, fixed.id);
       assert.deepEqual(all.map((r) => iso(r.scheduled_at)), ['2027-03-14T07:00:00.000Z', '2027-03-15T06:30:00.000Z']);
       assert.deepEqual(runs.map((r) => [r.outcome, r.reason, r.task]), [
-        ['skipped', 'task not implemented yet', 'monitoring_checks'],
-        ['skipped', 'task not implemented yet', 'monitoring_checks'],
+        ['started', null, 'monitoring_checks'],
+        ['started', null, 'monitoring_checks'],
       ]);
       await pause(fixed.id);
     });
@@ -264,13 +264,13 @@ describe('with a test clock', () => {
       const a = await waitRuns(srv, all.id, 3);
       await sleep(TICK_WAIT_MS);
       assert.deepEqual((await runsOf(srv, none.id)).map((r) => [iso(r.scheduled_at), r.reason]), [
-        ['2027-12-01T05:00:00.000Z', 'task not implemented yet; 4 older fires passed over (catchup none)'],
+        ['2027-12-01T05:00:00.000Z', '4 older fires passed over (catchup none)'],
       ]);
       assert.equal(n[0].started_at.slice(0, 19), '2027-12-01T05:10:00');
       assert.deepEqual((await runsOf(srv, all.id)).map((r) => [iso(r.scheduled_at), r.reason]), [
-        ['2027-12-01T03:00:00.000Z', 'task not implemented yet; 2 older fires passed over (catchup all)'],
-        ['2027-12-01T04:00:00.000Z', 'task not implemented yet'],
-        ['2027-12-01T05:00:00.000Z', 'task not implemented yet'],
+        ['2027-12-01T03:00:00.000Z', '2 older fires passed over (catchup all)'],
+        ['2027-12-01T04:00:00.000Z', null],
+        ['2027-12-01T05:00:00.000Z', null],
       ]);
       assert.equal(a.length, 3);
       assert.deepEqual((await get(none.id)).next_fires[0].utc, '2027-12-01T06:00:00+00:00');

@@ -58,6 +58,37 @@ static void scheduler_settings(void **state)
 	assert_non_null(strstr(err, "SHOPPERLAKE_SCHEDULER"));
 }
 
+static void monitoring_settings(void **state)
+{
+	const char *env0[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", NULL};
+	const char *env1[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", "SHOPPERLAKE_MONITOR_INTERVAL", "0",
+			      "SHOPPERLAKE_ALERTMANAGER_URL", "http://127.0.0.1:9093", "SHOPPERLAKE_ALERT_WEBHOOK_URL",
+			      "https://hooks.example/lake", "SHOPPERLAKE_ALERT_RESEND", "30", NULL};
+	const char *env2[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", "SHOPPERLAKE_ALERTMANAGER_URL",
+			      "file:///etc/passwd", NULL};
+	const char *env3[] = {"SHOPPERLAKE_ADMIN_TOKEN", "0123456789abcdef0123", "SHOPPERLAKE_ALERT_RESEND", "0", NULL};
+	struct config cfg;
+	char err[256];
+	assert_int_equal(load(env0, &cfg, err), 0);
+	assert_int_equal(cfg.monitor_interval, 600);
+	assert_int_equal(cfg.alert_resend, 60);
+	assert_int_equal(cfg.retention_interval, 3600);
+	assert_int_equal(cfg.job_history_days, 90);
+	assert_null(cfg.alertmanager_url);
+	assert_null(cfg.alert_webhook_url);
+	config_free(&cfg);
+	assert_int_equal(load(env1, &cfg, err), 0);
+	assert_int_equal(cfg.monitor_interval, 0);
+	assert_int_equal(cfg.alert_resend, 30);
+	assert_string_equal(cfg.alertmanager_url, "http://127.0.0.1:9093");
+	assert_string_equal(cfg.alert_webhook_url, "https://hooks.example/lake");
+	config_free(&cfg);
+	assert_int_equal(load(env2, &cfg, err), -1);
+	assert_non_null(strstr(err, "SHOPPERLAKE_ALERTMANAGER_URL"));
+	assert_int_equal(load(env3, &cfg, err), -1);
+	assert_non_null(strstr(err, "SHOPPERLAKE_ALERT_RESEND"));
+}
+
 static void missing_admin_token_is_refused(void **state)
 {
 	const char *env[] = {NULL};
@@ -142,6 +173,7 @@ int main(void)
 		cmocka_unit_test(defaults_need_only_admin_token),
 		cmocka_unit_test(missing_admin_token_is_refused),
 		cmocka_unit_test(scheduler_settings),
+		cmocka_unit_test(monitoring_settings),
 		cmocka_unit_test(bad_numbers_name_the_variable),
 		cmocka_unit_test(weak_or_shared_tokens_are_refused),
 		cmocka_unit_test(token_from_file),

@@ -124,7 +124,17 @@ static void quality_checks(void **state)
 	expect_field("options", "{\"checks\": [{\"check\": \"references\", \"column\": \"id\", \"table\": \"x; drop\", \"to\": \"id\"}]}",
 		     "options.checks[0]", "references");
 	expect_field("options", "{\"soft_delete\": 1}", "options.soft_delete", "true or false");
+	expect_field("options", "{\"freshness\": {\"warn_after\": \"2x\"}}", "options.freshness.warn_after", "duration");
+	expect_field("options", "{\"freshness\": {\"warn_after\": \"P2Y\"}}", "options.freshness.warn_after", "duration");
+	expect_field("options", "{\"freshness\": {\"warn_after\": \"3h\", \"error_after\": \"PT2H\"}}",
+		     "options.freshness.warn_after", "not be longer");
+	expect_field("options", "{\"retention\": {\"land\": \"30m\"}}", "options.retention.land", "1h to 3650d");
+	expect_field("options", "{\"retention\": {\"raw\": \"3651d\"}}", "options.retention.raw", "1h to 3650d");
+	expect_field("options", "{\"retention\": {\"rejects\": \"1d\"}}", "options.retention", "unknown field");
 	struct validation_error ve;
+	assert_int_equal(check_with(valid_pg, "options",
+		"{\"freshness\": {\"warn_after\": \"90m\", \"error_after\": \"P1D\"}, "
+		"\"retention\": {\"land\": \"1d\", \"raw\": \"730d\"}}", &ve), 0);
 	assert_int_equal(check_with(valid_pg, "options",
 		"{\"soft_delete\": true, \"checks\": [{\"check\": \"not_null\", \"column\": \"total\"},"
 		"{\"check\": \"unique\", \"columns\": [\"id\", \"total\"]},"

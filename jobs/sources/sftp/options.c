@@ -16,7 +16,7 @@ static const char *const option_names[] = {
 	"host", "port", "user", "private_key_file", "passphrase_secret", "password_secret", "known_host",
 	"directory", "pattern", "delimiter", "quote", "header", "encoding", "decimal_comma", "date_format",
 	"max_reject_pct", "min_age_seconds", "max_retries", "timeout_seconds",
-	"checks", "soft_delete", /* options of every source, checked by source_validate */
+	"checks", "soft_delete", "freshness", "retention", /* options of every source, checked by source_validate */
 	NULL};
 
 static const char *const key_types[] = {"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",

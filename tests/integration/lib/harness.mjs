@@ -165,6 +165,9 @@ export class Lake {
       SHOPPERLAKE_WORKERS: '0',
       SHOPPERLAKE_BUCKET_DIR: path.join(this.tmp, 'bucket'),
       SHOPPERLAKE_LOG_LEVEL: 'info',
+      // retention follows the scheduler's clock, which tests move years ahead:
+      // only the tests of retention (monitoring.test.mjs) turn it on
+      SHOPPERLAKE_RETENTION_INTERVAL: '0',
     });
     for (const [k, v] of Object.entries(env)) {
       if (v === null || v === undefined) delete base[k];
@@ -297,6 +300,8 @@ export class Server {
       const w = { pred, resolve };
       this.waiters.push(w);
       const timer = setTimeout(() => {
+        // matched already: its timer must not remove another waiter (indexOf -1 = the last one)
+        if (!this.waiters.includes(w)) return;
         this.waiters.splice(this.waiters.indexOf(w), 1);
         reject(new Error(`no log line matched within ${timeoutMs} ms\n${this.describe()}`));
       }, timeoutMs);
