@@ -28,6 +28,7 @@ static const struct family families[] = {
 	{"shopperlake_source_rows_rejected_total", "counter", "Rows of the source's files that did not fit (LAND's _rejects)."},
 	{"shopperlake_source_age_seconds", "gauge", "Seconds since the source's last successful load (sftp: its newest file)."},
 	{"shopperlake_source_health", "gauge", "1 for the source's current health state, 0 for the others."},
+	{"shopperlake_source_ct_headroom_seconds", "gauge", "Seconds the source's change tracking still keeps the changes since the last load (SQL Server; 0 when they are lost)."},
 	{"shopperlake_alerts_firing", "gauge", "Alerts firing, by alert name and severity."},
 	{"shopperlake_lake_database_bytes", "gauge", "Size of the lake database."},
 	{"shopperlake_lake_table_bytes", "gauge", "Size of the ten largest tables of the lake's schemas (with indexes and TOAST)."},

@@ -10,6 +10,8 @@
  * runs layers.retention (sql/functions/). */
 #include "scheduler/tasks.h"
 #include "control/alerts_store.h"
+#include "jobs/sources/kind.h"
+#include "lib/db.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,8 +33,51 @@ static int run_checks(PGconn *lake, const char *scope, const char *at, json_t **
 	return 0;
 }
 
+/* Measures the Change Tracking headroom of every active, change-tracked,
+ * incremental source whose kind can tell, into control.ct_headroom, for the
+ * checks to read. Each source on its own short connection; a source that
+ * cannot be measured keeps the reason (in our words) instead of figures. */
+static int measure_ct_headroom(PGconn *lake, const char *at, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(lake, "SELECT s.id::text, control.source_json(s)::text FROM control.sources s "
+				   "WHERE s.active AND s.load_type = 'incremental' AND s.offset_mode = 'change_tracking' "
+				   "AND s.last_offset IS NOT NULL ORDER BY s.id");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "the change tracking sources: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		json_t *src = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+		const struct source_kind *kind = source_kind_find(json_string_value(json_object_get(src, "source_type")));
+		if (kind && kind->ct_headroom) {
+			struct ct_headroom h;
+			char why[512] = "", ret[24], minv[24], offv[24];
+			bool ok = kind->ct_headroom(src, &h, why, sizeof why) == 0;
+			snprintf(ret, sizeof ret, "%lld", h.retention_seconds);
+			snprintf(minv, sizeof minv, "%lld", h.min_valid_version);
+			snprintf(offv, sizeof offv, "%lld", h.offset_version);
+			const char *p[7] = {PQgetvalue(r, i, 0), ok ? ret : NULL, ok ? minv : NULL, ok ? offv : NULL,
+					    ok ? (h.offset_lost ? "t" : "f") : NULL, at, ok ? NULL : why};
+			rc = db_exec_params(lake,
+				"INSERT INTO control.ct_headroom AS c (source_id, retention_seconds, min_valid_version, "
+				"offset_version, offset_lost, measured_at, error) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+				"ON CONFLICT (source_id) DO UPDATE SET retention_seconds = excluded.retention_seconds, "
+				"min_valid_version = excluded.min_valid_version, offset_version = excluded.offset_version, "
+				"offset_lost = excluded.offset_lost, measured_at = excluded.measured_at, error = excluded.error",
+				7, p, err, errlen);
+		}
+		json_decref(src);
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int monitoring_checks(PGconn *lake, const char *at, json_t **report, char *err, size_t errlen)
 {
+	if (measure_ct_headroom(lake, at, err, errlen) != 0)
+		return -1;
 	return run_checks(lake, "all", at, report, err, errlen);
 }
 

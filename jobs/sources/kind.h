@@ -41,22 +41,21 @@ typedef int (*options_fn)(json_t *source, char *field, size_t fieldlen, char *ms
  * (openapi/openapi.yaml, Discovery). `schema` NULL = every schema. 0, or
  * -1 with err (permanent: the request is at fault, e.g. a refused login). */
 typedef int (*discover_fn)(const char *secret_ref, const char *schema, json_t **out, struct load_error *err);
-/* Change Tracking headroom (issue 12; the seam for the sqlserver kind):
- * how long until the source's change-tracking cleanup passes the stored
- * offset, i.e. until an incremental load can no longer get the changes
- * since last_offset. Connects to the source named by the validated
- * definition `source` (its own connection, never inside a job's
- * transaction) and sets *headroom_secs: seconds until the oldest change
- * version the source still keeps (CHANGE_TRACKING_MIN_VALID_VERSION and its
- * retention period) passes last_offset; negative when changes are already
- * lost. Returns 0, or -1 with err (no secret in it).
- *
- * Planned use, once a kind sets it: a monitor thread calls it for each
- * active incremental source of that kind every few minutes and keeps the
- * figure (control.ct_headroom); control.monitoring_checks raises
- * CtHeadroomLow (warning) and CtHeadroomExhausted (critical) from it, and
- * /metrics exports shopperlake_source_ct_headroom_seconds. */
-typedef int (*ct_headroom_fn)(json_t *source, long long *headroom_secs, char *err, size_t errlen);
+/* Change Tracking headroom (issue 12): what bounds how long incremental
+ * loads can still get the changes since the stored offset. Connects to the
+ * source named by the definition `source` (its own connection, not a job's)
+ * and reads its change-tracking retention and the table's minimum valid
+ * version. The monitoring checks turn it into seconds: the changes after
+ * the offset committed after the load that stored it started, so they are
+ * kept at least until that start plus the retention (control.ct_headroom,
+ * control.monitoring_checks). 0, or -1 with err (no secret in it). */
+struct ct_headroom {
+	long long retention_seconds;
+	long long min_valid_version;
+	long long offset_version;
+	bool offset_lost;            /* the minimum valid version passed the offset */
+};
+typedef int (*ct_headroom_fn)(json_t *source, struct ct_headroom *out, char *err, size_t errlen);
 
 /* Offset modes of an incremental load, as a bit set. */
 enum {
@@ -79,7 +78,7 @@ struct source_kind {
 	options_fn validate_options;   /* NULL: no options of its own */
 	extract_fn extract;            /* NULL: loading is not implemented */
 	discover_fn discover;          /* NULL: no discovery */
-	ct_headroom_fn ct_headroom;    /* NULL: no change-tracking headroom to watch (all kinds today) */
+	ct_headroom_fn ct_headroom;    /* NULL: no change-tracking headroom to watch */
 };
 
 /* The kind named `name`, or NULL. */

@@ -62,6 +62,14 @@ LANGUAGE sql STABLE AS $$
                              'v', CASE WHEN s.h->>'state' = st.state THEN 1 ELSE 0 END)
     FROM src s CROSS JOIN (VALUES ('fresh'), ('late'), ('stale'), ('failing'), ('unknown'), ('inactive')) st(state)
     UNION ALL
+    SELECT json_build_object('m', 'shopperlake_source_ct_headroom_seconds', 'l', json_build_object('source', s.name),
+                             'v', CASE WHEN c.offset_lost THEN 0
+                                       ELSE greatest(c.retention_seconds - extract(epoch FROM now_at - lj.started_at)::bigint, 0) END)
+    FROM src s
+    JOIN control.ct_headroom c ON c.source_id = s.id AND c.error IS NULL
+    CROSS JOIN LATERAL (SELECT j.started_at FROM control.jobs j
+                        WHERE j.source_id = s.id AND j.loaded_at IS NOT NULL ORDER BY j.id DESC LIMIT 1) lj
+    UNION ALL
     SELECT json_build_object('m', 'shopperlake_alerts_firing',
                              'l', json_build_object('alertname', a.alertname, 'severity', a.severity), 'v', count(*))
     FROM control.alerts a WHERE a.state = 'firing' GROUP BY a.alertname, a.severity

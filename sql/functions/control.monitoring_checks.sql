@@ -12,7 +12,14 @@
 --     its rows in quarantine or _rejects, more than twice the average of
 --     the ten loads before (a jump, not a steady rate someone accepted);
 --   ScheduleDeadlineMissed (warning): a run of the schedule missed its
---     deadline and no later run has been DONE in time.
+--     deadline and no later run has been DONE in time;
+--   CtHeadroomLow (warning) / CtHeadroomExhausted (critical): for a
+--     change-tracked source whose kind measures it (control.ct_headroom,
+--     SQL Server): the changes since the offset committed after the load
+--     that stored it started, so the source keeps them at least until that
+--     start plus its retention; less than a quarter of the retention left
+--     warns, none left (or the minimum valid version already past the
+--     offset) is critical.
 -- Returns {"fired": [...], "resolved": [...], "firing": n}.
 CREATE OR REPLACE FUNCTION control.monitoring_checks(now_at timestamptz, scope text) RETURNS json
 LANGUAGE sql VOLATILE AS $$
@@ -79,7 +86,30 @@ LANGUAGE sql VOLATILE AS $$
         WHERE scope = 'all' AND sc.active AND NOT EXISTS (
             SELECT 1 FROM control.schedule_runs r2
             WHERE r2.schedule_id = sc.id AND r2.scheduled_at > m.scheduled_at AND r2.settled
-              AND r2.deadline_missed_at IS NULL AND control.schedule_run_state(r2) = 'JOB_STATE_DONE')),
+              AND r2.deadline_missed_at IS NULL AND control.schedule_run_state(r2) = 'JOB_STATE_DONE')
+      UNION ALL
+        SELECT CASE WHEN x.exhausted THEN 'CtHeadroomExhausted' ELSE 'CtHeadroomLow' END || ':' || s.id,
+               CASE WHEN x.exhausted THEN 'CtHeadroomExhausted' ELSE 'CtHeadroomLow' END,
+               CASE WHEN x.exhausted THEN 'critical' ELSE 'warning' END,
+               'ct_headroom', s.id, NULL, s.source_type,
+               CASE WHEN c.offset_lost
+                    THEN format('%s.%s: the source''s change tracking minimum valid version %s passed the stored '
+                                'offset %s: changes were cleaned up, a full load is needed',
+                                s.system, s.object, c.min_valid_version, c.offset_version)
+                    ELSE format('%s.%s: change tracking keeps the changes since the last load for about %s more '
+                                '(retention %s); load it before then',
+                                s.system, s.object, justify_hours(greatest(h.headroom, 0) * interval '1 second'),
+                                justify_hours(c.retention_seconds * interval '1 second')) END
+        FROM control.sources s
+        JOIN control.ct_headroom c ON c.source_id = s.id AND c.error IS NULL
+        CROSS JOIN LATERAL (
+            SELECT j.started_at FROM control.jobs j
+            WHERE j.source_id = s.id AND j.loaded_at IS NOT NULL ORDER BY j.id DESC LIMIT 1) lj
+        CROSS JOIN LATERAL (
+            SELECT c.retention_seconds - extract(epoch FROM now_at - lj.started_at)::bigint AS headroom) h
+        CROSS JOIN LATERAL (SELECT c.offset_lost OR h.headroom <= 0 AS exhausted) x
+        WHERE scope = 'all' AND s.active AND s.offset_mode = 'change_tracking'
+          AND (x.exhausted OR h.headroom < c.retention_seconds / 4)),
     labelled AS (
         SELECT c.*, jsonb_strip_nulls(jsonb_build_object(
                    'alertname', c.alertname, 'severity', c.severity, 'service', 'shopperlake',

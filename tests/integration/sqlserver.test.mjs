@@ -21,7 +21,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { Lake, ROOT, psql } from './lib/harness.mjs';
-import { dumpRows, runLoad, runPipeline, startLoad, waitJob } from './lib/marketplace.mjs';
+import { dumpRows, poll, runLoad, runPipeline, startLoad, waitJob } from './lib/marketplace.mjs';
 import { MSSQL_PASSWORD, MssqlSim } from './lib/mssql.mjs';
 
 const SECRET_ENV = 'LAKE_SECRET_IT_MSSQL_URL';
@@ -461,4 +461,31 @@ test('the demo: sql/demo/sources_sqlserver.json, marketplace_sqlserver_full and 
   assert.equal(got, want, 'days, sales and revenue of refined.vendas_diarias equal the source');
   const top = await lake.sql('SELECT count(*) FROM refined.top_produtos');
   assert.ok(Number(top) > 0, 'refined.top_produtos is built');
+});
+
+test('Change Tracking headroom: a warning before the changes since the offset expire, critical once they are gone (issue 12)', async () => {
+  const s = await register(def('hroom', 'lojas', [['id', 'bigint', true], ['nome', 'text'], ['uf', 'text']]));
+  await runLoad(srv, s.id, 'incremental');
+  await sim.sql('EXEC sim.retention @minutes = 10');
+  const alerts = (name) => lake.sql(`SELECT count(*) FROM control.alerts WHERE dedup_key = '${name}:${s.id}' AND state = 'firing'`);
+  // a server whose own period runs the monitoring checks every second
+  let mon = await lake.startServer({ env: serverEnv({ SHOPPERLAKE_WORKERS: 0, SHOPPERLAKE_MONITOR_INTERVAL: 1 }) });
+  await poll(async () => (await lake.sql(`SELECT retention_seconds || '|' || offset_lost FROM control.ct_headroom WHERE source_id = ${s.id}`)) === '600|false',
+    { what: 'the headroom measured: 10 minutes of retention, the offset still valid', timeoutMs: 20_000 });
+  assert.equal(await alerts('CtHeadroomLow'), '0', 'just loaded: plenty of headroom');
+  await mon.stop();
+  // eight minutes after the load, less than a quarter of the retention is left
+  const later = JSON.parse(await lake.sql("SELECT control.monitoring_checks(now() + interval '8 minutes', 'all')"));
+  assert.ok(later.fired.some((f) => f.dedup_key === `CtHeadroomLow:${s.id}` && f.severity === 'warning'), JSON.stringify(later));
+  assert.match(later.fired.find((f) => f.dedup_key === `CtHeadroomLow:${s.id}`).summary, /hroom\.lojas: change tracking keeps the changes since the last load for about/);
+  // a change after the offset, then the source cleans up past it: the change is gone
+  await sim.sql(`UPDATE dbo.lojas SET nome = N'Loja Reformada' WHERE id = 1`);
+  await sim.sql('EXEC sim.ct_cleanup');
+  mon = await lake.startServer({ env: serverEnv({ SHOPPERLAKE_WORKERS: 0, SHOPPERLAKE_MONITOR_INTERVAL: 1 }) });
+  await poll(async () => (await alerts('CtHeadroomExhausted')) === '1', { what: 'CtHeadroomExhausted firing', timeoutMs: 20_000 });
+  assert.match(await lake.sql(`SELECT summary FROM control.alerts WHERE dedup_key = 'CtHeadroomExhausted:${s.id}' AND state = 'firing'`),
+    /minimum valid version \d+ passed the stored offset \d+: changes were cleaned up, a full load is needed/);
+  const metrics = await mon.request('GET', '/metrics', { token: 'reader' });
+  assert.match(metrics.text, new RegExp(`shopperlake_source_ct_headroom_seconds\\{source="hroom.lojas"\\} 0\\b`));
+  await mon.stop();
 });

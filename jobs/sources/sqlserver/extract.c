@@ -31,6 +31,7 @@
 #include "jobs/sources/kind.h"
 #include "jobs/layers/land.h"
 #include "jobs/sources/sqlserver/conn.h"
+#include "jobs/sources/sqlserver/headroom.h"
 #include "jobs/sources/sqlserver/format.h"
 #include "jobs/sources/sqlserver/options.h"
 #include "jobs/sources/sqlserver/discover.h"
@@ -397,4 +398,5 @@ const struct source_kind source_kind_sqlserver = {
 	.validate_options = mssql_options_validate,
 	.extract = extract_mssql,
 	.discover = mssql_discover,
+	.ct_headroom = mssql_ct_headroom,
 };
