@@ -56,6 +56,7 @@ static const char sql_list[] =
 	"AND ($7::text IS NULL OR h.h->>'state' = $7) ORDER BY s.id LIMIT $5";
 static const char sql_get_health[] =
 	"SELECT control.source_json(s)::jsonb || jsonb_build_object('health', control.source_health(s, $2::timestamptz)) "
+	"|| jsonb_strip_nulls(jsonb_build_object('ct_headroom', control.ct_headroom_json(s, $2::timestamptz))) "
 	"FROM control.sources s WHERE s.id = $1";
 
 enum store_result sources_insert(PGconn *c, json_t *def, json_t **out, struct store_error *e)

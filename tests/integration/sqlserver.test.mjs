@@ -473,6 +473,10 @@ test('Change Tracking headroom: a warning before the changes since the offset ex
   await poll(async () => (await lake.sql(`SELECT retention_seconds || '|' || offset_lost FROM control.ct_headroom WHERE source_id = ${s.id}`)) === '600|false',
     { what: 'the headroom measured: 10 minutes of retention, the offset still valid', timeoutMs: 20_000 });
   assert.equal(await alerts('CtHeadroomLow'), '0', 'just loaded: plenty of headroom');
+  const fresh = (await mon.call('GET', '/v1/sources/{id}', 200, { params: { id: s.id }, token: 'reader' })).body.ct_headroom;
+  assert.equal(fresh.retention_seconds, 600, JSON.stringify(fresh));
+  assert.equal(fresh.offset_lost, false);
+  assert.ok(fresh.seconds > 500 && fresh.seconds <= 600, `seconds left just after the load: ${fresh.seconds}`);
   await mon.stop();
   // eight minutes after the load, less than a quarter of the retention is left
   const later = JSON.parse(await lake.sql("SELECT control.monitoring_checks(now() + interval '8 minutes', 'all')"));
@@ -485,6 +489,10 @@ test('Change Tracking headroom: a warning before the changes since the offset ex
   await poll(async () => (await alerts('CtHeadroomExhausted')) === '1', { what: 'CtHeadroomExhausted firing', timeoutMs: 20_000 });
   assert.match(await lake.sql(`SELECT summary FROM control.alerts WHERE dedup_key = 'CtHeadroomExhausted:${s.id}' AND state = 'firing'`),
     /minimum valid version \d+ passed the stored offset \d+: changes were cleaned up, a full load is needed/);
+  const lost = (await mon.call('GET', '/v1/sources/{id}', 200, { params: { id: s.id }, token: 'reader' })).body.ct_headroom;
+  assert.equal(lost.offset_lost, true, JSON.stringify(lost));
+  assert.equal(lost.seconds, 0);
+  assert.ok(lost.min_valid_version > lost.offset_version, JSON.stringify(lost));
   const metrics = await mon.request('GET', '/metrics', { token: 'reader' });
   assert.match(metrics.text, new RegExp(`shopperlake_source_ct_headroom_seconds\\{source="hroom.lojas"\\} 0\\b`));
   await mon.stop();

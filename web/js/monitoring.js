@@ -1,9 +1,7 @@
-// What the monitoring work (issue 12, branch `monitoring`) will expose, in one
-// place: a source's health, alerts firing, Change Tracking headroom and a
-// job's log lines. Each reads the API as it will be and shows "not
-// available" while the endpoint or field does not exist (a 404, or no such
-// field on the source): never an invented value. When monitoring lands, only
-// this file needs to follow its final names.
+// What the monitoring endpoints expose, in one place: a source's health,
+// alerts firing, Change Tracking headroom and a job's log lines. Each shows
+// "not available" while the endpoint or field does not exist (a 404, or no
+// such field on the source): never an invented value.
 import { getOptional } from './api.js';
 import { fmtDuration, h, section, table, timeEl } from './dom.js';
 
@@ -33,9 +31,17 @@ export function freshnessSection(source) {
       h('dt', {}, 'Freshness (since the last good load)'), h('dd', {}, age !== undefined ? fmtDuration(age) : NA()),
       h('dt', {}, 'Freshness SLA'), h('dd', {}, source?.options?.freshness
         ? `warn after ${source.options.freshness.warn_after ?? '—'}, error after ${source.options.freshness.error_after ?? '—'}` : NA()),
-      h('dt', {}, 'Change Tracking headroom'), h('dd', {}, headroom && typeof headroom === 'object'
-        ? `${fmtDuration(headroom.seconds)}${headroom.versions !== undefined ? ` (${headroom.versions} versions)` : ''}`
-        : headroom !== undefined && headroom !== null ? String(headroom) : NA())));
+      h('dt', {}, 'Change Tracking headroom'), h('dd', { class: 'ct-headroom' }, headroomText(headroom))));
+}
+
+// `ct_headroom` of a SQL Server change-tracked source, as the monitoring
+// checks last measured it; absent for other sources and before a check ran.
+function headroomText(hr) {
+  if (!hr || typeof hr !== 'object') return NA();
+  if (hr.error) return `not measured: ${hr.error}`;
+  if (hr.offset_lost) return 'none: the changes since the last load were cleaned up at the source, a full load is needed';
+  if (hr.seconds === undefined) return NA();
+  return `${fmtDuration(hr.seconds)} left of ${fmtDuration(hr.retention_seconds)} retention`;
 }
 
 // The alerts panel of the overview: GET /v1/alerts?state=firing.
