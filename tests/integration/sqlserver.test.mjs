@@ -495,5 +495,12 @@ test('Change Tracking headroom: a warning before the changes since the offset ex
   assert.ok(lost.min_valid_version > lost.offset_version, JSON.stringify(lost));
   const metrics = await mon.request('GET', '/metrics', { token: 'reader' });
   assert.match(metrics.text, new RegExp(`shopperlake_source_ct_headroom_seconds\\{source="hroom.lojas"\\} 0\\b`));
+  // the full load it asks for takes a new offset: the alert resolves
+  await runLoad(srv, s.id, 'full');
+  await poll(async () => (await alerts('CtHeadroomExhausted')) === '0', { what: 'CtHeadroomExhausted resolved', timeoutMs: 20_000 });
+  assert.equal(await lake.sql(`SELECT count(*) FROM control.alerts WHERE dedup_key = 'CtHeadroomExhausted:${s.id}' AND state = 'resolved'`), '1');
+  const after = (await mon.call('GET', '/v1/sources/{id}', 200, { params: { id: s.id }, token: 'reader' })).body.ct_headroom;
+  assert.equal(after.offset_lost, false, JSON.stringify(after));
+  assert.ok(after.seconds > 500, JSON.stringify(after));
   await mon.stop();
 });
