@@ -14,7 +14,8 @@ LANGUAGE sql STABLE AS $$
     types AS (SELECT DISTINCT source_type FROM jobs WHERE state = 'JOB_STATE_DONE'),
     src AS (
         SELECT s.id, s.system || '.' || s.object AS name, s.source_type,
-               control.source_health(s, now_at)::jsonb AS h
+               control.source_health(s, now_at)::jsonb AS h,
+               (control.ct_headroom_json(s, now_at)->>'seconds')::bigint AS ct_headroom
         FROM control.sources s)
     SELECT json_build_object('m', 'shopperlake_jobs', 'l', json_build_object('state', state, 'source_type', source_type), 'v', count(*))
     FROM jobs GROUP BY state, source_type
@@ -63,12 +64,8 @@ LANGUAGE sql STABLE AS $$
     FROM src s CROSS JOIN (VALUES ('fresh'), ('late'), ('stale'), ('failing'), ('unknown'), ('inactive')) st(state)
     UNION ALL
     SELECT json_build_object('m', 'shopperlake_source_ct_headroom_seconds', 'l', json_build_object('source', s.name),
-                             'v', CASE WHEN c.offset_lost THEN 0
-                                       ELSE greatest(c.retention_seconds - extract(epoch FROM now_at - lj.started_at)::bigint, 0) END)
-    FROM src s
-    JOIN control.ct_headroom c ON c.source_id = s.id AND c.error IS NULL
-    CROSS JOIN LATERAL (SELECT j.started_at FROM control.jobs j
-                        WHERE j.source_id = s.id AND j.loaded_at IS NOT NULL ORDER BY j.id DESC LIMIT 1) lj
+                             'v', s.ct_headroom)
+    FROM src s WHERE s.ct_headroom IS NOT NULL
     UNION ALL
     SELECT json_build_object('m', 'shopperlake_alerts_firing',
                              'l', json_build_object('alertname', a.alertname, 'severity', a.severity), 'v', count(*))

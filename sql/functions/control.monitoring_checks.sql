@@ -98,17 +98,13 @@ LANGUAGE sql VOLATILE AS $$
                                 s.system, s.object, c.min_valid_version, c.offset_version)
                     ELSE format('%s.%s: change tracking keeps the changes since the last load for about %s more '
                                 '(retention %s); load it before then',
-                                s.system, s.object, justify_hours(greatest(h.headroom, 0) * interval '1 second'),
+                                s.system, s.object, justify_hours(h.headroom * interval '1 second'),
                                 justify_hours(c.retention_seconds * interval '1 second')) END
         FROM control.sources s
         JOIN control.ct_headroom c ON c.source_id = s.id AND c.error IS NULL
-        CROSS JOIN LATERAL (
-            SELECT j.started_at FROM control.jobs j
-            WHERE j.source_id = s.id AND j.loaded_at IS NOT NULL ORDER BY j.id DESC LIMIT 1) lj
-        CROSS JOIN LATERAL (
-            SELECT c.retention_seconds - extract(epoch FROM now_at - lj.started_at)::bigint AS headroom) h
-        CROSS JOIN LATERAL (SELECT c.offset_lost OR h.headroom <= 0 AS exhausted) x
-        WHERE scope = 'all' AND s.active AND s.offset_mode = 'change_tracking'
+        CROSS JOIN LATERAL (SELECT (control.ct_headroom_json(s, now_at)->>'seconds')::bigint AS headroom) h
+        CROSS JOIN LATERAL (SELECT c.offset_lost OR h.headroom = 0 AS exhausted) x
+        WHERE scope = 'all' AND s.active AND s.offset_mode = 'change_tracking' AND h.headroom IS NOT NULL
           AND (x.exhausted OR h.headroom < c.retention_seconds / 4)),
     labelled AS (
         SELECT c.*, jsonb_strip_nulls(jsonb_build_object(
