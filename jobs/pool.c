@@ -16,6 +16,7 @@
 #include "jobs/queue.h"
 #include "jobs/runner.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -50,18 +51,7 @@ static void wake_workers(struct job_pool *p)
 
 static void sleep_until_woken(struct job_pool *p, int ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&p->wake_lock);
-	if (!atomic_load(&p->stopping))
-		pthread_cond_timedwait(&p->wake, &p->wake_lock, &t);
-	pthread_mutex_unlock(&p->wake_lock);
+	util_pause(&p->wake_lock, &p->wake, &p->stopping, ms);
 }
 
 /* Keeps a connection open, reconnecting with a pause when it breaks. */

@@ -1,6 +1,7 @@
 /* A fixed-size pool of lake connections guarded by one mutex and condition. */
 #include "lib/db.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -103,13 +104,7 @@ static bool idle_conn_alive(PGconn *c)
 PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 {
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	util_deadline_ms(&deadline, timeout_ms);
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

@@ -86,3 +86,24 @@ void util_utf8_repair(char *s)
 	}
 }
 
+
+void util_deadline_ms(struct timespec *t, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+void util_pause(pthread_mutex_t *lock, pthread_cond_t *wake, const atomic_bool *stopping, int ms)
+{
+	struct timespec t;
+	util_deadline_ms(&t, ms);
+	pthread_mutex_lock(lock);
+	if (!atomic_load(stopping))
+		pthread_cond_timedwait(wake, lock, &t);
+	pthread_mutex_unlock(lock);
+}

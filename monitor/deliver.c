@@ -21,6 +21,7 @@
 #include "control/store.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -228,18 +229,7 @@ out:
 
 static void sleep_ms(struct alert_delivery *d, int ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&d->lock);
-	if (!atomic_load(&d->stopping))
-		pthread_cond_timedwait(&d->wake, &d->lock, &t);
-	pthread_mutex_unlock(&d->lock);
+	util_pause(&d->lock, &d->wake, &d->stopping, ms);
 }
 
 static void *delivery_main(void *arg)

@@ -8,6 +8,7 @@
 #include "lib/db.h"
 #include "lib/joblog.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,13 +81,7 @@ static void *writer_main(void *arg)
 		flush(&c, w->app->cfg.database_url);
 		if (last)
 			break;
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_sec += TICK_MS / 1000;
-		pthread_mutex_lock(&w->lock);
-		if (!atomic_load(&w->stopping))
-			pthread_cond_timedwait(&w->wake, &w->lock, &t);
-		pthread_mutex_unlock(&w->lock);
+		util_pause(&w->lock, &w->wake, &w->stopping, TICK_MS);
 	}
 	if (c)
 		PQfinish(c);

@@ -6,6 +6,7 @@
 #include "scheduler/tasks.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -129,18 +130,7 @@ static void tick(struct scheduler *s, PGconn *c)
 
 static void sleep_ms(struct scheduler *s, int ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->lock);
-	if (!atomic_load(&s->stopping))
-		pthread_cond_timedwait(&s->wake, &s->lock, &t);
-	pthread_mutex_unlock(&s->lock);
+	util_pause(&s->lock, &s->wake, &s->stopping, ms);
 }
 
 static void *scheduler_main(void *arg)
