@@ -14,7 +14,7 @@
 int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, size_t tablelen, char *err,
 		 size_t errlen)
 {
-	char name[160], part[160], parent[200], sql_buf[1024];
+	char name[160], part[160], parent[200], sql_buf[2048];
 	snprintf(name, sizeof name, "%s_%s", json_string_value(json_object_get(source, "system")),
 		 json_string_value(json_object_get(source, "object")));
 	/* the job id first, so PostgreSQL's 63-byte cut can never make two alike */
@@ -59,21 +59,34 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 			goto out;
 	}
 	/* This load's partition; its defaults are this load's constants
-	 * (literals: an expression would be evaluated for every row). */
-	PGresult *day = PQexec(lake, "SELECT date_trunc('day', now())::text");
+	 * (literals: an expression would be evaluated for every row). Its CHECK
+	 * constraints state what RAW's partitions require (the load's UTC day,
+	 * the job), so RAW attaches it without scanning it (raw_append). */
+	PGresult *day = PQexec(lake, "SELECT d::text, (d + interval '1 day')::text "
+				     "FROM (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS d) x");
 	if (PQresultStatus(day) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(day));
 		PQclear(day);
 		goto out;
 	}
-	char *qday = PQescapeLiteral(lake, PQgetvalue(day, 0, 0), strlen(PQgetvalue(day, 0, 0)));
+	char *from = PQescapeLiteral(lake, PQgetvalue(day, 0, 0), strlen(PQgetvalue(day, 0, 0)));
+	char *to = PQescapeLiteral(lake, PQgetvalue(day, 0, 1), strlen(PQgetvalue(day, 0, 1)));
 	PQclear(day);
+	if (!from || !to) {
+		PQfreemem(from);
+		PQfreemem(to);
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	snprintf(sql_buf, sizeof sql_buf,
-		 "CREATE TABLE %s PARTITION OF %s FOR VALUES IN (%lld); "
+		 "CREATE TABLE %s PARTITION OF %s (CHECK (_job_id = %lld), "
+		 "CHECK (_partitiontime >= %s::timestamptz AND _partitiontime < %s::timestamptz)) "
+		 "FOR VALUES IN (%lld); "
 		 "ALTER TABLE %s ALTER COLUMN _job_id SET DEFAULT %lld, ALTER COLUMN _partitiontime "
 		 "SET DEFAULT %s::timestamptz",
-		 table, parent, job_id, table, job_id, qday ? qday : "now()");
-	PQfreemem(qday);
+		 table, parent, job_id, from, to, job_id, table, job_id, from);
+	PQfreemem(from);
+	PQfreemem(to);
 	if (db_exec(lake, sql_buf, err, errlen) != 0)
 		goto out;
 	rc = 0;

@@ -1,6 +1,6 @@
-/* RAW: the load's LAND rows appended to the source's RAW history, inside
- * the load's own lake transaction (layers.raw_append, or the table's
- * override sql/layers/<table>.raw.sql). */
+/* RAW: the load's LAND partition attached to the source's RAW history (or
+ * its rows copied, see layers.raw_append), inside the load's own lake
+ * transaction; or the table's override sql/layers/<table>.raw.sql. */
 #include "jobs/layers/layers.h"
 #include "lib/db.h"
 #include "lib/util.h"
@@ -30,12 +30,19 @@ int layers_raw(struct worker_slot *w, long long job_id, long long source_id, con
 		return 0;
 	}
 	PGresult *r = PQexecParams(w->lake, "SELECT layers.raw_append($1, $2)", 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	json_t *res = PQresultStatus(r) == PGRES_TUPLES_OK ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+	if (!res) {
 		load_fail(err, JOB_TRANSIENT, "raw: %s", PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
 	}
-	json_array_append_new(steps, job_step(STEP_RAW, JOB_STATE_DONE, started, atoll(PQgetvalue(r, 0, 0))));
 	PQclear(r);
+	/* the step says whether RAW took LAND's partition or had to copy it, and why */
+	json_t *step = job_step(STEP_RAW, JOB_STATE_DONE, started, json_integer_value(json_object_get(res, "rows")));
+	json_object_set(step, "attached", json_object_get(res, "attached"));
+	if (json_object_get(res, "copied_because"))
+		json_object_set(step, "copied_because", json_object_get(res, "copied_because"));
+	json_array_append_new(steps, step);
+	json_decref(res);
 	return 0;
 }

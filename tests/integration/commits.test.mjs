@@ -91,9 +91,10 @@ describe('a failed statement inside a transaction fails the job', () => {
     );
   });
 
-  test('load: the job FAILS and LAND keeps nothing of it', async () => {
+  test('load: the job FAILS and LAND and RAW keep nothing of it', async () => {
     const undo = await injectFailure('fail_loaded', 'control.jobs', 'NEW.loaded_at IS NOT NULL AND OLD.loaded_at IS NULL');
     const landBefore = await count('SELECT count(*) FROM land.marketplace_lojas');
+    const rawBefore = await count('SELECT count(*) FROM raw.marketplace_lojas');
     try {
       const job = await runLoad(srv, demo.lojas.id, 'full', { expect: 'JOB_STATE_FAILED' });
       assert.ok(job.error, 'the job says why');
@@ -103,6 +104,7 @@ describe('a failed statement inside a transaction fails the job', () => {
       await undo();
     }
     assert.equal(await count('SELECT count(*) FROM land.marketplace_lojas'), landBefore, 'LAND kept nothing of it');
+    assert.equal(await count('SELECT count(*) FROM raw.marketplace_lojas'), rawBefore, 'RAW kept nothing of it');
   });
 });
 

@@ -73,10 +73,10 @@ describe('full and incremental loads', () => {
       const n = await count('src', `SELECT count(*) FROM ${o}`);
       assert.ok(n > 0, `source ${o} has rows`);
       assert.equal(job.rows_written, n, `${o}: the job wrote the whole table`);
-      assert.equal(await count('lake', `SELECT count(*) FROM land.marketplace_${o} WHERE _job_id = ${job.id}`), n, `land ${o}`);
+      assert.equal(await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id}`), n, `land ${o}`);
       assert.equal(await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id}`), n, `raw ${o}`);
       assert.equal(
-        await count('lake', `SELECT count(*) FROM land.marketplace_${o} WHERE _job_id = ${job.id} AND sys_change_operation IS NOT NULL`),
+        await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id} AND sys_change_operation IS NOT NULL`),
         0,
         `${o}: a snapshot has no change operations`,
       );
@@ -124,10 +124,10 @@ describe('full and incremental loads', () => {
       const deleted = await count('src', `SELECT count(*) FROM ct.${o} WHERE sys_change_version > ${v0} AND sys_change_operation = 'D'`);
       assert.equal(job.rows_written, changed, `${o}: one LAND row per changed key`);
       assert.equal(job.steps.find((s) => s.name === 'land').snapshot, false, `${o}: not a snapshot`);
-      assert.equal(await count('lake', `SELECT count(*) FROM land.marketplace_${o} WHERE _job_id = ${job.id}`), changed);
+      assert.equal(await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id}`), changed);
       assert.equal(await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id}`), changed);
       assert.equal(
-        await count('lake', `SELECT count(*) FROM land.marketplace_${o} WHERE _job_id = ${job.id} AND sys_change_operation = 'D'`),
+        await count('lake', `SELECT count(*) FROM raw.marketplace_${o} WHERE _job_id = ${job.id} AND sys_change_operation = 'D'`),
         deleted,
         `${o}: the deletes`,
       );
@@ -135,20 +135,23 @@ describe('full and incremental loads', () => {
     assert.ok(jobOf(run, 'vendas').rows_written >= burst.inserted + burst.deleted);
     // The sale inserted and updated in one transaction is one 'I' with its last values.
     const last = await lake.sql(
-      `SELECT sys_change_operation, quantidade FROM land.marketplace_vendas WHERE _job_id = ${jobOf(run, 'vendas').id} ` +
+      `SELECT sys_change_operation, quantidade FROM raw.marketplace_vendas WHERE _job_id = ${jobOf(run, 'vendas').id} ` +
         `AND id = '${await src.sql('SELECT max(id) FROM vendas')}'`,
     );
     assert.equal(last, 'I|3');
     // The customer deleted before any load saw it is nowhere in TRUSTED.
     assert.equal(await count('lake', "SELECT count(*) FROM trusted.marketplace_clientes WHERE email = 'efemera@example.com'"), 0);
     await assertAllTrustedEqualSource(INCREMENTAL);
-    // RAW holds every LAND row, no more.
+    // RAW holds every landed row, no more: each job's LAND partition, attached (LAND keeps none).
     for (const o of INCREMENTAL) {
       assert.equal(
         await count('lake', `SELECT count(*) FROM raw.marketplace_${o}`),
-        await count('lake', `SELECT count(*) FROM land.marketplace_${o}`),
-        `raw.marketplace_${o} = land`,
+        await count('lake', `SELECT coalesce(sum((s->>'rows')::bigint), 0) FROM control.jobs j, jsonb_array_elements(j.steps) s ` +
+          `WHERE j.source_id = (SELECT id FROM control.sources WHERE system = 'marketplace' AND object = '${o}') ` +
+          `AND j.loaded_at IS NOT NULL AND s->>'name' = 'land'`),
+        `raw.marketplace_${o} = the jobs' landed rows`,
       );
+      assert.equal(await count('lake', `SELECT count(*) FROM land.marketplace_${o}`), 0, `land.marketplace_${o} handed its rows to RAW`);
     }
   });
 
@@ -169,10 +172,10 @@ describe('full and incremental loads', () => {
       );
 
       const j1 = await runLoad(srv, demo.vendas.id, 'incremental');
-      const inLand = (id, job) =>
-        count('lake', `SELECT count(*) FROM land.marketplace_vendas WHERE id = '${id}'${job ? ` AND _job_id = ${job}` : ''}`);
-      assert.equal(await inLand(quickId, j1.id), 1, 'the committed sale is in this load');
-      assert.equal(await inLand(lateId), 0, 'the uncommitted sale is not');
+      const inRaw = (id, job) =>
+        count('lake', `SELECT count(*) FROM raw.marketplace_vendas WHERE id = '${id}'${job ? ` AND _job_id = ${job}` : ''}`);
+      assert.equal(await inRaw(quickId, j1.id), 1, 'the committed sale is in this load');
+      assert.equal(await inRaw(lateId), 0, 'the uncommitted sale is not');
       assert.equal(await count('lake', `SELECT count(*) FROM trusted.marketplace_vendas WHERE id = ${lateId}`), 0);
       assert.notEqual(
         await lake.sql(`SELECT quantidade FROM trusted.marketplace_vendas WHERE id = ${updated}`),
@@ -182,10 +185,10 @@ describe('full and incremental loads', () => {
 
       await long.exec('COMMIT');
       const j2 = await runLoad(srv, demo.vendas.id, 'incremental');
-      assert.equal(await inLand(lateId, j2.id), 1, 'the late sale is in the next load');
-      assert.equal(await inLand(lateId), 1, 'exactly once in LAND');
+      assert.equal(await inRaw(lateId, j2.id), 1, 'the late sale is in the next load');
+      assert.equal(await inRaw(lateId), 1, 'exactly once in LAND');
       assert.equal(await count('lake', `SELECT count(*) FROM raw.marketplace_vendas WHERE id = '${lateId}'`), 1, 'once in RAW');
-      assert.equal(await inLand(quickId), 1, 'the quick sale was not loaded again');
+      assert.equal(await inRaw(quickId), 1, 'the quick sale was not loaded again');
       assert.equal(j2.rows_written, 2, 'the late transaction\'s two rows, nothing else');
       assert.equal(await lake.sql(`SELECT quantidade FROM trusted.marketplace_vendas WHERE id = ${updated}`), '9');
       await assertTrustedEqualsSource(lake, src, defs.vendas);
@@ -224,6 +227,37 @@ describe('full and incremental loads', () => {
     assert.equal(job.steps.find((s) => s.name === 'trusted').result.deleted, 1);
     assert.equal(await count('lake', "SELECT count(*) FROM trusted.marketplace_marcas WHERE nome = 'Marca Passageira'"), 0);
     await assertTrustedEqualsSource(lake, src, defs.marcas);
+  });
+});
+
+describe('RAW takes LAND\'s partition', () => {
+  test('a load\'s LAND partition is attached to RAW\'s day; a day partition made before RAW was partitioned by job takes a copy, and LAND keeps its partition', async () => {
+    const first = await runLoad(srv, demo.lojas.id, 'full');
+    const raw = first.steps.find((s) => s.name === 'raw');
+    assert.equal(raw.attached, true, JSON.stringify(raw));
+    assert.equal(raw.rows, first.rows_written);
+    const leaf = await lake.sql(`SELECT c.relname || '|' || (SELECT p.relname FROM pg_class p WHERE p.oid = i.inhparent)
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE c.relnamespace = 'raw'::regnamespace AND pg_get_expr(c.relpartbound, c.oid) LIKE '%(''${first.id}'')%'`);
+    assert.match(leaf, new RegExp(`^j${first.id}_marketplace_lojas\\|marketplace_lojas_p\\d{8}$`), 'the job\'s partition, under its day');
+
+    // a lake from before: today's RAW partition of lojas is a plain table
+    const day = leaf.split('|')[1];
+    await lake.sql(`ALTER TABLE raw.marketplace_lojas DETACH PARTITION raw."${day}";
+      ALTER TABLE raw."${day}" RENAME TO "${day}_old";
+      CREATE TABLE raw."${day}" PARTITION OF raw.marketplace_lojas
+        FOR VALUES FROM (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
+        TO ((date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')`);
+    const second = await runLoad(srv, demo.lojas.id, 'full');
+    const copied = second.steps.find((s) => s.name === 'raw');
+    assert.equal(copied.attached, false);
+    assert.match(copied.copied_because, /not partitioned by job/);
+    assert.equal(copied.rows, second.rows_written);
+    assert.equal(await count('lake', `SELECT count(*) FROM raw."${day}" WHERE _job_id = ${second.id}`), second.rows_written);
+    assert.equal(await count('lake', `SELECT count(*) FROM land.marketplace_lojas WHERE _job_id = ${second.id}`), second.rows_written,
+      'LAND keeps the copied partition for its retention');
+    await assertTrustedEqualsSource(lake, src, defs.lojas);
+    // (lojas keeps today's plain partition: its later loads copy, as such a lake's would)
   });
 });
 

@@ -315,6 +315,14 @@ describe('with a test clock', () => {
       writeFileSync(clockFile, `${iso(ms)}\n`);
       return (await srv.waitForLog((l) => l.msg === 'retention ran' && l.at === iso(ms), 10_000)).report;
     };
+    // RAW took every load's LAND partition; LAND keeps one only when RAW had
+    // to copy it (a day partition older than RAW by job): made here for each
+    assert.deepEqual(await parts('land', 'mon_itens'), []);
+    for (const t of ['itens', 'itens_b']) {
+      const job = await lake.sql(`SELECT max(j.id) FROM control.jobs j JOIN control.sources s ON s.id = j.source_id
+        WHERE s.object = '${t}' AND j.state = 'JOB_STATE_DONE'`);
+      await lake.sql(`CREATE TABLE land."j${job}_mon_${t}" PARTITION OF land.mon_${t} FOR VALUES IN (${job})`);
+    }
     const land = await parts('land', 'mon_itens');
     const raw = await parts('raw', 'mon_itens');
     const landB = await parts('land', 'mon_itens_b');

@@ -154,11 +154,11 @@ async function assertChildrenMatch(table, versions) {
   );
 }
 
-// A job's LAND rows per file, in load order: { file: [_record text] }.
+// A job's landed rows per file, in load order: { file: [_record text] } (RAW holds them once the load commits).
 async function landByFile(table, jobId) {
   const rows = await sqlJson(
     `SELECT coalesce(json_agg(json_build_array(_file, _record::text) ORDER BY sys_change_version), '[]')
-     FROM land."${table}" WHERE _job_id = ${jobId}`,
+     FROM raw."${table}" WHERE _job_id = ${jobId}`,
   );
   const out = new Map();
   for (const [file, rec] of rows) {
@@ -293,9 +293,9 @@ describe('clean and incremental loads', () => {
     assert.equal(job2.offset_before, offset1);
     assert.equal(job2.offset_after, lastUpdatedAt(truth2.versions));
     assert.equal((await getSource(source.id)).last_offset, job2.offset_after);
-    assert.equal(await countWhere('land', 'redesocial_posts', `_job_id = ${job2.id}`), fresh.length);
+    assert.equal(await countWhere('raw', 'redesocial_posts', `_job_id = ${job2.id}`), fresh.length);
     assertSameList(
-      await sqlJson(`SELECT coalesce(json_agg(json_build_array(id, updated_at)), '[]') FROM land.redesocial_posts WHERE _job_id = ${job2.id}`),
+      await sqlJson(`SELECT coalesce(json_agg(json_build_array(id, updated_at)), '[]') FROM raw.redesocial_posts WHERE _job_id = ${job2.id}`),
       fresh.map((v) => [v.id, v.updated_at]),
       'LAND of the incremental load = the new versions',
     );
@@ -309,7 +309,7 @@ describe('clean and incremental loads', () => {
     assert.equal(job3.offset_before, job2.offset_after);
     assert.equal(job3.offset_after, job2.offset_after, 'the offset stays');
     assert.equal((await getSource(source.id)).last_offset, job2.offset_after);
-    assert.equal(await countWhere('land', 'redesocial_posts', `_job_id = ${job3.id}`), 0);
+    assert.equal(await countWhere('raw', 'redesocial_posts', `_job_id = ${job3.id}`), 0);
     await assertRawExactlyOnce('redesocial_posts', truth2.versions);
     await assertTrustedEqualsTruth('redesocial_posts', truth2.versions);
   });
@@ -381,7 +381,7 @@ describe('faults of the API', () => {
     const fromPages = files.pages.flatMap((p) => JSON.parse(p.text).data);
     assert.deepEqual(fromPages, truth.versions, 'the page files hold every version once, in order');
 
-    assert.equal(await countWhere('land', 'redesocial_posts_faults', `_job_id = ${job.id}`), truth.versions.length);
+    assert.equal(await countWhere('raw', 'redesocial_posts_faults', `_job_id = ${job.id}`), truth.versions.length);
     await assertRawExactlyOnce('redesocial_posts_faults', truth.versions);
     await assertTrustedEqualsTruth('redesocial_posts_faults', truth.versions);
     await assertChildrenMatch('redesocial_posts_faults', truth.versions);
@@ -538,7 +538,7 @@ describe('a server killed in the middle of a load', () => {
     assert.equal(Number(done.worker.split(':')[1]), srv.proc.pid);
     assert.equal(done.rows_read, truth.versions.length);
     assert.equal(done.offset_after, lastUpdatedAt(truth.versions));
-    assert.equal(await countWhere('land', 'redesocial_posts_crash', `_job_id = ${job.id}`), truth.versions.length);
+    assert.equal(await countWhere('raw', 'redesocial_posts_crash', `_job_id = ${job.id}`), truth.versions.length);
     await assertRawExactlyOnce('redesocial_posts_crash', truth.versions);
     await assertTrustedEqualsTruth('redesocial_posts_crash', truth.versions);
     await assertChildrenMatch('redesocial_posts_crash', truth.versions);

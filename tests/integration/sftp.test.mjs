@@ -122,10 +122,15 @@ async function load(source, { expect = 'JOB_STATE_DONE', loadType = 'incremental
 
 const table = (s) => `${s.system}_${s.object}`;
 
-// Rows in LAND of a source; 0 when its LAND table was never committed.
+// Rows a source landed; 0 when nothing was committed. A load's LAND
+// partition is RAW's once it commits, so they are counted in both.
 async function landCount(s) {
-  const exists = await lake.sql(`SELECT to_regclass('land.${table(s)}') IS NOT NULL`);
-  return exists === 't' ? Number(await lake.sql(`SELECT count(*) FROM land.${table(s)}`)) : 0;
+  let n = 0;
+  for (const layer of ['land', 'raw']) {
+    const exists = await lake.sql(`SELECT to_regclass('${layer}.${table(s)}') IS NOT NULL`);
+    if (exists === 't') n += Number(await lake.sql(`SELECT count(*) FROM ${layer}.${table(s)}`));
+  }
+  return n;
 }
 
 async function rows(sql) {
@@ -170,7 +175,7 @@ describe('dialects', () => {
     ]);
     assert.deepEqual(await rejects(s), []);
     // lineage: the bucket file and the line each row started on
-    assert.deepEqual(await rows(`SELECT _file, _line FROM land.${table(s)} ORDER BY _line`), [
+    assert.deepEqual(await rows(`SELECT _file, _line FROM raw.${table(s)} ORDER BY _line`), [
       'estoque.csv|2',
       'estoque.csv|3',
       'estoque.csv|4',
@@ -178,7 +183,7 @@ describe('dialects', () => {
     ]);
     // the version of each row: control.files.id = sys_change_version / 10^9
     assert.equal(
-      await lake.sql(`SELECT count(*) FROM land.${table(s)} l JOIN control.files f ON f.id = l.sys_change_version / 1000000000 AND f.name = l._file`),
+      await lake.sql(`SELECT count(*) FROM raw.${table(s)} l JOIN control.files f ON f.id = l.sys_change_version / 1000000000 AND f.name = l._file`),
       '4',
     );
     const files = await rows(`SELECT name, rows_landed, bucket_path FROM control.files WHERE source_id = ${s.id}`);
@@ -409,7 +414,7 @@ describe('faults', () => {
     assert.equal(done.state, 'JOB_STATE_DONE', done.error ?? '');
     assert.equal(done.rows_written, 60_000);
     assert.ok(srv.logs.some((l) => l.msg === 'sftp transfer failed; retrying' && l.job_id === job.id), 'a retry was logged');
-    assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT sku) FROM land.${table(s)}`), '60000|60000');
+    assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT sku) FROM raw.${table(s)}`), '60000|60000');
     assert.deepEqual(readdirSync(bucketDir(s)), ['big.csv']);
   });
 
@@ -432,7 +437,7 @@ describe('faults', () => {
     assert.equal(done.state, 'JOB_STATE_DONE', done.error ?? '');
     assert.ok(done.attempt >= 2);
     assert.equal(done.rows_written, 60_000);
-    assert.equal(await lake.sql(`SELECT count(*) FROM land.${table(s)}`), '60000');
+    assert.equal(await lake.sql(`SELECT count(*) FROM raw.${table(s)}`), '60000');
   });
 
   test('a host key that is not the trusted one is refused', async () => {

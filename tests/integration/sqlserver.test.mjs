@@ -128,7 +128,7 @@ test('every type round-trips source -> LAND (exact text) -> TRUSTED (the cast of
   const truth = await sim.dump('tipos');
   assert.deepEqual(truth.header, TIPOS.map((c) => c[0]));
   const cols = TIPOS.map((c) => `"${c[0]}"`).join(', ');
-  const land = await dumpRows(lake.db, `SELECT ${cols} FROM land.ittipos_tipos ORDER BY id`);
+  const land = await dumpRows(lake.db, `SELECT ${cols} FROM raw.ittipos_tipos ORDER BY id`);
   assert.equal(land.length, 7);
   const byId = new Map(truth.rows.map((r) => [r[0], r]));
   for (const line of land) {
@@ -162,7 +162,7 @@ async function getSource(id) {
 }
 
 async function landOps(table, jobId) {
-  const out = await lake.sql(`SELECT coalesce(sys_change_operation, 'snapshot') AS op, count(*) FROM land.${table}
+  const out = await lake.sql(`SELECT coalesce(sys_change_operation, 'snapshot') AS op, count(*) FROM raw.${table}
     WHERE _job_id = ${jobId} GROUP BY 1 ORDER BY 1`);
   return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => [l.split('|')[0], Number(l.split('|')[1])]));
 }
@@ -189,18 +189,18 @@ test('change tracking: the first load is a snapshot; then inserts, updates, dele
   assert.equal(second.steps.find((s) => s.name === 'land').snapshot, false);
   const ops = await landOps('itct_vendas', second.id);
   assert.ok(ops.I >= 1 && ops.U >= 1 && ops.D >= 2, `I, U and D arrive: ${JSON.stringify(ops)} after ${JSON.stringify(mix)}`);
-  assert.equal(await lake.sql(`SELECT sys_change_operation FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '11'`), 'D');
-  assert.equal(await lake.sql(`SELECT sys_change_operation FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '900001'`), 'I');
-  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE _job_id = ${second.id} AND id = '20'`), '0',
+  assert.equal(await lake.sql(`SELECT sys_change_operation FROM raw.itct_vendas WHERE _job_id = ${second.id} AND id = '11'`), 'D');
+  assert.equal(await lake.sql(`SELECT sys_change_operation FROM raw.itct_vendas WHERE _job_id = ${second.id} AND id = '900001'`), 'I');
+  assert.equal(await lake.sql(`SELECT count(*) FROM raw.itct_vendas WHERE _job_id = ${second.id} AND id = '20'`), '0',
     'an uncommitted change is not read');
-  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE _job_id = ${second.id} AND sys_change_version IS NULL`), '0');
+  assert.equal(await lake.sql(`SELECT count(*) FROM raw.itct_vendas WHERE _job_id = ${second.id} AND sys_change_version IS NULL`), '0');
   await assertTrustedEqualsTruth('vendas', VENDAS, 'itct_vendas');
   assert.equal(await lake.sql(`SELECT count(*) FROM trusted.itct_vendas WHERE id IN (11, 12) AND NOT _deleted`), '0', 'deletes applied');
 
   await sim.sql('COMMIT', late);
   const third = await runLoad(srv, source.id, 'incremental');
   assert.deepEqual(await landOps('itct_vendas', third.id), { U: 1 }, 'the late commit, and only it');
-  assert.equal(await lake.sql(`SELECT count(*) FROM land.itct_vendas WHERE id = '20' AND quantidade = '77'`), '1', 'loaded once');
+  assert.equal(await lake.sql(`SELECT count(*) FROM raw.itct_vendas WHERE id = '20' AND quantidade = '77'`), '1', 'loaded once');
   await assertTrustedEqualsTruth('vendas', VENDAS, 'itct_vendas');
   const fourth = await runLoad(srv, source.id, 'incremental');
   assert.deepEqual(await landOps('itct_vendas', fourth.id), {}, 'nothing changed, nothing loaded');
@@ -277,9 +277,9 @@ test('the connection dropped mid-result: the attempt is retried, nothing doubled
   await sim.sql(`EXEC sim.fault @kind = N'drop', @after = 1000`);
   const job = await runLoad(srv, source.id, 'full', { timeoutMs: 90_000 });
   assert.equal(job.attempt, 2, 'the first attempt lost its connection');
-  const land = await lake.sql(`SELECT count(*), count(DISTINCT id) FROM land.itdrop_vendas`);
+  const land = await lake.sql(`SELECT count(*), count(DISTINCT id) FROM raw.itdrop_vendas`);
   const n = await assertTrustedEqualsTruth('vendas', VENDAS, 'itdrop_vendas');
-  assert.equal(land, `${n}|${n}`, 'LAND holds every row once');
+  assert.equal(land, `${n}|${n}`, 'RAW holds every row once');
 });
 
 test('a server error mid-result fails the attempt and is retried; snapshot isolation off is said on the job', async () => {
@@ -369,7 +369,7 @@ test('kill -9 mid-load: a new server takes the job back and loads every row exac
   assert.equal(done.state, 'JOB_STATE_DONE', done.error);
   assert.equal(done.attempt, 2);
   const n = await assertTrustedEqualsTruth('vendas', VENDAS, 'itkill_vendas');
-  assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT id) FROM land.itkill_vendas`), `${n}|${n}`);
+  assert.equal(await lake.sql(`SELECT count(*), count(DISTINCT id) FROM raw.itkill_vendas`), `${n}|${n}`);
   assert.equal(await lake.sql(`SELECT count(*) FROM raw.itkill_vendas`), String(n));
 });
 
