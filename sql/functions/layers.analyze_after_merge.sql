@@ -13,11 +13,11 @@ BEGIN
         RETURN false;
     END IF;
     EXECUTE format('ANALYZE trusted.%I', t);
-    -- the RAW partitions without statistics (new since the last analyze):
-    -- leaves only, a day partition is itself partitioned by job
-    FOR part IN SELECT p.relid AS rel FROM pg_partition_tree(to_regclass(format('raw.%I', t))) p
-                JOIN pg_class c ON c.oid = p.relid
-                WHERE p.isleaf AND c.reltuples < 0
+    -- the day partitions of RAW without statistics, made before RAW was
+    -- partitioned by job (a job's own partition is found by its bounds: the
+    -- merge needs no statistics of it)
+    FOR part IN SELECT c.oid::regclass AS rel FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = to_regclass(format('raw.%I', t)) AND c.relkind = 'r' AND c.reltuples < 0
     LOOP
         EXECUTE format('ANALYZE %s', part.rel);
     END LOOP;

@@ -28,6 +28,9 @@ DECLARE
     c jsonb;
     k bigint;
     swap text;
+    alter_list text;
+    default_setup text := current_setting('parallel_setup_cost');
+    default_tuple text := current_setting('parallel_tuple_cost');
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -65,19 +68,42 @@ BEGIN
     END IF;
 
     -- A snapshot that is the whole batch replaces TRUSTED: the new table is
-    -- built aside (typed in one pass, its key index built after the fill),
-    -- then swapped in. A bad value (quarantine), a duplicate key or
-    -- soft_delete (the old keys stay, marked) take the merge below instead.
+    -- built aside and swapped in. CREATE TABLE AS types the rows in one pass
+    -- that parallel workers may share (an INSERT ... SELECT may not), in the
+    -- live table's column order; its NOT NULLs and defaults are copied from
+    -- the catalog and its key index is built after the fill. A bad value
+    -- (quarantine), a duplicate key or soft_delete (the old keys stay,
+    -- marked) take the merge below instead.
     IF snap_job = top_job AND NOT soft THEN
         BEGIN
             swap := format('swap_%s_%s', p_source, snap_job);
             EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
-            EXECUTE format('CREATE TABLE trusted.%I (LIKE trusted.%I INCLUDING DEFAULTS)', swap, t);
-            EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
-                           'SELECT %s, b._job_id, b.sys_change_version, false, now() FROM raw.%I b '
-                           'WHERE b._job_id = $1', swap, col_list, typed_cols, t) USING snap_job;
+            SELECT string_agg(CASE a.attname
+                                WHEN '_job_id' THEN 'b._job_id'
+                                WHEN '_change_version' THEN 'b.sys_change_version'
+                                WHEN '_deleted' THEN 'false'
+                                WHEN '_merged_at' THEN 'now()'
+                                ELSE coalesce((SELECT format('b.%I::%s', x->>'name', x->>'type')
+                                                 FROM jsonb_array_elements(s.columns) x WHERE x->>'name' = a.attname),
+                                              format('NULL::%s', format_type(a.atttypid, a.atttypmod)))
+                              END || format(' AS %I', a.attname), ', ' ORDER BY a.attnum),
+                   string_agg(format('ALTER %I SET NOT NULL', a.attname), ', ') FILTER (WHERE a.attnotnull)
+              INTO q, alter_list
+              FROM pg_attribute a
+             WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+            SELECT concat_ws(', ', alter_list, string_agg(format('ALTER %I SET DEFAULT %s', a.attname,
+                                                                 pg_get_expr(d.adbin, d.adrelid)), ', '))
+              INTO alter_list
+              FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+             WHERE d.adrelid = format('trusted.%I', t)::regclass AND NOT a.attisdropped;
+            PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
+            EXECUTE format('CREATE TABLE trusted.%I AS SELECT %s FROM raw.%I b WHERE b._job_id = %s',
+                           swap, q, t, snap_job);
             GET DIAGNOSTICS n_upserted = ROW_COUNT;
-            EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s)', swap, swap || '_pkey', keys);
+            PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
+            EXECUTE format('ALTER TABLE trusted.%I %s', swap,
+                           concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
+            -- the keys the snapshot no longer has (none when TRUSTED was empty)
             EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
                            t, swap, key_match) INTO n_deleted;
             EXECUTE format('DROP TABLE trusted.%I', t);

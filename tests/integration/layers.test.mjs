@@ -209,8 +209,23 @@ describe('full and incremental loads', () => {
     for (const j of run.jobs) assert.equal(j.rows_written, 0, `${j.name} wrote rows`);
     for (const o of INCREMENTAL) assertSameRows(await trustedAll(`marketplace_${o}`), before[o], `trusted.marketplace_${o} untouched`);
 
-    // A full reload: the same values (only the bookkeeping columns move).
-    await runPipeline(srv, 'marketplace_postgresql_full');
+    // A full reload: the same values (only the bookkeeping columns move), and
+    // the table swapped in has the same shape: columns in order, types, NOT
+    // NULLs, defaults and key.
+    const shape = (o) => lake.sql(`SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
+        CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''),
+        ', ' ORDER BY a.attnum) || ' / ' || (SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+          WHERE c.conrelid = a.attrelid AND c.contype = 'p')
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = 'trusted.marketplace_${o}'::regclass AND a.attnum > 0 AND NOT a.attisdropped GROUP BY a.attrelid`);
+    const shapes = {};
+    for (const o of FULL) shapes[o] = await shape(o);
+    const full = await runPipeline(srv, 'marketplace_postgresql_full');
+    for (const o of FULL) {
+      assert.equal(jobOf(full, o).steps.find((s) => s.name === 'trusted').result.replaced, true, `${o}: the snapshot was swapped in`);
+      assert.equal(await shape(o), shapes[o], `trusted.marketplace_${o} keeps its shape`);
+      assert.match(shapes[o], /_deleted boolean not null default false/);
+    }
     for (const o of FULL) {
       const now = await dumpRows(lake.db, `SELECT ${colList(defs[o])} FROM trusted."marketplace_${o}"`);
       assertSameRows(now, values[o], `trusted.marketplace_${o} after a full reload`);
