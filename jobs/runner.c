@@ -88,7 +88,7 @@ static int load(struct worker_slot *w, const struct claimed_job *job, json_t *so
 		json_object_set_new(land_step, "rejected", json_integer(res.rows_rejected));
 	json_array_append_new(steps, land_step);
 
-	if (layers_raw(w, job->id, job->source_id, lake_table, steps, err) != 0)
+	if (layers_raw(w, job->id, job->source_id, lake_table, res.rows_written, steps, err) != 0)
 		goto out;
 
 	const char *before = json_string_value(json_object_get(source, "last_offset"));

@@ -9,10 +9,10 @@
 #include "jobs/job.h"
 #include "lib/db.h"
 
-/* Appends the job's LAND rows to RAW in the caller's open transaction and
- * records a "raw" step (raw.c). */
-int layers_raw(struct worker_slot *w, long long job_id, long long source_id, const char *table, json_t *steps,
-	       struct load_error *err) MUSTCHECK;
+/* Hands the job's LAND partition (land_rows rows) to RAW in the caller's
+ * open transaction and records a "raw" step (raw.c). */
+int layers_raw(struct worker_slot *w, long long job_id, long long source_id, const char *table, long long land_rows,
+	       json_t *steps, struct load_error *err) MUSTCHECK;
 
 /* Merges RAW into TRUSTED and runs the source's checks, in one transaction:
  * a failed check rolls it back, so readers keep the previous good table.

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int layers_raw(struct worker_slot *w, long long job_id, long long source_id, const char *table, json_t *steps,
-	       struct load_error *err)
+int layers_raw(struct worker_slot *w, long long job_id, long long source_id, const char *table, long long land_rows,
+	       json_t *steps, struct load_error *err)
 {
 	char started[40], id[24], src[24], msg[512];
 	util_now_iso(started, sizeof started);
@@ -38,7 +38,8 @@ int layers_raw(struct worker_slot *w, long long job_id, long long source_id, con
 	}
 	PQclear(r);
 	/* the step says whether RAW took LAND's partition or had to copy it, and why */
-	json_t *step = job_step(STEP_RAW, JOB_STATE_DONE, started, json_integer_value(json_object_get(res, "rows")));
+	json_t *rows = json_object_get(res, "rows"); /* absent when attached: all of LAND's */
+	json_t *step = job_step(STEP_RAW, JOB_STATE_DONE, started, rows ? json_integer_value(rows) : land_rows);
 	json_object_set(step, "attached", json_object_get(res, "attached"));
 	if (json_object_get(res, "copied_because"))
 		json_object_set(step, "copied_because", json_object_get(res, "copied_because"));

@@ -6,7 +6,8 @@
 -- RAW was partitioned by job (a plain table) takes a copy of the rows
 -- instead, and LAND keeps its partition until retention drops it. RAW takes
 -- LAND's columns by name (the two may have gained them in different orders).
--- A rerun appends nothing. Returns {"rows", "attached"[, "copied_because"]}.
+-- A rerun appends nothing. Returns {"attached": true} or {"rows", "attached": false,
+-- "copied_because"}.
 -- (it answered a bigint before: a new return type needs a new function)
 DROP FUNCTION IF EXISTS layers.raw_append(bigint, bigint);
 CREATE FUNCTION layers.raw_append(p_source bigint, p_job bigint) RETURNS jsonb
@@ -57,6 +58,10 @@ BEGIN
     IF day_kind IS NULL THEN
         EXECUTE format('CREATE TABLE raw.%I PARTITION OF raw.%I FOR VALUES FROM (%L) TO (%L) PARTITION BY LIST (_job_id)',
                        day_part, t, day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+        -- rows of a job without its own partition (a raw override's INSERT
+        -- into raw.<table>) land here
+        EXECUTE format('CREATE TABLE raw.%I PARTITION OF raw.%I DEFAULT',
+                       left(t, 44) || '_p' || to_char(day, 'YYYYMMDD') || '_other', day_part);
         day_kind := 'p';
     END IF;
 
@@ -74,8 +79,8 @@ BEGIN
             END LOOP;
             EXECUTE format('ALTER TABLE %s SET SCHEMA raw', part);
             EXECUTE format('ALTER TABLE raw.%I ATTACH PARTITION raw.%I FOR VALUES IN (%s)', day_part, part_name, p_job);
-            EXECUTE format('SELECT count(*) FROM raw.%I', part_name) INTO n;
-            RETURN jsonb_build_object('rows', n, 'attached', true);
+            -- (no count: the caller knows how many rows it landed)
+            RETURN jsonb_build_object('attached', true);
         EXCEPTION WHEN others THEN
             -- rolled back to the block's start: the partition is LAND's again
             why := SQLERRM;

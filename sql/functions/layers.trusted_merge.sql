@@ -61,8 +61,7 @@ BEGIN
 
     INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
     SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
-    EXECUTE format('SELECT max(_job_id), max(_job_id) FILTER (WHERE sys_change_operation IS NULL) '
-                   'FROM raw.%I WHERE _job_id > $1', t) INTO top_job, snap_job USING last_job;
+    SELECT j.top_job, j.snap_job INTO top_job, snap_job FROM layers.raw_jobs_after(p_source, last_job) j;
     IF top_job IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
     END IF;

@@ -262,7 +262,8 @@ describe('RAW takes LAND\'s partition', () => {
       ALTER TABLE raw."${day}" RENAME TO "${day}_old";
       CREATE TABLE raw."${day}" PARTITION OF raw.marketplace_lojas
         FOR VALUES FROM (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
-        TO ((date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')`);
+        TO ((date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC');
+      ALTER TABLE raw."${day}" OWNER TO lake`);
     const second = await runLoad(srv, demo.lojas.id, 'full');
     const copied = second.steps.find((s) => s.name === 'raw');
     assert.equal(copied.attached, false);

@@ -228,6 +228,35 @@ SELECT * FROM land.${t} l
   }
 });
 
+test('a RAW override added once RAW exists (by day, then by job): its rows go to the day\'s DEFAULT partition and TRUSTED takes them', async () => {
+  const t = 'ovlate_marcas';
+  const source = await register('ovlate', 'marcas');
+  const first = await runLoad(srv, source.id, 'full'); // the generated RAW: LAND's partition attached
+  assert.equal(stepOf(first, 'raw').attached, true);
+  writeOverride(
+    t,
+    'raw',
+    `
+INSERT INTO raw.${t}
+SELECT * FROM land.${t} l
+ WHERE l._job_id = current_setting('shopperlake.job_id')::bigint AND l.id::bigint % 2 = 0;
+`,
+  );
+  try {
+    const job = await runLoad(srv, source.id, 'full');
+    const even = await srcCount(`SELECT count(*) FROM marcas WHERE id % 2 = 0`);
+    assert.equal(await count(`SELECT count(*) FROM raw.${t} WHERE _job_id = ${job.id}`), even);
+    assert.match(await lake.sql(`SELECT DISTINCT tableoid::regclass::text FROM raw.${t} WHERE _job_id = ${job.id}`), /_other$/);
+    assertSameRows(
+      await dumpRows(lake.db, `SELECT id, nome, updated_at FROM trusted.${t} WHERE NOT _deleted`),
+      await dumpRows(src.name, `SELECT id, nome, updated_at FROM marcas WHERE id % 2 = 0`),
+      `trusted.${t}: the override's snapshot`,
+    );
+  } finally {
+    removeOverride(t, 'raw');
+  }
+});
+
 // --- 3. broken overrides ---------------------------------------------------
 
 test('a broken TRUSTED override fails the job permanently with the SQL error; nothing of the job reaches TRUSTED', async () => {
