@@ -138,7 +138,9 @@ run() {
   out=$(wrk -t2 -c$conns -d${secs}s --timeout 30s -s "$tmp/bench.lua" "http://127.0.0.1:$port" 2>&1 | grep '^RESULT' || true)
   read -r _ rps p50 p99 errs kb <<<"${out:-RESULT 0 0 0 -1 0}"
   printf "%-44s %10s %9s %9s %7s %9s\n" "$name" "$rps" "$p50" "$p99" "$errs" "$kb"
+  last_rps=$rps last_p99=$p99
 }
+ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else printf "-" }'; }
 lake_auth="Bearer bench-reader-token-0123456789"
 max_id=$((rows - 10000))
 
@@ -147,15 +149,19 @@ printf "\nquery API over trusted.vendas (%s rows), wrk -c%d -t2, %ss per run, %s
 printf "%-44s %10s %9s %9s %7s %9s\n" "server / query" "req/s" "p50 ms" "p99 ms" "errors" "KB/resp"
 run "shopperlake  (a) loja_id=eq.n, 50 rows" "$lake_auth" $lake_port \
     "/v1/tables/trusted/vendas?loja_id=eq.{n}&limit=50" 1 200
+a_rps=$last_rps a_p99=$last_p99 pa_rps=0 pa_p99=0 pb_rps=0
 if [[ -z $plt_note ]]; then
   run "Platformatic DB $plt_ver (a) same" "" $plt_port \
       "/trustedVendas/?where.lojaId.eq={n}&limit=50&orderby.id=asc" 1 200
+  pa_rps=$last_rps pa_p99=$last_p99
 fi
 run "shopperlake  (b) id=gt.n, 10 000 rows" "$lake_auth" $lake_port \
     "/v1/tables/trusted/vendas?id=gt.{n}&limit=10000" 0 $max_id
+b_rps=$last_rps
 if [[ -z $plt_note ]]; then
   run "Platformatic DB $plt_ver (b) same" "" $plt_port \
       "/trustedVendas/?where.id.gt={n}&limit=10000&orderby.id=asc" 0 $max_id
+  pb_rps=$last_rps
 fi
 printf "load average after: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf "peak RSS MB: shopperlake %d" "$(( $(awk '/VmHWM/ {print $2}' /proc/$lake_pid/status) / 1024 ))"
@@ -164,3 +170,8 @@ printf "\n"
 [[ -n $plt_note ]] && printf "anchor not measured: %s\n" "$plt_note"
 printf "Responses differ slightly in size: shopperlake writes numbers as JSON numbers and adds \"next\";\n"
 printf "Platformatic writes bigint and numeric as strings. Both order by id and read the same index.\n"
+if [[ -z $plt_note ]]; then
+  printf "(a) 50 rows: shopperlake / Platformatic req/s %sx (goal >= 2x); p99 %s ms vs %s ms (goal: not higher)\n" \
+    "$(ratio "$a_rps" "$pa_rps")" "$a_p99" "$pa_p99"
+  printf "(b) 10 000 rows: shopperlake / Platformatic req/s %sx (goal >= 5x)\n" "$(ratio "$b_rps" "$pb_rps")"
+fi
