@@ -27,10 +27,8 @@ DECLARE
     n_batch bigint := 0;
     c jsonb;
     k bigint;
-    swap text;
-    alter_list text;
-    default_setup text := current_setting('parallel_setup_cost');
-    default_tuple text := current_setting('parallel_tuple_cost');
+    empty boolean := false;
+    swapped jsonb;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -66,57 +64,30 @@ BEGIN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
     END IF;
 
-    -- A snapshot that is the whole batch replaces TRUSTED: the new table is
-    -- built aside and swapped in. CREATE TABLE AS types the rows in one pass
-    -- that parallel workers may share (an INSERT ... SELECT may not), in the
-    -- live table's column order; its NOT NULLs and defaults are copied from
-    -- the catalog and its key index is built after the fill. A bad value
-    -- (quarantine), a duplicate key or soft_delete (the old keys stay,
-    -- marked) take the merge below instead.
-    IF snap_job = top_job AND NOT soft THEN
+    -- Built aside and swapped in (layers.trusted_swap) rather than merged row
+    -- by row: a snapshot that is the whole batch, or any batch when TRUSTED
+    -- is empty (the first load of a source that sends changes: API pages,
+    -- files, change tracking). A bad value (quarantine), a duplicate key or
+    -- soft_delete (the old keys stay, marked) take the merge below instead.
+    IF NOT soft THEN
+        EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO empty;
+    END IF;
+    IF NOT soft AND (snap_job = top_job OR empty) THEN
         BEGIN
-            swap := format('swap_%s_%s', p_source, snap_job);
-            EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
-            SELECT string_agg(CASE a.attname
-                                WHEN '_job_id' THEN 'b._job_id'
-                                WHEN '_change_version' THEN 'b.sys_change_version'
-                                WHEN '_deleted' THEN 'false'
-                                WHEN '_merged_at' THEN 'now()'
-                                ELSE coalesce((SELECT format('b.%I::%s', x->>'name', x->>'type')
-                                                 FROM jsonb_array_elements(s.columns) x WHERE x->>'name' = a.attname),
-                                              format('NULL::%s', format_type(a.atttypid, a.atttypmod)))
-                              END || format(' AS %I', a.attname), ', ' ORDER BY a.attnum),
-                   string_agg(format('ALTER %I SET NOT NULL', a.attname), ', ') FILTER (WHERE a.attnotnull)
-              INTO q, alter_list
-              FROM pg_attribute a
-             WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-            SELECT concat_ws(', ', alter_list, string_agg(format('ALTER %I SET DEFAULT %s', a.attname,
-                                                                 pg_get_expr(d.adbin, d.adrelid)), ', '))
-              INTO alter_list
-              FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-             WHERE d.adrelid = format('trusted.%I', t)::regclass AND NOT a.attisdropped;
-            PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
-            EXECUTE format('CREATE TABLE trusted.%I AS SELECT %s FROM raw.%I b WHERE b._job_id = %s',
-                           swap, q, t, snap_job);
-            GET DIAGNOSTICS n_upserted = ROW_COUNT;
-            PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
-            EXECUTE format('ALTER TABLE trusted.%I %s', swap,
-                           concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
-            -- the keys the snapshot no longer has (none when TRUSTED was empty)
-            EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
-                           t, swap, key_match) INTO n_deleted;
-            EXECUTE format('DROP TABLE trusted.%I', t);
-            EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
-            EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
+            swapped := layers.trusted_swap(p_source, CASE WHEN snap_job = top_job
+                THEN format('raw.%I b WHERE b._job_id = %s', t, snap_job)
+                ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > %s AND _job_id >= %s '
+                            'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST) b '
+                            'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
+                            keys, t, last_job, coalesce(snap_job, 0), keys) END);
             UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
              WHERE source_id = p_source;
-            RETURN jsonb_build_object('batch', n_upserted, 'merged', n_upserted, 'deleted', n_deleted,
+            RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',
                                       'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
                                       'replaced', true);
         EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
             -- rolled back to the block's start: merge row by row below
-            n_upserted := 0;
-            n_deleted := 0;
+            NULL;
         END;
     END IF;
 

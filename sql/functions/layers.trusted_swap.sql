@@ -1,0 +1,69 @@
+-- Builds a source's TRUSTED table anew from p_rows — a FROM item naming RAW
+-- rows `b` (text columns, _job_id, sys_change_version) — and swaps it in for
+-- the live one, in the caller's transaction. One CREATE TABLE AS types the
+-- rows in the live table's column order (parallel workers may share the
+-- casts; an INSERT ... SELECT runs on one core); NOT NULLs and defaults are
+-- copied from the catalog and the key index is built after the fill. A value
+-- that does not cast raises data_exception and a duplicate key
+-- unique_violation: the caller catches them and merges row by row instead.
+-- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
+CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    s control.sources;
+    t text;
+    swap text;
+    select_list text;
+    alter_list text;
+    keys text;
+    key_match text;
+    n bigint;
+    n_deleted bigint := 0;
+    had_rows boolean;
+    default_setup text := current_setting('parallel_setup_cost');
+    default_tuple text := current_setting('parallel_tuple_cost');
+BEGIN
+    SELECT * INTO s FROM control.sources WHERE id = p_source;
+    t := s.system || '_' || s.object;
+    swap := format('swap_%s', p_source);
+    SELECT string_agg(format('%I', x->>'name'), ', ') FILTER (WHERE (x->>'key')::boolean),
+           string_agg(format('t.%I = b.%I', x->>'name', x->>'name'), ' AND ') FILTER (WHERE (x->>'key')::boolean)
+      INTO keys, key_match
+      FROM jsonb_array_elements(s.columns) x;
+    SELECT string_agg(CASE a.attname
+                        WHEN '_job_id' THEN 'b._job_id'
+                        WHEN '_change_version' THEN 'b.sys_change_version'
+                        WHEN '_deleted' THEN 'false'
+                        WHEN '_merged_at' THEN 'now()'
+                        ELSE coalesce((SELECT format('b.%I::%s', x->>'name', x->>'type')
+                                         FROM jsonb_array_elements(s.columns) x WHERE x->>'name' = a.attname),
+                                      format('NULL::%s', format_type(a.atttypid, a.atttypmod)))
+                      END || format(' AS %I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('ALTER %I SET NOT NULL', a.attname), ', ') FILTER (WHERE a.attnotnull)
+      INTO select_list, alter_list
+      FROM pg_attribute a
+     WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT concat_ws(', ', alter_list, string_agg(format('ALTER %I SET DEFAULT %s', a.attname,
+                                                         pg_get_expr(d.adbin, d.adrelid)), ', '))
+      INTO alter_list
+      FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+     WHERE d.adrelid = format('trusted.%I', t)::regclass AND NOT a.attisdropped;
+
+    EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
+    -- a parallel plan for the casts, whatever the batch's size looks like
+    PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
+    EXECUTE format('CREATE TABLE trusted.%I AS SELECT %s FROM %s', swap, select_list, p_rows);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
+    EXECUTE format('ALTER TABLE trusted.%I %s', swap,
+                   concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO had_rows;
+    IF had_rows THEN
+        EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
+                       t, swap, key_match) INTO n_deleted;
+    END IF;
+    EXECUTE format('DROP TABLE trusted.%I', t);
+    EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
+    EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
+    RETURN jsonb_build_object('rows', n, 'deleted', n_deleted);
+END $$;
