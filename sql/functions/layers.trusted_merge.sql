@@ -29,10 +29,13 @@ DECLARE
     k bigint;
     empty boolean := false;
     swapped jsonb;
+    rows_from text;
+    with_children boolean;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
     soft := coalesce((s.options->>'soft_delete')::boolean, false);
+    with_children := jsonb_array_length(coalesce(s.options->'children', '[]')) > 0;
     IF to_regclass(format('raw.%I', t)) IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0);
     END IF;
@@ -74,12 +77,25 @@ BEGIN
     END IF;
     IF NOT soft AND (snap_job = top_job OR empty) THEN
         BEGIN
-            swapped := layers.trusted_swap(p_source, CASE WHEN snap_job = top_job
+            rows_from := CASE WHEN snap_job = top_job
                 THEN format('raw.%I b WHERE b._job_id = %s', t, snap_job)
                 ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > %s AND _job_id >= %s '
                             'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST) b '
                             'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
-                            keys, t, last_job, coalesce(snap_job, 0), keys) END);
+                            keys, t, last_job, coalesce(snap_job, 0), keys) END;
+            IF with_children THEN
+                -- layers.trusted_children builds the child tables from the
+                -- merge's temp tables batch and typed: make them
+                DROP TABLE IF EXISTS pg_temp.batch, pg_temp.typed;
+                EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT b.* FROM %s', rows_from);
+                rows_from := 'pg_temp.batch b';
+            END IF;
+            swapped := layers.trusted_swap(p_source, rows_from);
+            IF with_children THEN
+                EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, _job_id, '
+                               '_change_version AS sys_change_version, NULL::char(1) AS sys_change_operation '
+                               'FROM trusted.%I', keys, t);
+            END IF;
             UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
              WHERE source_id = p_source;
             RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',

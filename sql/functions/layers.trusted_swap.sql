@@ -3,7 +3,8 @@
 -- the live one, in the caller's transaction. One CREATE TABLE AS types the
 -- rows in the live table's column order (parallel workers may share the
 -- casts; an INSERT ... SELECT runs on one core); NOT NULLs and defaults are
--- copied from the catalog and the key index is built after the fill. A value
+-- copied from the catalog, the key index is built after the fill and the
+-- live table's other indexes are made again on the new one. A value
 -- that does not cast raises data_exception and a duplicate key
 -- unique_violation: the caller catches them and merges row by row instead.
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
@@ -20,6 +21,8 @@ DECLARE
     n bigint;
     n_deleted bigint := 0;
     had_rows boolean;
+    index_defs text[];
+    def text;
     default_setup text := current_setting('parallel_setup_cost');
     default_tuple text := current_setting('parallel_tuple_cost');
 BEGIN
@@ -62,8 +65,14 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
                        t, swap, key_match) INTO n_deleted;
     END IF;
+    -- the live table's other indexes (a report's, an operator's) come along
+    SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO index_defs
+      FROM pg_index i WHERE i.indrelid = format('trusted.%I', t)::regclass AND NOT i.indisprimary;
     EXECUTE format('DROP TABLE trusted.%I', t);
     EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
     EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
+    FOREACH def IN ARRAY coalesce(index_defs, '{}') LOOP
+        EXECUTE def;
+    END LOOP;
     RETURN jsonb_build_object('rows', n, 'deleted', n_deleted);
 END $$;
