@@ -220,12 +220,16 @@ describe('full and incremental loads', () => {
       WHERE a.attrelid = 'trusted.marketplace_${o}'::regclass AND a.attnum > 0 AND NOT a.attisdropped GROUP BY a.attrelid`);
     const shapes = {};
     for (const o of FULL) shapes[o] = await shape(o);
+    // an index an operator (or a report) added stays through the swap
+    await lake.sql('CREATE INDEX lojas_por_uf ON trusted.marketplace_lojas (uf)');
     const full = await runPipeline(srv, 'marketplace_postgresql_full');
     for (const o of FULL) {
       assert.equal(jobOf(full, o).steps.find((s) => s.name === 'trusted').result.replaced, true, `${o}: the snapshot was swapped in`);
       assert.equal(await shape(o), shapes[o], `trusted.marketplace_${o} keeps its shape`);
       assert.match(shapes[o], /_deleted boolean not null default false/);
     }
+    assert.equal(await lake.sql("SELECT indexdef FROM pg_indexes WHERE schemaname = 'trusted' AND indexname = 'lojas_por_uf'"),
+      'CREATE INDEX lojas_por_uf ON trusted.marketplace_lojas USING btree (uf)');
     for (const o of FULL) {
       const now = await dumpRows(lake.db, `SELECT ${colList(defs[o])} FROM trusted."marketplace_${o}"`);
       assertSameRows(now, values[o], `trusted.marketplace_${o} after a full reload`);
