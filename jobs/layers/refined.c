@@ -29,6 +29,7 @@
 #include "lib/util.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,8 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 
 	if (db_exec(lake, "BEGIN", msg, len) != 0)
 		goto out;
-	if (db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
+	if (db_exec(lake, "SET LOCAL client_min_messages = warning", msg, len) != 0 ||
+	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
 		goto rollback;
 	char deps[1100];
 	depends_array(rep->depends, deps, sizeof deps);
@@ -153,7 +155,7 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	if (db_exec_params(lake, "SELECT layers.refined_mark($1, $2, $3)", 3, mark, msg, len) != 0 ||
 	    ensure_indexes(lake, rep, msg, len) != 0)
 		goto rollback;
-	if (asprintf(&sql, "SET LOCAL client_min_messages = warning; DROP TABLE IF EXISTS refined.%s; "
+	if (asprintf(&sql, "DROP TABLE IF EXISTS refined.%s; "
 			   "CREATE TABLE refined.%s AS %s", qnext, qnext, rep->sql) < 0) {
 		sql = NULL;
 		goto rollback;
@@ -295,9 +297,11 @@ out:
  * rebuilt. Records it in `built` (names) or `refreshed` ({report, groups,
  * deleted, inserted}), and in `why` the reason of a rebuild. 0 or -1 (msg). */
 static int update_report(PGconn *lake, const struct report *rep, json_t *built, json_t *refreshed, json_t *why,
-			 char *msg, size_t len)
+			 json_t *seconds, char *msg, size_t len)
 {
 	json_t *res = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (rep->refresh_by[0]) {
 		int rc = refresh(lake, rep, &res, msg, len);
 		if (rc < 0)
@@ -305,7 +309,7 @@ static int update_report(PGconn *lake, const struct report *rep, json_t *built, 
 		if (rc == 0) {
 			json_object_set_new(res, "report", json_string(rep->name));
 			json_array_append_new(refreshed, res);
-			return 0;
+			goto done;
 		}
 		json_object_set(why, rep->name, json_object_get(res, "full"));
 		json_decref(res);
@@ -315,6 +319,10 @@ static int update_report(PGconn *lake, const struct report *rep, json_t *built, 
 	if (rebuild(lake, rep, msg, len) != 0)
 		return -1;
 	json_array_append_new(built, json_string(rep->name));
+done:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	json_object_set_new(seconds, rep->name,
+			    json_real(round(((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9) * 1000) / 1000));
 	return 0;
 }
 
@@ -360,7 +368,8 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	char dir[4096], msg[1024], started[40], finished[40];
 	util_now_iso(started, sizeof started);
 	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
-	json_t *built = json_array(), *waiting = json_array(), *refreshed = json_array(), *why = json_object();
+	json_t *built = json_array(), *waiting = json_array(), *refreshed = json_array(), *why = json_object(),
+	       *seconds = json_object();
 	int rc = 0;
 	json_t *tables = tables_to_refresh(w->lake, job_id, msg, sizeof msg);
 	if (!tables) {
@@ -368,6 +377,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 		json_decref(waiting);
 		json_decref(refreshed);
 		json_decref(why);
+		json_decref(seconds);
 		return load_fail(err, JOB_TRANSIENT, "refined: %s", msg);
 	}
 
@@ -393,7 +403,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 			if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
 				json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
 			} else {
-				if (update_report(w->lake, &rep, built, refreshed, why, msg, sizeof msg) != 0)
+				if (update_report(w->lake, &rep, built, refreshed, why, seconds, msg, sizeof msg) != 0)
 					rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", rep.name, msg);
 			}
 		}
@@ -406,10 +416,10 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 		log_json(LOG_WARN, "refined: forgetting the changes every report has seen failed",
 			 json_pack("{s:s}", "error", msg));
 	util_now_iso(finished, sizeof finished);
-	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", STEP_REFINED, "state",
+	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", STEP_REFINED, "state",
 				 rc == 0 ? JOB_STATE_DONE : JOB_STATE_FAILED, "started_at", started,
 				 "finished_at", finished, "rebuilt", built, "refreshed", refreshed, "rebuilt_because", why,
-				 "waiting", waiting);
+				 "seconds", seconds, "waiting", waiting);
 	if (json_array_size(tables) == 0)
 		json_object_set_new(step, "deferred", json_string("the last job of the pipeline run rebuilds the reports"));
 	json_array_append_new(steps, step);

@@ -34,7 +34,7 @@ BEGIN
             EXECUTE format('INSERT INTO control.trusted_changes (table_name, old_row, new_row) '
                            'SELECT %L, o.old_row, to_jsonb(n) FROM pg_temp.capture_old o '
                            'LEFT JOIN trusted.%I n ON %s '
-                           'WHERE o.old_row IS NOT NULL OR n IS NOT NULL', t, t, key_match);
+                           'WHERE o.old_row IS NOT NULL OR NOT (n IS NULL)', t, t, key_match);
             DROP TABLE pg_temp.capture_old;
         END IF;
         RETURN;
