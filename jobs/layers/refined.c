@@ -383,31 +383,35 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	while (d && (e = readdir(d)) && rc == 0) {
-		size_t n = strlen(e->d_name);
-		if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
-			continue;
-		struct report rep = {0};
-		snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
-		if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
-			continue;
-		char path[8192];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (!(rep.sql = util_read_file(path, NULL)))
-			continue;
-		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
-		header_value(rep.sql, "key", rep.key, sizeof rep.key);
-		header_value(rep.sql, "refresh_by", rep.refresh_by, sizeof rep.refresh_by);
-		if (reads_any(rep.depends, tables)) {
-			char missing[200];
-			if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
-				json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
-			} else {
-				if (update_report(w->lake, &rep, built, refreshed, why, seconds, msg, sizeof msg) != 0)
-					rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", rep.name, msg);
+	/* two passes: the reports that read other reports (a "refined." in their
+	 * depends line) after those that read TRUSTED only */
+	for (int pass = 0; d && pass < 2 && rc == 0; pass++, rewinddir(d)) {
+		while ((e = readdir(d)) && rc == 0) {
+			size_t n = strlen(e->d_name);
+			if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
+				continue;
+			struct report rep = {0};
+			snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
+			if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
+				continue;
+			char path[8192];
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			if (!(rep.sql = util_read_file(path, NULL)))
+				continue;
+			header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
+			header_value(rep.sql, "key", rep.key, sizeof rep.key);
+			header_value(rep.sql, "refresh_by", rep.refresh_by, sizeof rep.refresh_by);
+			if ((strstr(rep.depends, "refined.") != NULL) == (pass == 1) && reads_any(rep.depends, tables)) {
+				char missing[200];
+				if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
+					json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
+				} else {
+					if (update_report(w->lake, &rep, built, refreshed, why, seconds, msg, sizeof msg) != 0)
+						rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", rep.name, msg);
+				}
 			}
+			free(rep.sql);
 		}
-		free(rep.sql);
 	}
 	if (d)
 		closedir(d);
