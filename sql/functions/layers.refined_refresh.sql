@@ -109,12 +109,12 @@ BEGIN
     ANALYZE pg_temp.refresh_groups;
 
     -- Each refresh_from table's rows in those groups, under a temporary name
-    -- the report's SELECT reads instead.
+    -- the report's SELECT reads instead (not analyzed: that took longer than
+    -- the recompute).
     FOR dep, map IN SELECT key, value #>> '{}' FROM jsonb_each(p_maps) LOOP
         EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT t.* FROM %s t '
                        'WHERE (%s) IN (SELECT %s FROM pg_temp.refresh_groups)',
                        'refresh_' || substr(dep, 9), dep::regclass, map, cols_by);
-        EXECUTE format('ANALYZE pg_temp.%I', 'refresh_' || substr(dep, 9));
         restricted := regexp_replace(restricted, '\m' || replace(dep, '.', '\.') || '\M',
                                      'pg_temp.refresh_' || substr(dep, 9), 'g');
     END LOOP;
