@@ -52,10 +52,12 @@ BEGIN
     EXECUTE 'CREATE TEMP VIEW refresh_columns AS ' || body;
     DROP TABLE IF EXISTS pg_temp.refresh_read;
     CREATE TEMP TABLE refresh_read ON COMMIT DROP AS
-    SELECT d.refobjid::regclass::text AS tbl, bool_or(d.refobjsubid = 0) AS whole_row,
+    SELECT n.nspname || '.' || c.relname AS tbl, bool_or(d.refobjsubid = 0) AS whole_row,
            array_agg(a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS cols
       FROM pg_depend d
       JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+      JOIN pg_class c ON c.oid = d.refobjid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
      WHERE rw.ev_class = 'pg_temp.refresh_columns'::regclass AND d.refclassid = 'pg_class'::regclass
      GROUP BY 1;
@@ -66,10 +68,11 @@ BEGIN
     CREATE TEMP TABLE refresh_changes ON COMMIT DROP AS
     SELECT c.table_name, c.whole, c.old_row, c.new_row
       FROM control.trusted_changes c
-      JOIN refresh_read rd ON rd.tbl = 'trusted.' || c.table_name
+      LEFT JOIN refresh_read rd ON rd.tbl = 'trusted.' || c.table_name
      WHERE c.table_name IN (SELECT substr(x, 9) FROM unnest(p_depends) x)
        AND NOT pg_visible_in_snapshot(c.xid, st.snapshot)
-       AND (c.whole OR rd.whole_row OR EXISTS (SELECT 1 FROM unnest(rd.cols) k
+       -- no column read (count(*) only): every row counts
+       AND (c.whole OR rd.tbl IS NULL OR rd.whole_row OR EXISTS (SELECT 1 FROM unnest(rd.cols) k
                                               WHERE c.old_row->k IS DISTINCT FROM c.new_row->k));
 
     FOREACH dep IN ARRAY p_depends LOOP
