@@ -150,6 +150,38 @@ describe('incremental refresh of the REFINED reports', () => {
   });
 });
 
+describe('a failed refresh', () => {
+  test('rolls back whole, and the next run refreshes the groups it missed', async () => {
+    const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');
+    const stateBefore = await lake.sql("SELECT snapshot FROM control.refined_state WHERE report = 'vendas_diarias'");
+    await lake.sql(`
+      CREATE FUNCTION public.fail_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.layer = 'refined' AND NEW.table_name = 'vendas_diarias' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_refresh BEFORE INSERT OR UPDATE ON control.table_refresh
+        FOR EACH ROW EXECUTE FUNCTION public.fail_refresh();`);
+    try {
+      await src.sql('DELETE FROM vendas WHERE id = (SELECT min(id) FROM vendas)');
+      await src.changes(20, 50, 40);
+      const run = await runPipeline(srv, 'marketplace_postgresql_incremental', { expect: null });
+      assert.ok(run.jobs.some((j) => j.state === 'JOB_STATE_FAILED'), JSON.stringify(run.job_counts));
+      assertSameRows(await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias'), before, 'the report is as it was');
+      assert.equal(
+        await lake.sql("SELECT snapshot FROM control.refined_state WHERE report = 'vendas_diarias'"),
+        stateBefore,
+        'its snapshot is as it was: the changes are still unseen',
+      );
+    } finally {
+      await lake.sql('DROP TRIGGER fail_refresh ON control.table_refresh; DROP FUNCTION public.fail_refresh()');
+    }
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'vendas_diarias')?.groups > 0, `the missed groups: ${JSON.stringify(step)}`);
+    await assertReportsEqualFullRebuild('after the failed refresh and the next run');
+  });
+});
+
 describe('the server', () => {
   test('stops cleanly', async () => {
     await srv.stop();
