@@ -5,7 +5,8 @@
 // its own SELECT (both dumped sorted, as text). A change the refresh cannot
 // follow (a product's name: a table with no refresh_from) rebuilds the
 // report and says why; a change of a column no report reads (a product's
-// price, for vendas_diarias) does not.
+// price, for vendas_diarias) does not; a snapshot (a full load) rebuilds.
+// A refresh that fails rolls back whole and the next run catches up.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -147,6 +148,11 @@ describe('incremental refresh of the REFINED reports', () => {
     step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
     assert.equal(refreshedOf(step, 'vendas_diarias')?.groups, 0, JSON.stringify(step));
     await assertReportsEqualFullRebuild('after a change no report reads');
+
+    // A full load is a snapshot: the dimension tables changed as a whole.
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_full'));
+    assert.match(step.rebuilt_because?.vendas_diarias ?? '', /as a whole/, JSON.stringify(step));
+    await assertReportsEqualFullRebuild('after a full load of the dimensions');
   });
 });
 
