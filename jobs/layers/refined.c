@@ -14,7 +14,6 @@
  *   -- refresh_by: dia, produto_id
  *   -- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
  *   -- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
- *   -- refresh_since: SELECT ... ($1: the previous refresh's time)
  *
  * Then the groups the TRUSTED changes since its last refresh touched are
  * deleted and recomputed, in one transaction; when that cannot be done (first
@@ -246,13 +245,12 @@ static json_t *refresh_maps(const char *sql)
  * -1: failed (msg). */
 static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *msg, size_t len)
 {
-	char deps[1100], since[2048];
+	char deps[1100];
 	depends_array(rep->depends, deps, sizeof deps);
-	header_value(rep->sql, "refresh_since", since, sizeof since);
 	json_t *maps = refresh_maps(rep->sql);
 	char *maps_s = json_dumps(maps, JSON_COMPACT);
 	json_decref(maps);
-	const char *params[6] = {rep->name, rep->sql, deps, rep->refresh_by, maps_s, since[0] ? since : NULL};
+	const char *params[5] = {rep->name, rep->sql, deps, rep->refresh_by, maps_s};
 	int rc = -1;
 	*out = NULL;
 	if (!maps_s) {
@@ -265,8 +263,7 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0 ||
 	    ensure_indexes(lake, rep, msg, len) != 0)
 		goto rollback;
-	PGresult *r = PQexecParams(lake, "SELECT layers.refined_refresh($1, $2, $3, $4, $5, $6)", 6, NULL, params, NULL,
-				   NULL, 0);
+	PGresult *r = PQexecParams(lake, "SELECT layers.refined_refresh($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
 	else {

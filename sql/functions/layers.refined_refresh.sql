@@ -14,11 +14,10 @@
 -- through the index its `-- index:` line asks for), restricted to the groups.
 --
 -- Returns {"full": reason} (nothing done: rebuild it), or {"groups",
--- "deleted", "inserted"}. p_since_sql (or NULL) is a query giving more
--- groups from time alone, $1 the previous refresh's time: rows that depend on
--- now() (a promotion that started since).
+-- "deleted", "inserted"}. A report whose rows change with the clock alone
+-- (now()) has no refresh_by line: it is rebuilt every time.
 CREATE OR REPLACE FUNCTION layers.refined_refresh(p_report text, p_sql text, p_depends text[],
-                                                  p_refresh_by text, p_maps jsonb, p_since_sql text)
+                                                  p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -98,9 +97,6 @@ BEGIN
                        'UNION ALL SELECT new_row FROM pg_temp.refresh_changes WHERE table_name = $1 AND new_row IS NOT NULL'
                        ') i) x', map, dep::regclass) USING substr(dep, 9);
     END LOOP;
-    IF p_since_sql IS NOT NULL THEN
-        EXECUTE format('INSERT INTO pg_temp.refresh_groups %s', p_since_sql) USING st.refreshed_at;
-    END IF;
     EXECUTE format('CREATE TEMP TABLE refresh_keys ON COMMIT DROP AS SELECT DISTINCT * FROM pg_temp.refresh_groups');
     DROP TABLE pg_temp.refresh_groups;
     ALTER TABLE pg_temp.refresh_keys RENAME TO refresh_groups;
