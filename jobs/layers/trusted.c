@@ -98,6 +98,14 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		load_fail(err, JOB_TRANSIENT, "trusted: %s", msg);
 		goto out;
 	}
+	/* what the merge changes, for the reports' incremental refresh: the
+	 * batch's rows before it, here, and after it, below */
+	const char *cp[2] = {id, override ? "whole" : "before"};
+	if (db_exec_params(w->lake, "SELECT layers.capture_changes($1, $2)", 2, cp, msg, sizeof msg) != 0) {
+		free(override);
+		load_fail(err, job_lake_outcome(w), "trusted capture: %s", msg);
+		goto out;
+	}
 	if (override) {
 		/* sql/layers/<table>.trusted.sql replaces the generated merge */
 		int orc = run_override(w->lake, job_id, source_id, override, msg, sizeof msg);
@@ -109,6 +117,11 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 		merge = json_pack("{s:b, s:i, s:i}", "override", 1, "merged", 0, "quarantined", 0);
 	} else if (!(merge = lake_json(w->lake, "SELECT layers.trusted_merge($1)", 1, params, msg, sizeof msg))) {
 		load_fail(err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT, "trusted: %s", msg);
+		goto out;
+	}
+	cp[1] = "after";
+	if (db_exec_params(w->lake, "SELECT layers.capture_changes($1, $2)", 2, cp, msg, sizeof msg) != 0) {
+		load_fail(err, job_lake_outcome(w), "trusted capture: %s", msg);
 		goto out;
 	}
 	*quarantined = json_integer_value(json_object_get(merge, "quarantined"));

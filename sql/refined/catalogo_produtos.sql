@@ -1,7 +1,11 @@
 -- The product catalogue as sold: current list price, the promotional price
--- when a promotion runs now, and the running totals of what was sold.
--- depends: trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_marcas, trusted.marketplace_promocoes, trusted.marketplace_vendas
+-- when a promotion runs now, and the running totals of what was sold (added
+-- up from refined.vendas_produto_mes, a few rows per product). Rebuilt every
+-- time (it is cheap): which promotion runs now changes with the clock alone.
+-- depends: trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_marcas, trusted.marketplace_promocoes, trusted.marketplace_vendas, refined.vendas_produto_mes
 -- key: produto_id
+-- (the promotion running now is looked up per product through this index)
+-- index: trusted.marketplace_promocoes (produto_id)
 SELECT p.id AS produto_id, p.sku, p.nome, c.nome AS categoria, m.nome AS marca, p.ativo,
        p.preco AS preco_atual, p.custo,
        pr.id AS promocao_atual_id, pr.desconto_pct AS desconto_atual_pct,
@@ -16,7 +20,7 @@ LEFT JOIN LATERAL (
     WHERE x.produto_id = p.id AND NOT x._deleted AND now() >= x.inicio AND now() < x.fim
     ORDER BY x.desconto_pct DESC, x.id LIMIT 1) pr ON true
 LEFT JOIN (
-    SELECT produto_id, count(*) AS vendas, sum(quantidade) AS itens, sum(total) AS receita,
-           min(data_venda) AS primeira_venda, max(data_venda) AS ultima_venda
-    FROM trusted.marketplace_vendas WHERE NOT _deleted GROUP BY produto_id) s ON s.produto_id = p.id
+    SELECT produto_id, sum(vendas)::bigint AS vendas, sum(itens)::bigint AS itens, sum(receita) AS receita,
+           min(primeira_venda) AS primeira_venda, max(ultima_venda) AS ultima_venda
+    FROM refined.vendas_produto_mes GROUP BY produto_id) s ON s.produto_id = p.id
 WHERE NOT p._deleted

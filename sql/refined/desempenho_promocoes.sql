@@ -4,7 +4,12 @@
 --   uplift = daily units inside / daily units outside - 1 (NULL without sales outside)
 -- Days outside = the days between the product's first and last sale, less the
 -- days of this window (at least one).
--- depends: trusted.marketplace_promocoes, trusted.marketplace_vendas, trusted.marketplace_produtos
+-- Sales are added up from refined.vendas_produto_mes (per month, product and
+-- promotion): margin and discount from its sums and the product's current
+-- cost and list price, as they would be sale by sale. Rebuilt every time (it
+-- is cheap): a promotion's numbers and its product's sales outside any
+-- promotion do not split into independent groups.
+-- depends: trusted.marketplace_promocoes, trusted.marketplace_vendas, trusted.marketplace_produtos, refined.vendas_produto_mes
 -- key: promocao_id
 WITH janela AS (
     SELECT pr.id AS promocao_id, pr.nome, pr.produto_id, pr.desconto_pct, pr.inicio, pr.fim,
@@ -12,22 +17,22 @@ WITH janela AS (
     FROM trusted.marketplace_promocoes pr
     WHERE NOT pr._deleted
 ), dentro AS (
-    SELECT j.promocao_id, count(v.id) AS vendas, coalesce(sum(v.quantidade), 0) AS itens,
-           coalesce(sum(v.total), 0) AS receita,
-           coalesce(sum(v.total - v.quantidade * p.custo), 0) AS margem,
-           coalesce(sum(v.quantidade * (p.preco - v.preco_unitario)), 0) AS desconto_concedido
+    SELECT j.promocao_id, coalesce(sum(m.vendas), 0)::bigint AS vendas, coalesce(sum(m.itens), 0)::bigint AS itens,
+           coalesce(sum(m.receita), 0) AS receita,
+           coalesce(sum(m.receita) - sum(m.itens) * p.custo, 0) AS margem,
+           coalesce(sum(m.itens) * p.preco - sum(m.valor_pago), 0) AS desconto_concedido
     FROM janela j
     JOIN trusted.marketplace_produtos p ON p.id = j.produto_id
-    LEFT JOIN trusted.marketplace_vendas v ON v.promocao_id = j.promocao_id AND NOT v._deleted
-    GROUP BY j.promocao_id
+    LEFT JOIN refined.vendas_produto_mes m ON m.promocao_id = j.promocao_id
+    GROUP BY j.promocao_id, p.custo, p.preco
 ), fora AS (
-    SELECT v.produto_id, count(*) AS vendas, sum(v.quantidade) AS itens, sum(v.total) AS receita,
-           sum(v.total - v.quantidade * p.custo) AS margem,
-           greatest(extract(epoch FROM max(v.data_venda) - min(v.data_venda)) / 86400.0, 1.0) AS dias_com_vendas
-    FROM trusted.marketplace_vendas v
-    JOIN trusted.marketplace_produtos p ON p.id = v.produto_id
-    WHERE v.promocao_id IS NULL AND NOT v._deleted
-    GROUP BY v.produto_id
+    SELECT m.produto_id, sum(m.vendas)::bigint AS vendas, sum(m.itens)::bigint AS itens, sum(m.receita) AS receita,
+           sum(m.receita) - sum(m.itens) * p.custo AS margem,
+           greatest(extract(epoch FROM max(m.ultima_venda) - min(m.primeira_venda)) / 86400.0, 1.0) AS dias_com_vendas
+    FROM refined.vendas_produto_mes m
+    JOIN trusted.marketplace_produtos p ON p.id = m.produto_id
+    WHERE m.promocao_id = 0
+    GROUP BY m.produto_id, p.custo
 )
 SELECT j.promocao_id, j.nome, j.produto_id, j.desconto_pct, j.inicio, j.fim, round(j.dias, 2) AS dias,
        d.vendas AS vendas_na_promocao, d.itens AS itens_na_promocao, d.receita AS receita_na_promocao,

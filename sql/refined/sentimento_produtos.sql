@@ -4,6 +4,13 @@
 -- marketplace's produtos.id).
 -- depends: trusted.redesocial_posts, trusted.marketplace_produtos, trusted.marketplace_vendas
 -- key: dia, produto_id
+-- Refreshed by day and product, from the posts and the sales changed; a
+-- product's sku or name changed rebuilds it.
+-- refresh_by: dia, produto_id
+-- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
+-- refresh_from: trusted.redesocial_posts: (created_at AT TIME ZONE 'America/Sao_Paulo')::date, product_id
+-- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
+-- index: trusted.redesocial_posts (((created_at AT TIME ZONE 'America/Sao_Paulo')::date), product_id)
 WITH posts AS (
     SELECT (p.created_at AT TIME ZONE 'America/Sao_Paulo')::date AS dia, p.product_id AS produto_id,
            count(*) AS posts,

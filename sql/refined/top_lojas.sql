@@ -1,6 +1,9 @@
 -- Stores ranked by revenue over the last 30 days of sales in the lake.
 -- depends: trusted.marketplace_vendas, trusted.marketplace_lojas
 -- key: loja_id
+-- Rebuilt every time: each run's new sales move the window, and the rank is
+-- over all rows. The newest sale and the window's sales come through the index.
+-- index: trusted.marketplace_vendas (data_venda)
 WITH ate AS (SELECT max(data_venda) AS fim FROM trusted.marketplace_vendas WHERE NOT _deleted),
 recentes AS (
     SELECT v.loja_id, count(*) AS vendas, sum(v.quantidade) AS itens, sum(v.total) AS receita,

@@ -2,6 +2,9 @@
 -- window ends at the newest sale, so the report is stable for old data).
 -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos
 -- key: produto_id
+-- Rebuilt every time: each run's new sales move the window, and the rank is
+-- over all rows. The newest sale and the window's sales come through the index.
+-- index: trusted.marketplace_vendas (data_venda)
 WITH ate AS (SELECT max(data_venda) AS fim FROM trusted.marketplace_vendas WHERE NOT _deleted),
 recentes AS (
     SELECT v.produto_id, count(*) AS vendas, sum(v.quantidade) AS itens, sum(v.total) AS receita

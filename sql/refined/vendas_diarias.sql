@@ -2,6 +2,13 @@
 -- Margin uses the product's current cost: the source keeps no cost history.
 -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_lojas
 -- key: dia, produto_id, loja_id
+-- Refreshed by day and product: a sale changed (inserted, updated, deleted,
+-- moved to another day) recomputes its (day, product) before and after.
+-- Product, category and store names and the cost are read from dimension
+-- tables with no refresh_from: a change of them rebuilds the report.
+-- refresh_by: dia, produto_id
+-- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
+-- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
 SELECT (v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS dia,
        v.produto_id, p.nome AS produto, p.categoria_id, c.nome AS categoria,
        v.loja_id, l.nome AS loja, l.uf,

@@ -163,7 +163,9 @@ function timeline(j) {
     const a = Date.parse(s.started_at ?? '') || t0;
     const b = Date.parse(s.finished_at ?? '') || end;
     const extra = [s.rows !== undefined ? `${fmtNum(s.rows)} rows` : null, s.rejected ? `${fmtNum(s.rejected)} rejected` : null,
-      s.rebuilt?.length ? `rebuilt ${s.rebuilt.join(', ')}` : null, s.deferred ?? null, s.detail ?? null,
+      s.rebuilt?.length ? `rebuilt ${s.rebuilt.join(', ')}` : null,
+      s.refreshed?.length ? `refreshed ${s.refreshed.map((r) => `${r.report} (${fmtNum(r.groups)} groups)`).join(', ')}` : null,
+      s.deferred ?? null, s.detail ?? null,
       s.failed?.length ? `failed checks: ${s.failed.map((f) => f.check ?? JSON.stringify(f)).join(', ')}` : null].filter(Boolean).join(' · ');
     return h('li', {},
       h('span', { class: 'step-name' }, s.name),

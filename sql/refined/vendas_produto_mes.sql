@@ -1,0 +1,18 @@
+-- Monthly sales per product and promotion (months in Brasília time;
+-- promocao_id 0: sold outside any promotion): what the product catalogue and
+-- the promotion performance add up, a few rows per product instead of every
+-- sale. Refreshed by month and product: a changed sale recomputes its month
+-- and product before and after, its rows found through the index below.
+-- depends: trusted.marketplace_vendas
+-- key: mes, produto_id, promocao_id
+-- refresh_by: mes, produto_id
+-- refresh_from: trusted.marketplace_vendas: date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
+-- index: trusted.marketplace_vendas ((date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
+SELECT date_trunc('month', v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS mes,
+       v.produto_id, coalesce(v.promocao_id, 0) AS promocao_id,
+       count(*) AS vendas, sum(v.quantidade) AS itens, sum(v.total) AS receita,
+       sum(v.quantidade * v.preco_unitario) AS valor_pago,
+       min(v.data_venda) AS primeira_venda, max(v.data_venda) AS ultima_venda
+FROM trusted.marketplace_vendas v
+WHERE NOT v._deleted
+GROUP BY 1, 2, 3

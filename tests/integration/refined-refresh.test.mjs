@@ -1,0 +1,195 @@
+// Incremental refresh of the REFINED reports (issue 14): after a full load,
+// an incremental pipeline run with updated, moved (to another day), inserted
+// and deleted sales refreshes the reports that say how (`-- refresh_by:`)
+// by the groups it changed, and every report then equals a full rebuild of
+// its own SELECT (both dumped sorted, as text). A change the refresh cannot
+// follow (a product's name: a table with no refresh_from) rebuilds the
+// report and says why; a change of a column no report reads (a product's
+// price, for vendas_diarias) does not; a snapshot (a full load) rebuilds.
+// A refresh that fails rolls back whole and the next run catches up.
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Lake, ROOT } from './lib/harness.mjs';
+import { SourceDb, assertSameRows, dumpRows, marketplaceEnv, registerDemoSources, runPipeline } from './lib/marketplace.mjs';
+
+let lake;
+let src;
+let srv;
+
+before(async () => {
+  lake = await Lake.create('refined-refresh');
+  src = await SourceDb.create('refinedrefresh', { sales: 3000 });
+  srv = await lake.startServer({ env: marketplaceEnv(src) });
+  await registerDemoSources(srv);
+});
+
+after(async () => {
+  try {
+    if (srv && !srv.exit) await srv.stop();
+    await lake?.close();
+  } finally {
+    await src?.drop();
+  }
+});
+
+const REPORTS = readdirSync(path.join(ROOT, 'sql/refined'))
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => f.slice(0, -4));
+
+// The report's own SELECT, as a full rebuild runs it.
+function reportSql(name) {
+  return readFileSync(path.join(ROOT, 'sql/refined', `${name}.sql`), 'utf8').replace(/[\s;]+$/, '');
+}
+
+// The refined step of a run: the one that is not deferred to another job.
+async function refinedStep(run) {
+  const out = await lake.sql(
+    `SELECT s FROM control.jobs j, jsonb_array_elements(j.steps) s WHERE j.pipeline_run_id = ${run.id} ` +
+      "AND s->>'name' = 'refined' AND NOT s ? 'deferred'",
+  );
+  const lines = out.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `one job of run ${run.id} brought the reports up to date: ${out}`);
+  return JSON.parse(lines[0]);
+}
+
+// Every report that exists equals a full rebuild of its SELECT, row for row.
+async function assertReportsEqualFullRebuild(what, table = (r) => `refined."${r}"`) {
+  let compared = 0;
+  for (const r of REPORTS) {
+    if ((await lake.sql(`SELECT to_regclass('refined."${r}"') IS NOT NULL`)) !== 't') continue;
+    const got = await dumpRows(lake.db, `SELECT * FROM ${table(r)}`);
+    const want = await dumpRows(lake.db, reportSql(r));
+    assertSameRows(got, want, `${what}: refined.${r} against a full rebuild of its SELECT`);
+    compared++;
+  }
+  assert.ok(compared >= 5, `compared ${compared} reports`);
+}
+
+const refreshedOf = (step, r) => step.refreshed.find((x) => x.report === r);
+const DAY = "(data_venda AT TIME ZONE 'America/Sao_Paulo')::date";
+
+describe('incremental refresh of the REFINED reports', () => {
+  test('the full load builds every report (nothing to refresh from yet) and records its snapshot', async () => {
+    await runPipeline(srv, 'marketplace_postgresql_full');
+    const run = await runPipeline(srv, 'marketplace_postgresql_incremental');
+    const step = await refinedStep(run);
+    assert.ok(step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
+    assert.deepEqual(step.refreshed, []);
+    assert.equal(typeof step.seconds.vendas_diarias, 'number');
+    const states = await lake.sql('SELECT string_agg(report, \',\' ORDER BY report) FROM control.refined_state');
+    assert.match(states, /vendas_diarias/);
+    await assertReportsEqualFullRebuild('after the full load');
+  });
+
+  test('updates, a sale moved to another day, inserts and deletes: refreshed by their groups, equal to a full rebuild', async () => {
+    // One sale moves five days back; one changes its quantity; two go; two
+    // come (one on an old day, one now); plus a burst of the demo's changes.
+    const [moved, updated, gone1, gone2] = (
+      await src.sql('SELECT id FROM vendas ORDER BY id LIMIT 4 OFFSET 100')
+    ).split('\n');
+    const movedBefore = await src.sql(`SELECT ${DAY} || '|' || produto_id FROM vendas WHERE id = ${moved}`);
+    const [oldDay, product] = movedBefore.split('|');
+    const groupRow = (day) =>
+      lake.sql(`SELECT coalesce(sum(vendas), 0) FROM refined.vendas_diarias WHERE dia = '${day}' AND produto_id = ${product}`);
+    const newDay = await src.sql(`SELECT (DATE '${oldDay}' - 5)::text`);
+    const oldBefore = Number(await groupRow(oldDay));
+    const newBefore = Number(await groupRow(newDay));
+    await src.sql(`
+      UPDATE vendas SET data_venda = data_venda - interval '5 days', updated_at = now() WHERE id = ${moved};
+      UPDATE vendas SET quantidade = quantidade + 3, total = (quantidade + 3) * preco_unitario, updated_at = now() WHERE id = ${updated};
+      DELETE FROM vendas WHERE id IN (${gone1}, ${gone2});
+      INSERT INTO vendas (produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total)
+      SELECT produto_id, loja_id, cliente_id, NULL, d, 2, preco_unitario, 2 * preco_unitario
+        FROM vendas, (VALUES (now() - interval '200 days'), (now())) AS x(d)
+       WHERE id = ${updated};`);
+    await src.changes(30, 50, 40);
+
+    const run = await runPipeline(srv, 'marketplace_postgresql_incremental');
+    const step = await refinedStep(run);
+    const vd = refreshedOf(step, 'vendas_diarias');
+    assert.ok(vd, `vendas_diarias refreshed incrementally: ${JSON.stringify(step)}`);
+    assert.ok(vd.groups >= 5, `the groups of the moved, updated, deleted and new sales: ${JSON.stringify(vd)}`);
+    assert.ok(vd.inserted > 0 && vd.deleted > 0, JSON.stringify(vd));
+    assert.ok(!step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
+
+    // The moved sale left its day and reached the other, in the report itself.
+    assert.equal(Number(await groupRow(oldDay)), oldBefore - 1, `day ${oldDay}, product ${product}: one sale fewer`);
+    assert.equal(Number(await groupRow(newDay)), newBefore + 1, `day ${newDay}, product ${product}: one sale more`);
+    await assertReportsEqualFullRebuild('after the incremental run');
+
+    // The comparison sees a difference when there is one.
+    await lake.sql(
+      'DROP TABLE IF EXISTS public.vd_check; CREATE TABLE public.vd_check AS TABLE refined.vendas_diarias; ' +
+        'UPDATE public.vd_check SET vendas = vendas + 1 WHERE ctid = (SELECT min(ctid) FROM public.vd_check)',
+    );
+    await assert.rejects(
+      assertReportsEqualFullRebuild('a corrupted copy', (r) => (r === 'vendas_diarias' ? 'public.vd_check' : `refined."${r}"`)),
+      /vendas_diarias against a full rebuild/,
+    );
+  });
+
+  test('a product price change (a column vendas_diarias does not read) keeps the refresh; a name change rebuilds it, saying why', async () => {
+    await src.sql("UPDATE produtos SET preco = preco + 1, updated_at = now() WHERE id = 3; UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now() WHERE id = (SELECT max(id) FROM vendas)");
+    let step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'vendas_diarias'), `refreshed despite the price change: ${JSON.stringify(step)}`);
+    await assertReportsEqualFullRebuild('after a price change');
+
+    await src.sql("UPDATE produtos SET nome = nome || ' (novo)', updated_at = now() WHERE id = 2");
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
+    assert.match(step.rebuilt_because.vendas_diarias, /marketplace_produtos/);
+    await assertReportsEqualFullRebuild('after a name change');
+
+    // Nothing it reads changed: nothing to do, still a refresh.
+    await src.sql("UPDATE clientes SET cidade = 'Campinas', updated_at = now() WHERE id = 1");
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.equal(refreshedOf(step, 'vendas_diarias')?.groups, 0, JSON.stringify(step));
+    await assertReportsEqualFullRebuild('after a change no report reads');
+
+    // A full load is a snapshot: the dimension tables changed as a whole.
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_full'));
+    assert.match(step.rebuilt_because?.vendas_diarias ?? '', /as a whole/, JSON.stringify(step));
+    await assertReportsEqualFullRebuild('after a full load of the dimensions');
+  });
+});
+
+describe('a failed refresh', () => {
+  test('rolls back whole, and the next run refreshes the groups it missed', async () => {
+    const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');
+    const stateBefore = await lake.sql("SELECT snapshot FROM control.refined_state WHERE report = 'vendas_diarias'");
+    await lake.sql(`
+      CREATE FUNCTION public.fail_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.layer = 'refined' AND NEW.table_name = 'vendas_diarias' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_refresh BEFORE INSERT OR UPDATE ON control.table_refresh
+        FOR EACH ROW EXECUTE FUNCTION public.fail_refresh();`);
+    try {
+      await src.sql('DELETE FROM vendas WHERE id = (SELECT min(id) FROM vendas)');
+      await src.changes(20, 50, 40);
+      const run = await runPipeline(srv, 'marketplace_postgresql_incremental', { expect: null });
+      assert.ok(run.jobs.some((j) => j.state === 'JOB_STATE_FAILED'), JSON.stringify(run.job_counts));
+      assertSameRows(await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias'), before, 'the report is as it was');
+      assert.equal(
+        await lake.sql("SELECT snapshot FROM control.refined_state WHERE report = 'vendas_diarias'"),
+        stateBefore,
+        'its snapshot is as it was: the changes are still unseen',
+      );
+    } finally {
+      await lake.sql('DROP TRIGGER fail_refresh ON control.table_refresh; DROP FUNCTION public.fail_refresh()');
+    }
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'vendas_diarias')?.groups > 0, `the missed groups: ${JSON.stringify(step)}`);
+    await assertReportsEqualFullRebuild('after the failed refresh and the next run');
+  });
+});
+
+describe('the server', () => {
+  test('stops cleanly', async () => {
+    await srv.stop();
+  });
+});
