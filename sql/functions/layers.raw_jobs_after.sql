@@ -1,7 +1,7 @@
 -- The newest job RAW holds after p_after, and the newest of those that was a
 -- snapshot (its rows carry no change operation), without reading the rows:
 -- a job's own partition (RAW partitioned by day, then by job) is named by its
--- bound, and a snapshot's first row already says it is one. Day partitions
+-- bound, and its first row says whether it is a snapshot. Day partitions
 -- made before RAW was partitioned by job (through their _job_id index) and a
 -- day's DEFAULT partition (rows a raw override wrote) are asked for theirs.
 -- For layers.trusted_merge.
@@ -26,8 +26,11 @@ BEGIN
             EXECUTE format('SELECT max(_job_id), max(_job_id) FILTER (WHERE sys_change_operation IS NULL) '
                            'FROM %s WHERE _job_id > $1', part.relid) INTO top, snap USING p_after;
         ELSIF part.job > p_after THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE sys_change_operation IS NULL)', part.relid) INTO is_snap;
-            EXECUTE format('SELECT CASE WHEN EXISTS (SELECT 1 FROM %s) THEN $1 END', part.relid) INTO top USING part.job;
+            -- a job's rows are all of a snapshot or all changes (every
+            -- change-sending extractor marks each row I, U or D): its first
+            -- row says which, and that it has rows at all
+            EXECUTE format('SELECT sys_change_operation IS NULL FROM %s LIMIT 1', part.relid) INTO is_snap;
+            top := CASE WHEN is_snap IS NOT NULL THEN part.job END;
             snap := CASE WHEN is_snap THEN part.job END;
         ELSE
             CONTINUE;

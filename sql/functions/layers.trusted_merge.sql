@@ -30,6 +30,7 @@ DECLARE
     empty boolean := false;
     swapped jsonb;
     rows_from text;
+    keys_c text;         -- "a" COLLATE "C", ...
     with_children boolean;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
@@ -60,6 +61,15 @@ BEGIN
                    '_quarantined_at timestamptz NOT NULL DEFAULT now(), key jsonb, column_name text, '
                    'value text, reason text, row jsonb)', t || '_quarantine');
 
+    -- RAW's keys as sorted for "newest row per key": byte order (COLLATE "C")
+    -- groups the same rows as the database's collation, which PostgreSQL
+    -- sorts without abbreviated keys, several times slower
+    SELECT string_agg(CASE WHEN a.attcollation <> 0 THEN format('%I COLLATE "C"', a.attname) ELSE format('%I', a.attname) END,
+                      ', ' ORDER BY i)
+      INTO keys_c
+      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)
+      JOIN pg_attribute a ON a.attrelid = format('raw.%I', t)::regclass AND a.attname = x->>'name' AND NOT a.attisdropped
+     WHERE (x->>'key')::boolean;
     INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
     SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
     SELECT j.top_job, j.snap_job INTO top_job, snap_job FROM layers.raw_jobs_after(p_source, last_job) j;
@@ -82,7 +92,7 @@ BEGIN
                 ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > %s AND _job_id >= %s '
                             'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST) b '
                             'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
-                            keys, t, last_job, coalesce(snap_job, 0), keys) END;
+                            keys_c, t, last_job, coalesce(snap_job, 0), keys_c) END;
             IF with_children THEN
                 -- layers.trusted_children builds the child tables from the
                 -- merge's temp tables batch and typed: make them
@@ -111,7 +121,7 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.batch;
     EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS '
                    'SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > $1 AND _job_id >= $2 '
-                   'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST', keys, t, keys)
+                   'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST', keys_c, t, keys_c)
         USING last_job, coalesce(snap_job, 0);
     GET DIAGNOSTICS n_batch = ROW_COUNT;
     ANALYZE pg_temp.batch;
