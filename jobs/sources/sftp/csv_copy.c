@@ -537,7 +537,8 @@ static void parse_utf8(struct csv_copy *c, const char *p, size_t len)
 			if (init_parser(c) != 0)
 				fail(c, "out of memory");
 		} else if (end && c->raw.len == 0 && c->parser.pstate == PSTATE_ROW_NOT_BEGUN && take_line(c, p, seg)) {
-			/* split here */
+			if (c->failed)
+				return; /* (the line is not counted, as below) */
 		} else {
 			if (!dynbuf_add(&c->raw, p, seg)) {
 				fail(c, "out of memory");
