@@ -7,9 +7,11 @@
  *   byte 2: date format ("" or one of five)
  *   byte 3: declared columns (1..5, the supplier price file's) and the
  *           chunk size of the second run
- * The file is converted twice, in one piece and in small chunks. Besides the
- * sanitizers, it checks:
- *  - both runs give the same rows, rejects, counts and error;
+ * The file is converted three times: in one piece, in small chunks, and a
+ * byte at a time (which leaves every line to libcsv: the converter splits
+ * only whole lines itself, so this run is the reference for its own
+ * splitting). Besides the sanitizers, it checks:
+ *  - the three runs give the same rows, rejects, counts and error;
  *  - without a header the file never fails as a whole: every problem is a
  *    reject;
  *  - every row is one COPY text line of the declared columns plus version,
@@ -212,13 +214,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *file = data + 4;
 	size_t n = size - 4;
 
-	struct run whole = {0}, pieces = {0};
+	struct run whole = {0}, pieces = {0}, bytes = {0};
 	convert(&d, ncols, file, n, n ? n : 1, &whole);
 	convert(&d, ncols, file, n, chunk, &pieces);
-	CHECK(whole.rc == pieces.rc && strcmp(whole.error, pieces.error) == 0);
-	CHECK(same(&whole.out.rows, &pieces.out.rows));
-	CHECK(same(&whole.out.rejects, &pieces.out.rejects));
-	CHECK(memcmp(&whole.stats, &pieces.stats, sizeof whole.stats) == 0);
+	convert(&d, ncols, file, n, 1, &bytes);
+	for (const struct run *r = &pieces; r; r = r == &pieces ? &bytes : NULL) {
+		CHECK(whole.rc == r->rc && strcmp(whole.error, r->error) == 0);
+		CHECK(same(&whole.out.rows, &r->out.rows));
+		CHECK(same(&whole.out.rejects, &r->out.rejects));
+		CHECK(memcmp(&whole.stats, &r->stats, sizeof whole.stats) == 0);
+	}
 	if (!d.header)
 		CHECK(whole.rc == 0);
 	if (whole.rc != 0) {
@@ -260,5 +265,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
 	run_free(&whole);
 	run_free(&pieces);
+	run_free(&bytes);
 	return 0;
 }

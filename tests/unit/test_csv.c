@@ -339,6 +339,34 @@ static void reject_text_does_not_depend_on_the_chunks(void **state)
 			       "f.csv\t2\t  C,3\texpected 3 fields, found 2\n");
 }
 
+/* Whole lines are split by the converter itself, not libcsv, when their
+ * quoting closes on the line; fed a byte at a time every line goes to
+ * libcsv. Both must agree on blanks around quoted fields, doubled quotes,
+ * empty quoted fields, a CRLF, and leave to libcsv what it rejects or what
+ * goes on past the line. */
+static void own_splitting_agrees_with_libcsv(void **state)
+{
+	same_in_every_chunking(" \"A \"\"x\"\" \" , 1 ,\"d\"\n"
+			       "\"\",,\n"
+			       "\"B,1\",  \"2\"  ,\r\n"
+			       "C,\"3\"x,d\n"
+			       "\"D\n2\",4,d\n"
+			       "E,5,\"d\" \"\n"
+			       "  \t \n"
+			       "F,6,d,\n"
+			       "\"\"\"\",\"\"\"7\",\"\"\n",
+			       "A \"x\" \t1\td\t5000000001\tU\tf.csv\t1\n"
+			       "\t\\N\t\\N\t5000000002\tU\tf.csv\t2\n"
+			       "B,1\t2\t\\N\t5000000003\tU\tf.csv\t3\n"
+			       "D\\n2\t4\td\t5000000005\tU\tf.csv\t5\n"
+			       "\"\t\"7\t\\N\t5000000010\tU\tf.csv\t10\n",
+			       "f.csv\t4\tC,\"3\"x,d\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n"
+			       "f.csv\t7\tE,5,\"d\" \"\tmalformed quoting (a quote inside an unquoted field, "
+			       "or text after a closing quote)\n"
+			       "f.csv\t9\tF,6,d,\texpected 3 fields, found 4\n");
+}
+
 /* Found by tests/fuzz/fuzz_csv (UBSan with clang): a header of empty fields
  * read them at an offset from fdata's NULL buffer. */
 static void header_of_empty_fields_fails_cleanly(void **state)
@@ -501,6 +529,7 @@ int main(void)
 		cmocka_unit_test(chunking_does_not_matter),
 		cmocka_unit_test(malformed_line_is_one_reject_whatever_the_chunks),
 		cmocka_unit_test(reject_text_does_not_depend_on_the_chunks),
+		cmocka_unit_test(own_splitting_agrees_with_libcsv),
 		cmocka_unit_test(header_of_empty_fields_fails_cleanly),
 		cmocka_unit_test(long_record_is_rejected),
 		cmocka_unit_test(helpers),

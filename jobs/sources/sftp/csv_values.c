@@ -3,6 +3,7 @@
  * PostgreSQL reads. */
 #include "jobs/sources/sftp/csv_values.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,63 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 		return 4;
 	}
 	return 0;
+}
+
+/* true when none of the 8 bytes in x needs a look: each is printable
+ * ASCII (0x20..0x7F) and not a backslash. */
+static bool plain8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t control = (x - 0x20 * ones) & ~x & highs; /* a byte below 0x20 */
+	uint64_t y = x ^ ('\\' * ones);
+	uint64_t backslash = (y - ones) & ~y & highs;
+	return ((x & highs) | control | backslash) == 0;
+}
+
+/* Writes s as a COPY text value at out, which has room for 2 * n bytes;
+ * returns the bytes written. Stops at the first byte that is not UTF-8, or
+ * NUL: *bad is its index, else -1. Runs of plain ASCII go 8 bytes at a time. */
+size_t csv_put_copy_text(char *out, const char *str, size_t n, long *bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, o = 0;
+	*bad = -1;
+	while (i < n) {
+		for (; i + 8 <= n; i += 8, o += 8) {
+			uint64_t x;
+			memcpy(&x, s + i, 8);
+			if (!plain8(x))
+				break;
+			memcpy(out + o, &x, 8);
+		}
+		if (i >= n)
+			break;
+		unsigned char ch = s[i];
+		if (ch >= 0x20 && ch < 0x80 && ch != '\\') {
+			out[o++] = (char)ch;
+			i++;
+			continue;
+		}
+		size_t k = ch == 0 ? 0 : utf8_len(s + i, n - i);
+		if (k == 0) {
+			*bad = (long)i;
+			return o;
+		}
+		if (k > 1) {
+			memcpy(out + o, s + i, k);
+			o += k, i += k;
+			continue;
+		}
+		const char *esc = ch == '\\' ? "\\\\" : ch == '\t' ? "\\t" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : NULL;
+		if (esc) {
+			out[o++] = esc[0];
+			out[o++] = esc[1];
+		} else {
+			out[o++] = (char)ch;
+		}
+		i++;
+	}
+	return o;
 }
 
 /* Appends s as a COPY text value. With `lenient`, bytes that are not UTF-8
@@ -80,8 +138,9 @@ long csv_add_copy_text(struct dynbuf *b, const char *str, size_t n, bool lenient
 
 /* --- value rewriting ------------------------------------------------- */
 
-/* "1.234,56" -> "1234.56"; false (value untouched) when it is not such a number. */
-bool csv_rewrite_decimal_comma(struct dynbuf *out, const char *s, size_t n)
+/* "1.234,56" -> "1234.56" written at out (room for n bytes): the length, or
+ * 0 when s is not such a number. The result needs no COPY escaping. */
+size_t csv_put_decimal_comma(char *out, const char *s, size_t n)
 {
 	int commas = 0, digits = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -92,19 +151,17 @@ bool csv_rewrite_decimal_comma(struct dynbuf *out, const char *s, size_t n)
 			commas++;
 		else if (ch == '.') {
 			if (commas)
-				return false;
+				return 0;
 		} else if (!((ch == '-' || ch == '+') && i == 0))
-			return false;
+			return 0;
 	}
 	if (!digits || commas > 1)
-		return false;
-	out->len = 0;
-	if (!dynbuf_reserve(out, n))
-		return false;
+		return 0;
+	size_t o = 0;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] != '.')
-			out->data[out->len++] = s[i] == ',' ? '.' : s[i];
-	return true;
+			out[o++] = s[i] == ',' ? '.' : s[i];
+	return o;
 }
 
 static int read_digits(const char *s, size_t n, size_t *i, int min, int max)
