@@ -4,8 +4,12 @@
 -- bound, and its first row says whether it is a snapshot. Day partitions
 -- made before RAW was partitioned by job (through their _job_id index) and a
 -- day's DEFAULT partition (rows a raw override wrote) are asked for theirs.
--- For layers.trusted_merge.
-CREATE OR REPLACE FUNCTION layers.raw_jobs_after(p_source bigint, p_after bigint, OUT top_job bigint, OUT snap_job bigint)
+-- `jobs` counts the jobs found (2 when a scanned partition had any: at least
+-- one, maybe more). For layers.trusted_merge.
+-- (it had no `jobs` before: new OUT parameters need a new function)
+DROP FUNCTION IF EXISTS layers.raw_jobs_after(bigint, bigint);
+CREATE FUNCTION layers.raw_jobs_after(p_source bigint, p_after bigint, OUT top_job bigint, OUT snap_job bigint,
+                                      OUT jobs integer)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     part record;
@@ -34,6 +38,9 @@ BEGIN
             snap := CASE WHEN is_snap THEN part.job END;
         ELSE
             CONTINUE;
+        END IF;
+        IF top IS NOT NULL THEN
+            jobs := coalesce(jobs, 0) + CASE WHEN part.job IS NULL THEN 2 ELSE 1 END;
         END IF;
         top_job := greatest(top_job, top);
         snap_job := greatest(snap_job, snap);

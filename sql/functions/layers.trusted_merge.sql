@@ -30,6 +30,10 @@ DECLARE
     empty boolean := false;
     swapped jsonb;
     rows_from text;
+    n_jobs integer;
+    one_pass boolean;
+    has_deletes boolean;
+    attempt integer;
     keys_c text;         -- "a" COLLATE "C", ...
     with_children boolean;
 BEGIN
@@ -72,7 +76,7 @@ BEGIN
      WHERE (x->>'key')::boolean;
     INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
     SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
-    SELECT j.top_job, j.snap_job INTO top_job, snap_job FROM layers.raw_jobs_after(p_source, last_job) j;
+    SELECT j.top_job, j.snap_job, j.jobs INTO top_job, snap_job, n_jobs FROM layers.raw_jobs_after(p_source, last_job) j;
     IF top_job IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
     END IF;
@@ -86,35 +90,48 @@ BEGIN
         EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO empty;
     END IF;
     IF NOT soft AND (snap_job = top_job OR empty) THEN
-        BEGIN
-            rows_from := CASE WHEN snap_job = top_job
-                THEN format('raw.%I b WHERE b._job_id = %s', t, snap_job)
-                ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > %s AND _job_id >= %s '
-                            'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST) b '
-                            'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
-                            keys_c, t, last_job, coalesce(snap_job, 0), keys_c) END;
-            IF with_children THEN
-                -- layers.trusted_children builds the child tables from the
-                -- merge's temp tables batch and typed: make them
-                DROP TABLE IF EXISTS pg_temp.batch, pg_temp.typed;
-                EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT b.* FROM %s', rows_from);
-                rows_from := 'pg_temp.batch b';
-            END IF;
-            swapped := layers.trusted_swap(p_source, rows_from);
-            IF with_children THEN
-                EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, _job_id, '
-                               '_change_version AS sys_change_version, NULL::char(1) AS sys_change_operation '
-                               'FROM trusted.%I', keys, t);
-            END IF;
-            UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
-             WHERE source_id = p_source;
-            RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',
-                                      'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
-                                      'replaced', true);
-        EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
-            -- rolled back to the block's start: merge row by row below
-            NULL;
-        END;
+        -- One job without deletes is typed as it lies when its keys are
+        -- unique (the key index says so); otherwise, or when they are not,
+        -- the newest row per key is picked first (a sort of the batch).
+        one_pass := snap_job = top_job;
+        IF NOT one_pass AND n_jobs = 1 THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM raw.%I WHERE _job_id = %s AND sys_change_operation = ''D'')',
+                           t, top_job) INTO has_deletes;
+            one_pass := NOT has_deletes;
+        END IF;
+        FOR attempt IN (CASE WHEN one_pass THEN 1 ELSE 2 END)..2 LOOP
+            BEGIN
+                rows_from := CASE WHEN attempt = 1
+                    THEN format('raw.%I b WHERE b._job_id = %s', t, top_job)
+                    ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > %s AND _job_id >= %s '
+                                'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST) b '
+                                'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
+                                keys_c, t, last_job, coalesce(snap_job, 0), keys_c) END;
+                IF with_children THEN
+                    -- layers.trusted_children builds the child tables from the
+                    -- merge's temp tables batch and typed: make them
+                    DROP TABLE IF EXISTS pg_temp.batch, pg_temp.typed;
+                    EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT b.* FROM %s', rows_from);
+                    rows_from := 'pg_temp.batch b';
+                END IF;
+                swapped := layers.trusted_swap(p_source, rows_from);
+                IF with_children THEN
+                    EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, _job_id, '
+                                   '_change_version AS sys_change_version, NULL::char(1) AS sys_change_operation '
+                                   'FROM trusted.%I', keys, t);
+                END IF;
+                UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
+                 WHERE source_id = p_source;
+                RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',
+                                          'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
+                                          'replaced', true);
+            EXCEPTION
+                WHEN integrity_constraint_violation THEN
+                    NULL;  -- a key twice: the next attempt picks the newest row per key
+                WHEN data_exception THEN
+                    EXIT;  -- a bad value: the merge below quarantines it
+            END;
+        END LOOP;
     END IF;
 
     -- The batch: newest RAW row per key among the new jobs (from the latest snapshot on).
