@@ -84,12 +84,11 @@ BEGIN
     -- Built aside and swapped in (layers.trusted_swap) rather than merged row
     -- by row: a snapshot that is the whole batch, or any batch when TRUSTED
     -- is empty (the first load of a source that sends changes: API pages,
-    -- files, change tracking). A bad value (quarantine), a duplicate key or
-    -- soft_delete (the old keys stay, marked) take the merge below instead.
-    IF NOT soft THEN
-        EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO empty;
-    END IF;
-    IF NOT soft AND (snap_job = top_job OR empty) THEN
+    -- files, change tracking; soft_delete or not: with no old rows there is
+    -- nothing to mark). A bad value (quarantine), or a snapshot with
+    -- soft_delete (the old keys stay, marked), take the merge below instead.
+    EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO empty;
+    IF (NOT soft AND snap_job = top_job) OR empty THEN
         -- One job without deletes is typed as it lies when its keys are
         -- unique (the key index says so); otherwise, or when they are not,
         -- the newest row per key is picked first (a sort of the batch).
