@@ -8,10 +8,15 @@
 # data set to /dev/null, in the same run.
 #
 #   bench/api_load.sh [POSTS]
+#
+# Env: BENCH_PG_DIR/BENCH_PG_PORT another private cluster (default var/bench-pg
+# on 5440); BENCH_SIM_PORT/BENCH_LAKE_PORT the simulator's and the server's
+# HTTP ports (default 18950, 18098).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 posts=${1:-1000000}
-dir=var/bench-pg; port=5440; sim_port=18950; lake_port=18098
+dir=${BENCH_PG_DIR:-var/bench-pg}; port=${BENCH_PG_PORT:-5440}
+sim_port=${BENCH_SIM_PORT:-18950}; lake_port=${BENCH_LAKE_PORT:-18098}
 
 scripts/install-deps
 . scripts/node-env
@@ -49,6 +54,7 @@ jq -c --arg url "http://127.0.0.1:$sim_port" '.[0] | .options.base_url = $url | 
 job=$(curl -sf "${H[@]}" localhost:$lake_port/v1/sources/1/loads -d '{"load_type":"incremental"}' | jq .id)
 until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.5; done
 j=$(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job)
+[[ -n ${BENCH_JOB_JSON:-} ]] && echo "$j" > "$BENCH_JOB_JSON"
 rows=$(jq -r .rows_written <<<"$j")
 ex=$(jq -r '[.steps[] | select(.name == "extract")][0] | ((.finished_at | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.started_at | sub("\\.[0-9]+Z$"; "Z") | fromdate))' <<<"$j")
 wait=$(jq -r '[.steps[] | select(.name == "extract")][0].network_wait_seconds' <<<"$j")

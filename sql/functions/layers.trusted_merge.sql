@@ -28,6 +28,9 @@ DECLARE
     c jsonb;
     k bigint;
     swap text;
+    b_keys text;         -- b."a", b."b"
+    pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key
+    extra text;          -- the change columns (and _record) typed carries
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -95,23 +98,29 @@ BEGIN
         END;
     END IF;
 
-    -- The batch: newest RAW row per key among the new jobs (from the latest snapshot on).
+    -- The batch, typed in the same pass: the newest RAW row per key among the
+    -- new jobs (from the latest snapshot on), cast once into pg_temp.typed,
+    -- with an API source's _record for layers.trusted_children. Only when a
+    -- value does not cast is the untyped batch kept (pg_temp.batch), to
+    -- quarantine the rows that hold one and type the rest.
     DROP TABLE IF EXISTS pg_temp.batch;
-    EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS '
-                   'SELECT DISTINCT ON (%s) * FROM raw.%I WHERE _job_id > $1 AND _job_id >= $2 '
-                   'ORDER BY %s, _job_id DESC, sys_change_version DESC NULLS LAST', keys, t, keys)
-        USING last_job, coalesce(snap_job, 0);
-    GET DIAGNOSTICS n_batch = ROW_COUNT;
-    ANALYZE pg_temp.batch;
-
-    -- Type the batch; on a bad value, quarantine the rows that hold one.
     DROP TABLE IF EXISTS pg_temp.typed;
-    q := format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s, b._job_id, b.sys_change_version, '
-                'b.sys_change_operation FROM batch b', typed_cols);
+    SELECT string_agg(format('b.%I', x->>'name'), ', ' ORDER BY i) INTO b_keys
+      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i) WHERE (x->>'key')::boolean;
+    pick := format('FROM raw.%I b WHERE b._job_id > $1 AND b._job_id >= $2 '
+                   'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST', t, b_keys);
+    extra := ', b._job_id, b.sys_change_version, b.sys_change_operation' ||
+             CASE WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('raw.%I', t))
+                               AND attname = '_record' AND NOT attisdropped) THEN ', b._record' ELSE '' END;
     BEGIN
-        EXECUTE q;
+        EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s%s %s',
+                       b_keys, typed_cols, extra, pick) USING last_job, coalesce(snap_job, 0);
+        GET DIAGNOSTICS n_batch = ROW_COUNT;
     EXCEPTION WHEN data_exception THEN
         -- slow path: find each bad row's first bad column
+        EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', b_keys, pick)
+            USING last_job, coalesce(snap_job, 0);
+        GET DIAGNOSTICS n_batch = ROW_COUNT;
         EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
                        'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
                        'FROM batch b CROSS JOIN LATERAL ('
@@ -127,11 +136,12 @@ BEGIN
         EXECUTE format('DELETE FROM batch b WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1) x '
                        'WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL)')
             USING s.columns;
-        EXECUTE q;
+        EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s%s FROM batch b', typed_cols, extra);
     END;
     -- a temp table has no statistics: without them the planner may join a
-    -- small batch to a big TRUSTED table with a full scan
-    ANALYZE pg_temp.typed;
+    -- small batch to a big TRUSTED table with a full scan (the joins need
+    -- only the keys and the operation; _record would cost the most to sample)
+    EXECUTE format('ANALYZE pg_temp.typed (%s, sys_change_operation)', keys);
 
     IF snap_job IS NOT NULL THEN
         -- a snapshot: keys it does not have are gone from the source
