@@ -31,6 +31,8 @@ DECLARE
     b_keys text;         -- b."a", b."b"
     pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key
     extra text;          -- the change columns (and _record) typed carries
+    pk name;             -- TRUSTED's primary key constraint
+    bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -138,45 +140,61 @@ BEGIN
             USING s.columns;
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s%s FROM batch b', typed_cols, extra);
     END;
-    -- a temp table has no statistics: without them the planner may join a
-    -- small batch to a big TRUSTED table with a full scan (the joins need
-    -- only the keys and the operation; _record would cost the most to sample)
-    EXECUTE format('ANALYZE pg_temp.typed (%s, sys_change_operation)', keys);
 
-    IF snap_job IS NOT NULL THEN
-        -- a snapshot: keys it does not have are gone from the source
-        -- (keys whose row was quarantined keep their last good version);
-        -- with soft_delete they are marked, as a 'D' change is
-        EXECUTE format(CASE WHEN soft
-                       THEN 'UPDATE trusted.%I t SET _deleted = true, _job_id = $1, _merged_at = now() '
-                            'WHERE NOT t._deleted AND NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
-                       ELSE 'DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) ' END ||
-                       'AND NOT EXISTS (SELECT 1 FROM trusted.%I q WHERE q._job_id >= $1 AND %s)',
-                       t, key_match, t || '_quarantine',
-                       (SELECT string_agg(format('q.key->>%L = t.%I::text', x->>'name', x->>'name'), ' AND ')
-                          FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
-            USING snap_job;
-        GET DIAGNOSTICS n_deleted = ROW_COUNT;
-    END IF;
-
-    IF soft THEN
-        EXECUTE format('UPDATE trusted.%I t SET _deleted = true, _job_id = b._job_id, '
-                       '_change_version = b.sys_change_version, _merged_at = now() '
-                       'FROM typed b WHERE %s AND b.sys_change_operation = ''D'' AND NOT t._deleted', t, key_match);
+    -- A big batch into an empty TRUSTED (the first load of a source that sends
+    -- changes) has nothing to delete or conflict with: one plain insert, the
+    -- key index built after the fill (measured: 200 000 rows 1.07 s upserted,
+    -- 0.5 s so). The exclusive lock this takes is held to the commit, as a
+    -- swap's is.
+    SELECT conname INTO pk FROM pg_constraint
+     WHERE conrelid = to_regclass(format('trusted.%I', t)) AND contype = 'p';
+    bulk := n_batch >= 10000 AND pk IS NOT NULL AND NOT layers.has_rows(format('trusted.%I', t)::regclass);
+    q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
+                'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
+                'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);
+    IF bulk THEN
+        EXECUTE format('ALTER TABLE trusted.%I DROP CONSTRAINT %I', t, pk);
+        EXECUTE q;
+        GET DIAGNOSTICS n_upserted = ROW_COUNT;
+        EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s)', t, pk, keys);
     ELSE
-        EXECUTE format('DELETE FROM trusted.%I t USING typed b WHERE %s AND b.sys_change_operation = ''D''',
-                       t, key_match);
-    END IF;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    n_deleted := n_deleted + k;
+        -- a temp table has no statistics: without them the planner may join a
+        -- small batch to a big TRUSTED table with a full scan (the joins need
+        -- only the keys and the operation; _record would cost the most to sample)
+        EXECUTE format('ANALYZE pg_temp.typed (%s, sys_change_operation)', keys);
 
-    EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
-                   'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
-                   'WHERE sys_change_operation IS DISTINCT FROM ''D'' '
-                   'ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
-                   '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
-                   t, col_list, col_list, keys, set_list);
-    GET DIAGNOSTICS n_upserted = ROW_COUNT;
+        IF snap_job IS NOT NULL THEN
+            -- a snapshot: keys it does not have are gone from the source
+            -- (keys whose row was quarantined keep their last good version);
+            -- with soft_delete they are marked, as a 'D' change is
+            EXECUTE format(CASE WHEN soft
+                           THEN 'UPDATE trusted.%I t SET _deleted = true, _job_id = $1, _merged_at = now() '
+                                'WHERE NOT t._deleted AND NOT EXISTS (SELECT 1 FROM typed b WHERE %s) '
+                           ELSE 'DELETE FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM typed b WHERE %s) ' END ||
+                           'AND NOT EXISTS (SELECT 1 FROM trusted.%I q WHERE q._job_id >= $1 AND %s)',
+                           t, key_match, t || '_quarantine',
+                           (SELECT string_agg(format('q.key->>%L = t.%I::text', x->>'name', x->>'name'), ' AND ')
+                              FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
+                USING snap_job;
+            GET DIAGNOSTICS n_deleted = ROW_COUNT;
+        END IF;
+
+        IF soft THEN
+            EXECUTE format('UPDATE trusted.%I t SET _deleted = true, _job_id = b._job_id, '
+                           '_change_version = b.sys_change_version, _merged_at = now() '
+                           'FROM typed b WHERE %s AND b.sys_change_operation = ''D'' AND NOT t._deleted', t, key_match);
+        ELSE
+            EXECUTE format('DELETE FROM trusted.%I t USING typed b WHERE %s AND b.sys_change_operation = ''D''',
+                           t, key_match);
+        END IF;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        n_deleted := n_deleted + k;
+
+        EXECUTE q || format(' ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+                            '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
+                            keys, set_list);
+        GET DIAGNOSTICS n_upserted = ROW_COUNT;
+    END IF;
 
     UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
      WHERE source_id = p_source;
