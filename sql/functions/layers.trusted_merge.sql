@@ -107,8 +107,13 @@ BEGIN
     -- quarantine the rows that hold one and type the rest.
     DROP TABLE IF EXISTS pg_temp.batch;
     DROP TABLE IF EXISTS pg_temp.typed;
-    SELECT string_agg(format('b.%I', x->>'name'), ', ' ORDER BY i) INTO b_keys
-      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i) WHERE (x->>'key')::boolean;
+    -- (RAW's text keys are compared byte by byte: the same groups, and a
+    -- sort about 3x faster than under the database's libc collation)
+    SELECT string_agg(format('b.%I', x->>'name') || CASE WHEN a.attcollation <> 0 THEN ' COLLATE "C"' ELSE '' END,
+                      ', ' ORDER BY i) INTO b_keys
+      FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)
+      LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(format('raw.%I', t)) AND a.attname = x->>'name'
+     WHERE (x->>'key')::boolean;
     pick := format('FROM raw.%I b WHERE b._job_id > $1 AND b._job_id >= $2 '
                    'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST', t, b_keys);
     extra := ', b._job_id, b.sys_change_version, b.sys_change_operation' ||
