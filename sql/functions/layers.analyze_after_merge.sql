@@ -7,6 +7,8 @@
 -- the batch) and RAW's _job_id (the batch's filter). Sampling every column
 -- (RAW's _record and texts above all) took 4x longer; a column-list ANALYZE
 -- leaves the changes counter alone, so autovacuum still analyzes them whole.
+-- A key index built in this transaction (an empty TRUSTED filled in bulk)
+-- has just counted TRUSTED's rows, and a key is unique: nothing to sample.
 CREATE OR REPLACE FUNCTION layers.analyze_after_merge(p_source bigint, p_batch bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -17,10 +19,14 @@ BEGIN
     IF p_batch < 100000 OR to_regclass(format('trusted.%I', t)) IS NULL THEN
         RETURN false;
     END IF;
-    SELECT string_agg(format('%I', x->>'name'), ', ') INTO keys
-      FROM control.sources s, jsonb_array_elements(s.columns) x
-     WHERE s.id = p_source AND (x->>'key')::boolean;
-    EXECUTE format('ANALYZE trusted.%I%s', t, coalesce(' (' || keys || ')', ''));
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                   WHERE i.indrelid = to_regclass(format('trusted.%I', t)) AND i.indisprimary
+                     AND c.xmin = pg_current_xact_id()::xid) THEN
+        SELECT string_agg(format('%I', x->>'name'), ', ') INTO keys
+          FROM control.sources s, jsonb_array_elements(s.columns) x
+         WHERE s.id = p_source AND (x->>'key')::boolean;
+        EXECUTE format('ANALYZE trusted.%I%s', t, coalesce(' (' || keys || ')', ''));
+    END IF;
     -- the RAW partitions without statistics (new since the last analyze)
     FOR part IN SELECT c.oid::regclass AS rel FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                 WHERE i.inhparent = to_regclass(format('raw.%I', t)) AND c.reltuples < 0
