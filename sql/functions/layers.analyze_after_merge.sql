@@ -9,8 +9,10 @@
 -- leaves the changes counter alone, so autovacuum still analyzes them whole.
 -- A key index built in this transaction (an empty TRUSTED filled in bulk)
 -- has just counted TRUSTED's rows, and a key is unique: nothing to sample.
+-- A sample of 3 000 rows (statistics target 10) is enough for a key and for
+-- job ids, and reads a tenth of the pages (RAW, 210 000 rows: 0.24 s -> 0.02 s).
 CREATE OR REPLACE FUNCTION layers.analyze_after_merge(p_source bigint, p_batch bigint) RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET default_statistics_target = 10 AS $$
 DECLARE
     t text := layers.table_name(p_source);
     keys text;
