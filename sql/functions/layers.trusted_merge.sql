@@ -149,8 +149,8 @@ BEGIN
     -- A big batch into an empty TRUSTED (the first load of a source that sends
     -- changes) has nothing to delete or conflict with: one plain insert, the
     -- key index built after the fill (measured: 200 000 rows 1.07 s upserted,
-    -- 0.5 s so). The exclusive lock this takes is held to the commit, as a
-    -- swap's is.
+    -- 0.45-0.77 s so). The exclusive lock this takes is held to the commit, as
+    -- a swap's is.
     SELECT conname INTO pk FROM pg_constraint
      WHERE conrelid = to_regclass(format('trusted.%I', t)) AND contype = 'p';
     bulk := n_batch >= 10000 AND pk IS NOT NULL AND NOT layers.has_rows(format('trusted.%I', t)::regclass);
