@@ -315,6 +315,69 @@ describe('clean and incremental loads', () => {
   });
 });
 
+// --- TRUSTED's bulk path and quarantine, with the child tables ----------------
+
+describe('a first load into empty tables, and values that do not cast', () => {
+  const pkColumns = async (table) =>
+    sqlJson(
+      `SELECT coalesce(json_agg(a.attname ORDER BY k.i), '[]') FROM pg_constraint c
+         CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(n, i)
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+        WHERE c.conrelid = 'trusted."${table}"'::regclass AND c.contype = 'p'`,
+    );
+
+  test('12 000 posts into empty tables go in without the upsert, keys indexed after; an incremental load then upserts', { timeout: 180_000 }, async () => {
+    const sim = await startSim(['--posts', 12000, '--seed', 17, '--max-page-size', 1000]);
+    const source = await createSource(postsDef(sim, { object: 'posts_bulk', options: { page_size: 1000 } }));
+    const truth1 = await sim.truth('posts');
+    const job1 = await runLoad(srv, source.id, 'incremental', { timeoutMs: 150_000 });
+    const merge = job1.steps.find((s) => s.name === 'trusted').result;
+    assert.equal(merge.batch, 12000);
+    assert.equal(merge.merged, 12000);
+    assert.equal(merge.snapshot_job, null, 'pages of changes: the merge, not a snapshot swap');
+    assert.ok(merge.children.hashtags > 0 && merge.children.mentions > 0, JSON.stringify(merge.children));
+    assert.equal(await assertTrustedEqualsTruth('redesocial_posts_bulk', truth1.versions), 12000);
+    await assertChildrenMatch('redesocial_posts_bulk', truth1.versions);
+    assert.deepEqual(await pkColumns('redesocial_posts_bulk'), ['id'], 'the key index is back');
+    assert.deepEqual(await pkColumns('redesocial_posts_bulk_hashtags'), ['id', 'position']);
+    assert.deepEqual(await pkColumns('redesocial_posts_bulk_mentions'), ['id', 'position']);
+
+    // 12 500 posts: old ones edited and new ones, merged into the filled tables
+    await sim.resize({ posts: 12500 });
+    const truth2 = await sim.truth('posts');
+    const job2 = await runLoad(srv, source.id, 'incremental', { timeoutMs: 150_000 });
+    assert.ok(job2.rows_read > 500, `new posts and edits (${job2.rows_read} versions)`);
+    assert.equal(await assertTrustedEqualsTruth('redesocial_posts_bulk', truth2.versions), 12500);
+    await assertChildrenMatch('redesocial_posts_bulk', truth2.versions);
+  });
+
+  test('user_followers typed smallint: the posts whose newest version overflows it are quarantined, the rest merge with their children', { timeout: 90_000 }, async () => {
+    const sim = await startSim(['--posts', 2000, '--seed', 19]);
+    const def = postsDef(sim, { object: 'posts_small', options: { page_size: 500 } });
+    def.columns = def.columns.map((c) => (c.name === 'user_followers' ? { ...c, type: 'smallint' } : c));
+    const source = await createSource(def);
+    const truth = await sim.truth('posts');
+    const fits = (v) => v.user.followers <= 32767;
+    const latest = latestById(truth.versions);
+    const good = new Set([...latest.values()].filter(fits).map((v) => v.id));
+    assert.ok(good.size > 100 && good.size < latest.size - 100, `both kinds of posts (${good.size} of ${latest.size} fit)`);
+
+    const job = await runLoad(srv, source.id, 'incremental', { timeoutMs: 60_000 });
+    assert.equal(job.state, 'JOB_STATE_DONE', job.error);
+    const merge = job.steps.find((s) => s.name === 'trusted').result;
+    assert.equal(merge.quarantined, latest.size - good.size);
+    assert.equal(merge.merged, good.size);
+    const goodVersions = truth.versions.filter((v) => good.has(v.id));
+    assert.equal(await assertTrustedEqualsTruth('redesocial_posts_small', goodVersions), good.size);
+    await assertChildrenMatch('redesocial_posts_small', goodVersions);
+    const quarantined = await sqlJson(
+      `SELECT coalesce(json_agg(key->>'id' ORDER BY key->>'id'), '[]') FROM trusted.redesocial_posts_small_quarantine
+        WHERE column_name = 'user_followers'`,
+    );
+    assert.deepEqual(quarantined, [...latest.keys()].filter((id) => !good.has(id)).sort());
+  });
+});
+
 // --- 3, 4: faults ---------------------------------------------------------
 
 describe('faults of the API', () => {
