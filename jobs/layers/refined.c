@@ -64,6 +64,28 @@ static void header_value(const char *sql, const char *tag, char *out, size_t len
 	snprintf(out, len, "%.*s", (int)n, p);
 }
 
+/* Reads the report file `file` of `dir` into rep (name, text and headers);
+ * false for a file that is not a report (another suffix, a bad name) or
+ * cannot be read. The caller frees rep->sql. */
+static bool report_read(const char *dir, const char *file, struct report *rep)
+{
+	size_t n = strlen(file);
+	if (n < 5 || strcmp(file + n - 4, ".sql") != 0)
+		return false;
+	memset(rep, 0, sizeof *rep);
+	snprintf(rep->name, sizeof rep->name, "%.*s", (int)(n - 4), file);
+	if (!sqlident_valid(rep->name) || strlen(rep->name) > 50)
+		return false;
+	char path[8192];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (!(rep->sql = util_read_file(path, NULL)))
+		return false;
+	header_value(rep->sql, "depends", rep->depends, sizeof rep->depends);
+	header_value(rep->sql, "key", rep->key, sizeof rep->key);
+	header_value(rep->sql, "refresh_by", rep->refresh_by, sizeof rep->refresh_by);
+	return true;
+}
+
 /* true when the comma list `list` holds `item` exactly. */
 static bool list_has(const char *list, const char *item)
 {
@@ -390,20 +412,9 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	 * depends line) after those that read TRUSTED only */
 	for (int pass = 0; d && pass < 2 && rc == 0; pass++, rewinddir(d)) {
 		while ((e = readdir(d)) && rc == 0) {
-			size_t n = strlen(e->d_name);
-			if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
+			struct report rep;
+			if (!report_read(dir, e->d_name, &rep))
 				continue;
-			struct report rep = {0};
-			snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
-			if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
-				continue;
-			char path[8192];
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (!(rep.sql = util_read_file(path, NULL)))
-				continue;
-			header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
-			header_value(rep.sql, "key", rep.key, sizeof rep.key);
-			header_value(rep.sql, "refresh_by", rep.refresh_by, sizeof rep.refresh_by);
 			if ((strstr(rep.depends, "refined.") != NULL) == (pass == 1) && reads_any(rep.depends, tables)) {
 				char missing[200];
 				if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
@@ -444,18 +455,9 @@ json_t *layers_refined_reports(const char *home)
 	json_t *out = json_array();
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n < 5 || strcmp(e->d_name + n - 4, ".sql") != 0)
+		struct report rep;
+		if (!report_read(dir, e->d_name, &rep))
 			continue;
-		struct report rep = {0};
-		snprintf(rep.name, sizeof rep.name, "%.*s", (int)(n - 4), e->d_name);
-		if (!sqlident_valid(rep.name) || strlen(rep.name) > 50)
-			continue;
-		char path[8192];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (!(rep.sql = util_read_file(path, NULL)))
-			continue;
-		header_value(rep.sql, "depends", rep.depends, sizeof rep.depends);
 		free(rep.sql);
 		json_t *deps = json_array();
 		for (char *save = NULL, *tok = strtok_r(rep.depends, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
