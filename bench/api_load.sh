@@ -72,4 +72,4 @@ printf "%-40s %10.1f %12.0f\n" "shopperlake whole job (land..refined)" "$total" 
 printf "network wait in extract: %.1f s (%.0f %%), our own work: %.0f %%; peak RSS %s MB\n" "$wait" \
   "$(echo "100 * $wait / ($ex + 0.001)" | bc -l)" "$(echo "100 - 100 * $wait / ($ex + 0.001)" | bc -l)" "$rss"
 printf "steps (s): %s\n" "$steps"
-printf "whole job / extract+land: %.1fx (goal <= 1.3x)\n" "$(echo "$total / $ex" | bc -l)"
+printf "whole job / extract+land: %.2fx (goal <= 1.3x)\n" "$(echo "$total / $ex" | bc -l)"

@@ -9,8 +9,13 @@ BEGIN
     IF m IS NULL THEN
         RAISE EXCEPTION 'index line "%": expected trusted.<table> (<columns or expressions>)', p_def;
     END IF;
-    IF to_regclass(format('trusted.%I', m[1])) IS NOT NULL THEN
-        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON trusted.%I %s',
+    IF to_regclass(format('trusted.%I', m[1])) IS NOT NULL
+       AND to_regclass(format('trusted.%I', left(m[1], 40) || '_r_' || left(md5(m[2]), 12))) IS NULL THEN
+        EXECUTE format('CREATE INDEX %I ON trusted.%I %s',
                        left(m[1], 40) || '_r_' || left(md5(m[2]), 12), m[1], m[2]);
+        -- an index on expressions has statistics of its own only from the
+        -- next ANALYZE: without them a refresh's group lookups are planned
+        -- blind
+        EXECUTE format('ANALYZE trusted.%I', m[1]);
     END IF;
 END $$;
