@@ -98,7 +98,7 @@ BEGIN
         -- One job without deletes is typed as it lies when its keys are
         -- unique (the key index says so); otherwise, or when they are not,
         -- the newest row per key is picked first (a sort of the batch).
-        one_pass := snap_job = top_job;
+        one_pass := coalesce(snap_job = top_job, false);
         IF NOT one_pass AND n_jobs = 1 THEN
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM raw.%I WHERE _job_id = %s AND sys_change_operation = ''D'')',
                            t, top_job) INTO has_deletes;

@@ -183,3 +183,45 @@ describe('demo change tracking', () => {
     assert.match(job.error, /run a full load/);
   });
 });
+
+describe('a first load of changes into an empty TRUSTED (built aside, not merged row by row)', () => {
+  // RAW rows as an extractor of changes lands them: every row I, U or D.
+  async function landChanges(system, job, rows) {
+    const s = await register(system, { load_type: 'incremental', offset_mode: 'watermark', offset_column: 'updated_at' });
+    const t = `${system}_itens`;
+    const values = rows.map(([id, nome, v, op]) =>
+      `('${id}', ${nome === null ? 'NULL' : `'${nome}'`}, 'SP', '2026-01-01', ${v}, '${op}')`).join(', ');
+    await lake.sql(`SET ROLE lake;
+      CREATE TABLE land."${t}" (id text, nome text, uf text, updated_at text, sys_change_version bigint,
+        sys_change_operation char(1), _job_id bigint NOT NULL, _partitiontime timestamptz NOT NULL) PARTITION BY LIST (_job_id);
+      CREATE TABLE land."j${job}_${t}" PARTITION OF land."${t}" FOR VALUES IN (${job});
+      INSERT INTO land."j${job}_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
+        SELECT v.*, ${job}, now() FROM (VALUES ${values}) v;
+      SELECT layers.raw_append(${s.id}, ${job});`);
+    return { s, t };
+  }
+  const merge = async (s) => JSON.parse(await lake.sql(`SET ROLE lake; SELECT layers.trusted_merge(${s.id})`));
+  const rowsOf = (t) => lake.sql(`SELECT string_agg(id || '=' || nome, ',' ORDER BY id) FROM trusted."${t}"`);
+
+  test('a key twice: the newest row wins; a key inserted then deleted in the same load is not there', async () => {
+    const { s, t } = await landChanges('swdup', 9001,
+      [[1, 'um', 1, 'I'], [2, 'dois', 2, 'I'], [2, 'dois bis', 3, 'U'], [3, 'tres', 4, 'I'], [3, null, 5, 'D']]);
+    const res = await merge(s);
+    assert.equal(res.replaced, true, JSON.stringify(res));
+    assert.equal(await rowsOf(t), '1=um,2=dois bis');
+  });
+
+  test('unique keys without deletes: typed as they lie, every row', async () => {
+    const { s, t } = await landChanges('swuniq', 9002, [[1, 'um', 1, 'I'], [2, 'dois', 2, 'U'], [3, 'tres', 3, 'I']]);
+    const res = await merge(s);
+    assert.equal(res.replaced, true, JSON.stringify(res));
+    assert.equal(res.merged, 3);
+    assert.equal(await rowsOf(t), '1=um,2=dois,3=tres');
+  });
+
+  test('a key twice whose newest row comes first in the file still wins', async () => {
+    const { s, t } = await landChanges('swlate', 9003, [[7, 'novo', 9, 'U'], [7, 'velho', 2, 'I']]);
+    await merge(s);
+    assert.equal(await rowsOf(t), '7=novo');
+  });
+});
