@@ -50,9 +50,18 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 	    db_exec(lake, sql.data, err, errlen) != 0)
 		goto out;
 
-	/* Columns added to the source definition since the table was made. */
+	/* Columns added to the source definition since the table was made;
+	 * only those: an ALTER TABLE locks the table whole, waiting for anyone
+	 * reading LAND even when the column is there. */
 	json_array_foreach(json_object_get(source, "columns"), i, col) {
-		char *q = sqlident_quote(lake, json_string_value(json_object_get(col, "name")));
+		const char *params[2] = {parent, json_string_value(json_object_get(col, "name"))};
+		PGresult *has = PQexecParams(lake, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass "
+						   "AND attname = $2 AND NOT attisdropped)", 2, NULL, params, NULL, NULL, 0);
+		bool known = PQresultStatus(has) == PGRES_TUPLES_OK && strcmp(PQgetvalue(has, 0, 0), "t") == 0;
+		PQclear(has);
+		if (known)
+			continue;
+		char *q = sqlident_quote(lake, params[1]);
 		snprintf(sql_buf, sizeof sql_buf, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", parent, q ? q : "\"?\"");
 		free(q);
 		if (db_exec(lake, sql_buf, err, errlen) != 0)

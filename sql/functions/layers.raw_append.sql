@@ -24,6 +24,7 @@ DECLARE
     cols text;
     done boolean;
     why text;
+    prev_lock_timeout text := current_setting('lock_timeout');
     n bigint;
 BEGIN
     SET LOCAL client_min_messages = warning;
@@ -67,6 +68,9 @@ BEGIN
 
     IF day_kind = 'p' THEN
         BEGIN
+            -- the detach locks LAND's table whole: a reader of LAND makes the
+            -- load copy after a short wait rather than wait for it
+            PERFORM set_config('lock_timeout', '5s', true);
             EXECUTE format('ALTER TABLE land.%I DETACH PARTITION %s', t, part);
             -- RAW may hold columns this LAND table never had (RAW outlives
             -- LAND tables): the attached partition needs them all
@@ -79,10 +83,12 @@ BEGIN
             END LOOP;
             EXECUTE format('ALTER TABLE %s SET SCHEMA raw', part);
             EXECUTE format('ALTER TABLE raw.%I ATTACH PARTITION raw.%I FOR VALUES IN (%s)', day_part, part_name, p_job);
+            PERFORM set_config('lock_timeout', prev_lock_timeout, true);
             -- (no count: the caller knows how many rows it landed)
             RETURN jsonb_build_object('attached', true);
         EXCEPTION WHEN others THEN
-            -- rolled back to the block's start: the partition is LAND's again
+            -- rolled back to the block's start (lock_timeout too): the
+            -- partition is LAND's again
             why := SQLERRM;
         END;
     ELSE

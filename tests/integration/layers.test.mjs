@@ -278,6 +278,7 @@ describe('RAW takes LAND\'s partition', () => {
       'LAND keeps the copied partition for its retention');
     await assertTrustedEqualsSource(lake, src, defs.lojas);
     // (lojas keeps today's plain partition: its later loads copy, as such a lake's would)
+
   });
 });
 
