@@ -53,20 +53,35 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 	/* Columns added to the source definition since the table was made;
 	 * only those: an ALTER TABLE locks the table whole, waiting for anyone
 	 * reading LAND even when the column is there. */
-	json_array_foreach(json_object_get(source, "columns"), i, col) {
-		const char *params[2] = {parent, json_string_value(json_object_get(col, "name"))};
-		PGresult *has = PQexecParams(lake, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass "
-						   "AND attname = $2 AND NOT attisdropped)", 2, NULL, params, NULL, NULL, 0);
-		bool known = PQresultStatus(has) == PGRES_TUPLES_OK && strcmp(PQgetvalue(has, 0, 0), "t") == 0;
-		PQclear(has);
-		if (known)
-			continue;
-		char *q = sqlident_quote(lake, params[1]);
+	json_t *names = json_array();
+	json_array_foreach(json_object_get(source, "columns"), i, col)
+		json_array_append(names, json_object_get(col, "name"));
+	char *names_s = json_dumps(names, JSON_COMPACT);
+	json_decref(names);
+	if (!names_s) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	const char *params[2] = {parent, names_s};
+	PGresult *missing = PQexecParams(lake, "SELECT n FROM jsonb_array_elements_text($2::jsonb) n WHERE NOT EXISTS "
+					       "(SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = n "
+					       "AND NOT attisdropped)", 2, NULL, params, NULL, NULL, 0);
+	free(names_s);
+	if (PQresultStatus(missing) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(missing));
+		PQclear(missing);
+		goto out;
+	}
+	for (int r = 0; r < PQntuples(missing); r++) {
+		char *q = sqlident_quote(lake, PQgetvalue(missing, r, 0));
 		snprintf(sql_buf, sizeof sql_buf, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text", parent, q ? q : "\"?\"");
 		free(q);
-		if (db_exec(lake, sql_buf, err, errlen) != 0)
+		if (db_exec(lake, sql_buf, err, errlen) != 0) {
+			PQclear(missing);
 			goto out;
+		}
 	}
+	PQclear(missing);
 	/* This load's partition; its defaults are this load's constants
 	 * (literals: an expression would be evaluated for every row). Its CHECK
 	 * constraints state what RAW's partitions require (the load's UTC day,

@@ -161,6 +161,21 @@ static bool dependencies_ready(PGconn *lake, const char *depends, char *missing,
 	return true;
 }
 
+/* Opens a report's transaction: its settings and its lock (one writer per
+ * report). 0, or -1 (msg) with nothing left open. */
+static int report_begin(PGconn *lake, const struct report *rep, char *msg, size_t len)
+{
+	const char *params[1] = {rep->name};
+	if (db_exec(lake, "BEGIN", msg, len) != 0)
+		return -1;
+	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 ||
+	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0) {
+		db_rollback(lake);
+		return -1;
+	}
+	return 0;
+}
+
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
 	char next_name[80], *qname = sqlident_quote(lake, rep->name), *qnext;
@@ -168,13 +183,9 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	qnext = sqlident_quote(lake, next_name);
 	char *sql = NULL;
 	int rc = -1;
-	const char *params[1] = {rep->name};
 
-	if (db_exec(lake, "BEGIN", msg, len) != 0)
+	if (report_begin(lake, rep, msg, len) != 0)
 		goto out;
-	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 ||
-	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
-		goto rollback;
 	char deps[1100];
 	depends_array(rep->depends, deps, sizeof deps);
 	const char *mark[3] = {rep->name, rep->sql, deps};
@@ -279,11 +290,9 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
-	if (db_exec(lake, "BEGIN", msg, len) != 0)
+	if (report_begin(lake, rep, msg, len) != 0)
 		goto out;
-	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 ||
-	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0 ||
-	    ensure_indexes(lake, rep, msg, len) != 0)
+	if (ensure_indexes(lake, rep, msg, len) != 0)
 		goto rollback;
 	PGresult *r = PQexecParams(lake, "SELECT layers.refined_refresh($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)

@@ -27,7 +27,7 @@ DECLARE
     n_batch bigint := 0;
     c jsonb;
     k bigint;
-    empty boolean := false;
+    empty boolean;       -- TRUSTED has no row (the quarantine below does not change that)
     swapped jsonb;
     rows_from text;
     n_jobs integer;
@@ -93,7 +93,11 @@ BEGIN
     -- soft_delete (the old keys stay, marked) or a source with child tables
     -- (layers.trusted_children reads the merge's typed batch) take the merge
     -- below instead.
-    EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO empty;
+    empty := NOT layers.has_rows(format('trusted.%I', t)::regclass);
+    -- the batch's rows, newest first per key (job, then change version)
+    pick := format('FROM raw.%I b WHERE b._job_id > %s AND b._job_id >= %s '
+                   'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST',
+                   t, last_job, coalesce(snap_job, 0), keys_c);
     IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children THEN
         -- One job without deletes is typed as it lies when its keys are
         -- unique (the key index says so); otherwise, or when they are not,
@@ -108,10 +112,8 @@ BEGIN
             BEGIN
                 rows_from := CASE WHEN attempt = 1
                     THEN format('raw.%I b WHERE b._job_id = %s', t, top_job)
-                    ELSE format('(SELECT DISTINCT ON (%s) * FROM raw.%I b WHERE b._job_id > %s AND b._job_id >= %s '
-                                'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST) b '
-                                'WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
-                                keys_c, t, last_job, coalesce(snap_job, 0), keys_c) END;
+                    ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
+                                keys_c, pick) END;
                 swapped := layers.trusted_swap(p_source, rows_from);
                 UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
                  WHERE source_id = p_source;
@@ -134,19 +136,16 @@ BEGIN
     -- quarantine the rows that hold one and type the rest.
     DROP TABLE IF EXISTS pg_temp.batch;
     DROP TABLE IF EXISTS pg_temp.typed;
-    pick := format('FROM raw.%I b WHERE b._job_id > $1 AND b._job_id >= $2 '
-                   'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST', t, keys_c);
     extra := ', b._job_id, b.sys_change_version, b.sys_change_operation' ||
              CASE WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('raw.%I', t))
                                AND attname = '_record' AND NOT attisdropped) THEN ', b._record' ELSE '' END;
     BEGIN
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s%s %s',
-                       keys_c, typed_cols, extra, pick) USING last_job, coalesce(snap_job, 0);
+                       keys_c, typed_cols, extra, pick);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
     EXCEPTION WHEN data_exception THEN
         -- slow path: find each bad row's first bad column
-        EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick)
-            USING last_job, coalesce(snap_job, 0);
+        EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
         EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
                        'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
@@ -173,7 +172,7 @@ BEGIN
     -- a swap's is.
     SELECT conname INTO pk FROM pg_constraint
      WHERE conrelid = to_regclass(format('trusted.%I', t)) AND contype = 'p';
-    bulk := n_batch >= 10000 AND pk IS NOT NULL AND NOT layers.has_rows(format('trusted.%I', t)::regclass);
+    bulk := n_batch >= 10000 AND pk IS NOT NULL AND empty;
     q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
                 'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
                 'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);

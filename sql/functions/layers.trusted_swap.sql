@@ -20,7 +20,6 @@ DECLARE
     key_match text;
     n bigint;
     n_deleted bigint := 0;
-    had_rows boolean;
     index_defs text[];
     def text;
     default_setup text := current_setting('parallel_setup_cost');
@@ -60,8 +59,7 @@ BEGIN
     PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
     EXECUTE format('ALTER TABLE trusted.%I %s', swap,
                    concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM trusted.%I)', t) INTO had_rows;
-    IF had_rows THEN
+    IF layers.has_rows(format('trusted.%I', t)::regclass) THEN
         EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
                        t, swap, key_match) INTO n_deleted;
     END IF;
