@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sales=${1:-5000000}
-dir=var/bench-pg; port=5440
+dir=${BENCH_PG_DIR:-var/bench-pg}; port=${BENCH_PG_PORT:-5440}   # the bench cluster
 
 scripts/install-deps
 . scripts/node-env

@@ -11,13 +11,16 @@
 #   BENCH_SECONDS=20              length of each measured run (a 3 s warm-up precedes it); below
 #                                 ~20 s the anchor's (b) may complete no request at all
 #   BENCH_PLT_DIR=/some/dir       reuse a Platformatic install (else a temp dir, npm install there)
+#   BENCH_PG_DIR, BENCH_PG_PORT   the bench cluster (var/bench-pg on 5440)
+#   BENCH_LAKE_PORT, BENCH_PLT_PORT  the two servers' HTTP ports (18117, 18118)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-5000000}
 secs=${BENCH_SECONDS:-20}
 conns=64
-dir=var/bench-pg; port=5440
-lake_port=18117; plt_port=18118   # unused by the other benches, so they may run alongside
+dir=${BENCH_PG_DIR:-var/bench-pg}; port=${BENCH_PG_PORT:-5440}
+# unused by the other benches, so they may run alongside
+lake_port=${BENCH_LAKE_PORT:-18117}; plt_port=${BENCH_PLT_PORT:-18118}
 plt_version=2   # @platformatic/db 3.x needs Node >= 22; 2.x runs on Node 20
 
 scripts/install-deps
