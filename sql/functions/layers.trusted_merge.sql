@@ -40,6 +40,7 @@ DECLARE
     extra text;          -- the change columns (and _record) typed carries
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
+    not_swapped text;    -- why TRUSTED may not be built aside (layers.trusted_swap_blocker)
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -94,11 +95,13 @@ BEGIN
     -- (layers.trusted_children reads the merge's typed batch) take the merge
     -- below instead.
     empty := NOT layers.has_rows(format('trusted.%I', t)::regclass);
+    -- what hangs on the live table (a view, a trigger...) keeps it in place
+    not_swapped := layers.trusted_swap_blocker(format('trusted.%I', t)::regclass);
     -- the batch's rows, newest first per key (job, then change version)
     pick := format('FROM raw.%I b WHERE b._job_id > %s AND b._job_id >= %s '
                    'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST',
                    t, last_job, coalesce(snap_job, 0), keys_c);
-    IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children THEN
+    IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children AND not_swapped IS NULL THEN
         -- One job without deletes is typed as it lies when its keys are
         -- unique (the key index says so); otherwise, or when they are not,
         -- the newest row per key is picked first (a sort of the batch).
@@ -224,5 +227,6 @@ BEGIN
      WHERE source_id = p_source;
     RETURN jsonb_build_object('batch', n_batch, 'merged', n_upserted, 'deleted', n_deleted,
                               'quarantined', n_quarantined, 'through_job', top_job,
-                              'snapshot_job', snap_job);
+                              'snapshot_job', snap_job)
+           || CASE WHEN not_swapped IS NULL THEN '{}' ELSE jsonb_build_object('not_swapped_because', not_swapped) END;
 END $$;

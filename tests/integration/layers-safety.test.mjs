@@ -225,3 +225,59 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
     assert.equal(await rowsOf(t), '7=novo');
   });
 });
+
+describe('a TRUSTED table others depend on is merged in place, never swapped', () => {
+  // A swap drops the live table and renames the new one in: what hangs on
+  // the live table (an analyst's view, a foreign key, a trigger) would stop
+  // the swap or be lost with it.
+  test('a view, a trigger and a foreign key on TRUSTED survive a snapshot load', async () => {
+    const s = await register('dep');
+    await runLoad(srv, s.id, 'full');
+    assert.equal(await trustedCount('dep_itens'), 200);
+    await lake.sql(`SET ROLE lake;
+      CREATE TABLE public.dep_log (id bigint, at timestamptz DEFAULT now());
+      CREATE FUNCTION public.dep_log_row() RETURNS trigger LANGUAGE plpgsql AS
+        'BEGIN INSERT INTO public.dep_log (id) VALUES (NEW.id); RETURN NEW; END';
+      CREATE TRIGGER dep_log AFTER UPDATE ON trusted.dep_itens FOR EACH ROW EXECUTE FUNCTION public.dep_log_row();
+      CREATE VIEW public.dep_sp AS SELECT id, nome FROM trusted.dep_itens WHERE uf = 'SP';
+      CREATE TABLE public.dep_child (item_id bigint REFERENCES trusted.dep_itens (id));
+      INSERT INTO public.dep_child VALUES (4);`);
+    await src.sql("UPDATE itens SET nome = 'mudou' WHERE id = 4");
+    const job = await runLoad(srv, s.id, 'full');
+    const step = job.steps.find((x) => x.name === 'trusted');
+    assert.equal(step.state, 'JOB_STATE_DONE', JSON.stringify(step));
+    assert.notEqual(step.result.replaced, true, 'not swapped: others depend on the table');
+    assert.equal(await lake.sql('SELECT nome FROM public.dep_sp WHERE id = 4'), 'mudou', 'the view reads the new rows');
+    assert.ok(Number(await lake.sql('SELECT count(*) FROM public.dep_log WHERE id = 4')) >= 1, 'the trigger fired');
+    assert.equal(await lake.sql("SELECT count(*) FROM pg_constraint WHERE confrelid = 'trusted.dep_itens'::regclass"), '1',
+      'the foreign key still points at TRUSTED');
+    await src.sql("UPDATE itens SET nome = 'item 4' WHERE id = 4");
+    await lake.sql('SET ROLE lake; DROP VIEW public.dep_sp; DROP TABLE public.dep_child, public.dep_log; DROP FUNCTION public.dep_log_row() CASCADE');
+    // with nothing hanging on it any more, the next snapshot is swapped in again
+    const again = await runLoad(srv, s.id, 'full');
+    assert.equal(again.steps.find((x) => x.name === 'trusted').result.replaced, true);
+  });
+
+  test('a swapped-in table keeps the live one\'s grants, storage options and comments', async () => {
+    const s = await register('acl');
+    await runLoad(srv, s.id, 'full');
+    const role = `acl_analyst_${process.pid}`;
+    await lake.sql(`SET ROLE lake; CREATE ROLE ${role} NOLOGIN;
+      GRANT SELECT, INSERT ON trusted.acl_itens TO ${role};
+      REVOKE SELECT ON trusted.acl_itens FROM lake_reader;
+      ALTER TABLE trusted.acl_itens SET (autovacuum_vacuum_scale_factor = 0.05);
+      COMMENT ON TABLE trusted.acl_itens IS 'itens, do marketplace';
+      COMMENT ON COLUMN trusted.acl_itens.nome IS 'o nome que o cliente vê'`);
+    const job = await runLoad(srv, s.id, 'full');
+    assert.equal(job.steps.find((x) => x.name === 'trusted').result.replaced, true, 'swapped');
+    const privs = (r) => lake.sql(`SELECT string_agg(p, ',' ORDER BY p) FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE']) p
+                                    WHERE has_table_privilege('${r}', 'trusted.acl_itens', p)`);
+    assert.equal(await privs(role), 'INSERT,SELECT', 'the analyst keeps what was granted');
+    assert.equal(await privs('lake_reader'), '', 'a revoked privilege stays revoked');
+    assert.equal(await lake.sql("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'trusted.acl_itens'::regclass"),
+      'autovacuum_vacuum_scale_factor=0.05');
+    assert.equal(await lake.sql("SELECT obj_description('trusted.acl_itens'::regclass, 'pg_class')"), 'itens, do marketplace');
+    assert.equal(await lake.sql("SELECT col_description('trusted.acl_itens'::regclass, 2)"), 'o nome que o cliente vê');
+    await lake.sql(`REVOKE ALL ON trusted.acl_itens FROM ${role}; DROP ROLE ${role}`);
+  });
+});
