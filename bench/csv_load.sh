@@ -153,6 +153,7 @@ printf "%-40s %10.2f %12.0f %12s\n" "psql \\copy FROM file (anchor)" "$copy_s" "
 printf "%-40s %10.2f %12.0f %12s\n" "shopperlake bucket file -> LAND" "$land_s" "$(rate "$lake_rows" "$land_s")" "$rss_peak"
 printf "%-40s %10.2f %12.0f %12s\n" "shopperlake SFTP -> LAND" "$sftp_s" "$(rate "$lake_rows" "$sftp_s")" "$rss_peak"
 printf "%-40s %10.2f %12s %12s\n" "shopperlake first job (+ RAW, TRUSTED)" "$job_s" "-" "-"
+printf "%-40s %10.2f %12s %12s\n" "the same file again (filled TRUSTED)" "$(jq -r .job_seconds <<<"$again")" "-" "-"
 printf "rows: \\copy %s, pgloader %s, shopperlake %s; shopperlake RSS at start %s MB, peak %s MB\n" \
   "$copy_rows" "$pgl_rows" "$lake_rows" "$((rss0 / 1024))" "$rss_peak"
 printf "bucket -> LAND / \\copy: %.0f %% (goal >= 90 %%)\n" "$(echo "100 * $copy_s / $land_s" | bc -l)"

@@ -41,6 +41,8 @@ DECLARE
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
     not_swapped text;    -- why TRUSTED may not be built aside (layers.trusted_swap_blocker)
+    same_old text;       -- t."a", t."b"::text (json), ...: a row's values, to compare
+    same_new text;       -- b."a", b."b"::text, ...
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -54,8 +56,11 @@ BEGIN
            string_agg(format('t.%I = b.%I', x->>'name', x->>'name'), ' AND ' ORDER BY i) FILTER (WHERE (x->>'key')::boolean),
            string_agg(format('b.%I::%s AS %I', x->>'name', x->>'type', x->>'name'), ', ' ORDER BY i),
            string_agg(format('%I', x->>'name'), ', ' ORDER BY i),
-           string_agg(format('%I = excluded.%I', x->>'name', x->>'name'), ', ' ORDER BY i)
-      INTO keys, key_match, typed_cols, col_list, set_list
+           string_agg(format('%I = excluded.%I', x->>'name', x->>'name'), ', ' ORDER BY i),
+           -- json has no equality: its text is compared
+           string_agg(format(CASE WHEN x->>'type' = 'json' THEN '%s.%I::text' ELSE '%s.%I' END, 't', x->>'name'), ', ' ORDER BY i),
+           string_agg(format(CASE WHEN x->>'type' = 'json' THEN '%s.%I::text' ELSE '%s.%I' END, 'b', x->>'name'), ', ' ORDER BY i)
+      INTO keys, key_match, typed_cols, col_list, set_list, same_old, same_new
       FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i);
 
     EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, _job_id bigint NOT NULL, '
@@ -177,7 +182,7 @@ BEGIN
      WHERE conrelid = to_regclass(format('trusted.%I', t)) AND contype = 'p';
     bulk := n_batch >= 10000 AND pk IS NOT NULL AND empty;
     q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
-                'SELECT %s, _job_id, sys_change_version, false, now() FROM typed '
+                'SELECT %s, _job_id, sys_change_version, false, now() FROM typed b '
                 'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);
     IF bulk THEN
         EXECUTE format('ALTER TABLE trusted.%I DROP CONSTRAINT %I', t, pk);
@@ -217,7 +222,12 @@ BEGIN
         GET DIAGNOSTICS k = ROW_COUNT;
         n_deleted := n_deleted + k;
 
-        EXECUTE q || format(' ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+        -- a row the batch brings back unchanged is not written again (a daily
+        -- file that repeats yesterday's rows rewrites nothing): its _job_id
+        -- stays the job that brought its values
+        EXECUTE q || format(' AND NOT EXISTS (SELECT 1 FROM trusted.%I t WHERE %s AND NOT t._deleted '
+                            'AND (%s) IS NOT DISTINCT FROM (%s))', t, key_match, same_old, same_new)
+                  || format(' ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
                             '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
                             keys, set_list);
         GET DIAGNOSTICS n_upserted = ROW_COUNT;

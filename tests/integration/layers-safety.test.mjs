@@ -219,6 +219,22 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
     assert.equal(await rowsOf(t), '1=um,2=dois,3=tres');
   });
 
+  test('a later batch that repeats rows unchanged writes only what changed', async () => {
+    const { s, t } = await landChanges('swsame', 9011, [[1, 'um', 1, 'U'], [2, 'dois', 2, 'U'], [3, 'tres', 3, 'U']]);
+    await merge(s);
+    await lake.sql(`SET ROLE lake; UPDATE trusted."${t}" SET _deleted = true WHERE id = 3;
+      CREATE TABLE land."j9012_${t}" PARTITION OF land."${t}" FOR VALUES IN (9012);
+      INSERT INTO land."j9012_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
+        VALUES ('1', 'um', 'SP', '2026-01-01', 11, 'U', 9012, now()), ('2', 'DOIS', 'SP', '2026-01-01', 12, 'U', 9012, now()),
+               ('3', 'tres', 'SP', '2026-01-01', 13, 'U', 9012, now()), ('4', 'quatro', 'SP', '2026-01-01', 14, 'U', 9012, now());
+      SELECT layers.raw_append(${s.id}, 9012);`);
+    const res = await merge(s);
+    assert.equal(res.merged, 3, `changed 2, revived 3, new 4; 1 left alone: ${JSON.stringify(res)}`);
+    assert.equal(await rowsOf(t), '1=um,2=DOIS,3=tres,4=quatro');
+    assert.equal(await lake.sql(`SELECT string_agg(id || ':' || _job_id || ':' || _deleted, ',' ORDER BY id) FROM trusted."${t}"`),
+      '1:9011:false,2:9012:false,3:9012:false,4:9012:false', 'the unchanged row keeps the job that brought it');
+  });
+
   test('a key twice whose newest row comes first in the file still wins', async () => {
     const { s, t } = await landChanges('swlate', 9003, [[7, 'novo', 9, 'U'], [7, 'velho', 2, 'I']]);
     await merge(s);
