@@ -4,7 +4,8 @@
 --   'before'  the keys of the batch (RAW rows of the jobs not merged yet)
 --             and their TRUSTED rows as they are (kept in pg_temp.capture_old);
 --   'after'   one change per key: the row before and the row after the
---             merge (NULL when the key was new or is gone);
+--             merge (NULL when the key was new or is gone); a key the merge
+--             left as it was (its row came back unchanged) records nothing;
 --   'whole'   the table changed in a way not listed key by key (an override).
 -- A batch with a snapshot (its keys do not say which rows go), bigger than
 -- 2 % of the table (at least 1 000, at most 20 000 rows: beyond, the images
@@ -39,7 +40,7 @@ BEGIN
                            'SELECT %L, c.old_row, c.new_row FROM ('
                            'SELECT o.old_row, (SELECT to_jsonb(n) FROM trusted.%I n WHERE %s) AS new_row '
                            'FROM pg_temp.capture_old o) c '
-                           'WHERE c.old_row IS NOT NULL OR c.new_row IS NOT NULL', t, t, key_match);
+                           'WHERE c.old_row IS DISTINCT FROM c.new_row', t, t, key_match);
             DROP TABLE pg_temp.capture_old;
         END IF;
         RETURN;
