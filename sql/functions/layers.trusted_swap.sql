@@ -69,33 +69,8 @@ BEGIN
     -- the live table's other indexes (a report's, an operator's) come along
     SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO index_defs
       FROM pg_index i WHERE i.indrelid = format('trusted.%I', t)::regclass AND NOT i.indisprimary;
-    -- and its grants (exactly: a privilege revoked from the live table stays
-    -- revoked, whatever the schema's default privileges gave the new one),
-    -- storage options and comments
-    FOR def IN SELECT x.stmt FROM (
-        SELECT 1 AS step, format('REVOKE ALL ON trusted.%I FROM %s', swap, layers.grantee_name(a.grantee)) AS stmt
-          FROM pg_class c, aclexplode(c.relacl) a
-         WHERE c.oid = format('trusted.%I', swap)::regclass AND a.grantee <> c.relowner
-        UNION ALL
-        SELECT 2, format('GRANT %s ON trusted.%I TO %s%s', a.privilege_type, swap, layers.grantee_name(a.grantee),
-                         CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-          FROM pg_class c, aclexplode(c.relacl) a
-         WHERE c.oid = format('trusted.%I', t)::regclass AND a.grantee <> c.relowner
-        UNION ALL
-        SELECT 3, format('ALTER TABLE trusted.%I SET (%s)', swap, array_to_string(c.reloptions, ', '))
-          FROM pg_class c WHERE c.oid = format('trusted.%I', t)::regclass AND c.reloptions IS NOT NULL
-        UNION ALL
-        SELECT 3, format('COMMENT ON TABLE trusted.%I IS %L', swap, d.description)
-          FROM pg_description d
-         WHERE d.objoid = format('trusted.%I', t)::regclass AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-        UNION ALL
-        SELECT 3, format('COMMENT ON COLUMN trusted.%I.%I IS %L', swap, a.attname, d.description)
-          FROM pg_description d JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
-         WHERE d.objoid = format('trusted.%I', t)::regclass AND d.classoid = 'pg_class'::regclass AND d.objsubid > 0
-        ) x ORDER BY x.step
-    LOOP
-        EXECUTE def;
-    END LOOP;
+    -- and its grants, storage options and comments
+    PERFORM layers.carry_table_settings(format('trusted.%I', t)::regclass, format('trusted.%I', swap)::regclass);
     EXECUTE format('DROP TABLE trusted.%I', t);
     EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
     EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
