@@ -11,7 +11,10 @@
 -- what a swap cannot carry (a view on the table, a trigger, a foreign key...)
 -- keeps the caller from swapping at all (layers.trusted_swap_blocker).
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
-CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text) RETURNS jsonb
+-- With p_kept, p_rows also carries each row's _deleted and _merged_at (rows
+-- kept from the live table keep theirs).
+DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text);
+CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text, p_kept boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     s control.sources;
@@ -38,8 +41,8 @@ BEGIN
     SELECT string_agg(CASE a.attname
                         WHEN '_job_id' THEN 'b._job_id'
                         WHEN '_change_version' THEN 'b.sys_change_version'
-                        WHEN '_deleted' THEN 'false'
-                        WHEN '_merged_at' THEN 'now()'
+                        WHEN '_deleted' THEN CASE WHEN p_kept THEN 'b._deleted' ELSE 'false' END
+                        WHEN '_merged_at' THEN CASE WHEN p_kept THEN 'b._merged_at' ELSE 'now()' END
                         ELSE coalesce((SELECT format('b.%I::%s', x->>'name', x->>'type')
                                          FROM jsonb_array_elements(s.columns) x WHERE x->>'name' = a.attname),
                                       format('NULL::%s', format_type(a.atttypid, a.atttypmod)))

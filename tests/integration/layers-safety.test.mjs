@@ -235,6 +235,43 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
       '1:9011:false,2:9012:false,3:9012:false,4:9012:false', 'the unchanged row keeps the job that brought it');
   });
 
+  test('a big batch of changes into a filled table is built aside, with the same rows as the merge', async () => {
+    // two sources fed the same rows; a view on the second keeps it merged in place
+    const land = (t, job, sql) => lake.sql(`SET ROLE lake;
+      CREATE TABLE land."j${job}_${t}" PARTITION OF land."${t}" FOR VALUES IN (${job});
+      INSERT INTO land."j${job}_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
+        SELECT id::text, nome, 'SP', '2026-01-01', v, op, ${job}, now() FROM (${sql}) x;`);
+    const first = 'SELECT g AS id, \'item \' || g AS nome, g AS v, \'U\' AS op FROM generate_series(1, 120000) g';
+    const second = `SELECT g AS id, CASE WHEN g > 50000 THEN 'novo ' || g ELSE 'item ' || g END AS nome, 200000 + g AS v,
+                           CASE WHEN g BETWEEN 100001 AND 105000 THEN 'D' ELSE 'U' END AS op
+                      FROM generate_series(1, 105000) g
+                    UNION ALL SELECT g, 'chegou ' || g, 400000 + g, 'U' FROM generate_series(200001, 205000) g`;
+    const results = [];
+    for (const [system, view] of [['rbaside', false], ['rbmerge', true]]) {
+      const { s, t } = await landChanges(system, 9031, [[999999, 'x', 1, 'D']]);
+      await merge(s);
+      await land(t, 9032, first);
+      await lake.sql(`SET ROLE lake; SELECT layers.raw_append(${s.id}, 9032)`);
+      await merge(s);
+      if (view) await lake.sql(`SET ROLE lake; CREATE VIEW public.${t}_v AS SELECT * FROM trusted."${t}"`);
+      await lake.sql(`SET ROLE lake; ANALYZE trusted."${t}"`);
+      await land(t, 9033, second);
+      await lake.sql(`SET ROLE lake; SELECT layers.raw_append(${s.id}, 9033)`);
+      const res = await merge(s);
+      results.push({ res, rows: await lake.sql(`SELECT md5(string_agg(concat_ws('|', id, nome, uf, updated_at, _job_id, _change_version, _deleted), ',' ORDER BY id)) FROM trusted."${t}"`),
+        jobs: await lake.sql(`SELECT string_agg(_job_id || ':' || n, ',' ORDER BY _job_id) FROM (SELECT _job_id, count(*) n FROM trusted."${t}" GROUP BY 1) x`) });
+      if (view) await lake.sql(`SET ROLE lake; DROP VIEW public.${t}_v`);
+    }
+    const [aside, merged] = results;
+    assert.equal(aside.res.replaced, true, `built aside: ${JSON.stringify(aside.res)}`);
+    assert.ok(merged.res.not_swapped_because, `merged in place: ${JSON.stringify(merged.res)}`);
+    assert.equal(aside.jobs, '9032:65000,9033:55000', 'unchanged and untouched rows keep the job that brought them; 5 000 deleted, 5 000 new');
+    assert.equal(aside.rows, merged.rows, 'the same rows either way');
+    for (const k of ['merged', 'deleted', 'batch']) assert.equal(aside.res[k], merged.res[k], k);
+    assert.equal(aside.res.merged, 55000);
+    assert.equal(aside.res.deleted, 5000);
+  });
+
   test('a key twice whose newest row comes first in the file still wins', async () => {
     const { s, t } = await landChanges('swlate', 9003, [[7, 'novo', 9, 'U'], [7, 'velho', 2, 'I']]);
     await merge(s);
