@@ -43,9 +43,8 @@ DECLARE
     not_swapped text;    -- why TRUSTED may not be built aside (layers.trusted_swap_blocker)
     same_old text;       -- t."a", t."b"::text (json), ...: a row's values, to compare
     same_new text;       -- b."a", b."b"::text, ...
-    kept_cols text;      -- CASE WHEN f.p THEN b."a" ELSE t."a" END AS "a", ...
+    n_changed bigint;    -- the batch's rows that are new or changed
     rebuild boolean := false;  -- a big batch of changes into a filled TRUSTED: built aside
-    default_work_mem text := current_setting('work_mem');
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -62,10 +61,8 @@ BEGIN
            string_agg(format('%I = excluded.%I', x->>'name', x->>'name'), ', ' ORDER BY i),
            -- json has no equality: its text is compared
            string_agg(format(CASE WHEN x->>'type' = 'json' THEN '%s.%I::text' ELSE '%s.%I' END, 't', x->>'name'), ', ' ORDER BY i),
-           string_agg(format(CASE WHEN x->>'type' = 'json' THEN '%s.%I::text' ELSE '%s.%I' END, 'b', x->>'name'), ', ' ORDER BY i),
-           -- a rebuilt row: the batch's when it is new or changed, else the live one
-           string_agg(format('CASE WHEN f.p THEN b.%I ELSE t.%I END AS %I', x->>'name', x->>'name', x->>'name'), ', ' ORDER BY i)
-      INTO keys, key_match, typed_cols, col_list, set_list, same_old, same_new, kept_cols
+           string_agg(format(CASE WHEN x->>'type' = 'json' THEN '%s.%I::text' ELSE '%s.%I' END, 'b', x->>'name'), ', ' ORDER BY i)
+      INTO keys, key_match, typed_cols, col_list, set_list, same_old, same_new
       FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i);
 
     EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, _job_id bigint NOT NULL, '
@@ -189,41 +186,11 @@ BEGIN
     q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
                 'SELECT %s, _job_id, sys_change_version, false, now() FROM typed b '
                 'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);
-    -- A batch of changes as big as a quarter of a filled table (a daily file
-    -- that repeats most rows, changed or not) is cheaper built aside than
-    -- upserted row by row (1 M changed rows into 1 M: ~3x): one pass joins the
-    -- live table to the batch and keeps, per key, the batch's row when it is
-    -- new or changed, else the live row as it is. Not for a snapshot or
-    -- soft_delete (the merge below marks and deletes), child tables, a table
-    -- a swap would break (not_swapped) or one with columns the source does
-    -- not declare (a rebuilt row would lose them).
-    rebuild := NOT bulk AND NOT empty AND snap_job IS NULL AND NOT soft AND NOT with_children
-               AND not_swapped IS NULL AND n_batch >= 100000
-               AND (SELECT c.reltuples >= 0 AND n_batch * 4 >= c.reltuples FROM pg_class c
-                     WHERE c.oid = format('trusted.%I', t)::regclass)
-               AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = format('trusted.%I', t)::regclass
-                       AND a.attnum > 0 AND NOT a.attisdropped) = jsonb_array_length(s.columns) + 4;
     IF bulk THEN
         EXECUTE format('ALTER TABLE trusted.%I DROP CONSTRAINT %I', t, pk);
         EXECUTE q;
         GET DIAGNOSTICS n_upserted = ROW_COUNT;
         EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s)', t, pk, keys);
-    ELSIF rebuild THEN
-        -- the join's hash table holds the batch: room for it in memory
-        PERFORM set_config('work_mem', '128MB', true);
-        swapped := layers.trusted_swap(p_source, format(
-            '(SELECT %s, CASE WHEN f.p THEN b._job_id ELSE t._job_id END AS _job_id, '
-            'CASE WHEN f.p THEN b.sys_change_version ELSE t._change_version END AS sys_change_version, '
-            'CASE WHEN f.p THEN false ELSE t._deleted END AS _deleted, '
-            'CASE WHEN f.p THEN now() ELSE t._merged_at END AS _merged_at '
-            'FROM trusted.%I t FULL JOIN typed b ON %s '
-            'CROSS JOIN LATERAL (SELECT b._job_id IS NOT NULL AND (t._job_id IS NULL OR t._deleted '
-            'OR (%s) IS DISTINCT FROM (%s)) AS p) f '
-            'WHERE b._job_id IS NULL OR b.sys_change_operation IS DISTINCT FROM ''D'') b',
-            kept_cols, t, key_match, same_old, same_new), true);
-        PERFORM set_config('work_mem', default_work_mem, true);
-        n_deleted := (swapped->>'deleted')::bigint;
-        EXECUTE format('SELECT count(*) FROM trusted.%I WHERE _merged_at = now()', t) INTO n_upserted;
     ELSE
         -- a temp table has no statistics: without them the planner may join a
         -- small batch to a big TRUSTED table with a full scan (the joins need
@@ -257,15 +224,47 @@ BEGIN
         GET DIAGNOSTICS k = ROW_COUNT;
         n_deleted := n_deleted + k;
 
-        -- a row the batch brings back unchanged is not written again (a daily
-        -- file that repeats yesterday's rows rewrites nothing): its _job_id
-        -- stays the job that brought its values
-        EXECUTE q || format(' AND NOT EXISTS (SELECT 1 FROM trusted.%I t WHERE %s AND NOT t._deleted '
-                            'AND (%s) IS NOT DISTINCT FROM (%s))', t, key_match, same_old, same_new)
-                  || format(' ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
-                            '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
-                            keys, set_list);
-        GET DIAGNOSTICS n_upserted = ROW_COUNT;
+        -- The rows to write: new or changed. A row the batch brings back
+        -- unchanged is not written again (a daily file that repeats
+        -- yesterday's rows rewrites nothing): its _job_id stays the job that
+        -- brought its values.
+        DROP TABLE IF EXISTS pg_temp.changed;
+        EXECUTE format('CREATE TEMP TABLE changed ON COMMIT DROP AS SELECT b.* FROM typed b '
+                       'WHERE b.sys_change_operation IS DISTINCT FROM ''D'' AND NOT EXISTS ('
+                       'SELECT 1 FROM trusted.%I t WHERE %s AND NOT t._deleted AND (%s) IS NOT DISTINCT FROM (%s))',
+                       t, key_match, same_old, same_new);
+        GET DIAGNOSTICS n_changed = ROW_COUNT;
+
+        -- As many as a quarter of the table (a daily file whose rows mostly
+        -- changed), the table is cheaper built aside than upserted row by
+        -- row (1 M changed rows into 1 M: ~3x): the live rows the batch does
+        -- not change, then the changed ones. Not for soft_delete or a
+        -- snapshot (their marks are updates), child tables, a table a swap
+        -- would break (not_swapped) or one with columns the source does not
+        -- declare (a rebuilt row would lose them).
+        rebuild := n_changed >= 100000 AND snap_job IS NULL AND NOT soft AND NOT with_children
+                   AND not_swapped IS NULL
+                   AND (SELECT c.reltuples >= 0 AND n_changed * 4 >= c.reltuples FROM pg_class c
+                         WHERE c.oid = format('trusted.%I', t)::regclass)
+                   AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = format('trusted.%I', t)::regclass
+                           AND a.attnum > 0 AND NOT a.attisdropped) = jsonb_array_length(s.columns) + 4;
+        IF rebuild THEN
+            PERFORM layers.trusted_swap(p_source, format(
+                '(SELECT %s, t._job_id, t._change_version AS sys_change_version, t._deleted, t._merged_at '
+                'FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM changed b WHERE %s) '
+                'UNION ALL SELECT %s, b._job_id, b.sys_change_version, false, now() FROM changed b) b',
+                (SELECT string_agg(format('t.%I', x->>'name'), ', ' ORDER BY i)
+                   FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)),
+                t, key_match, col_list), true);
+            n_upserted := n_changed;
+        ELSE
+            EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
+                           'SELECT %s, _job_id, sys_change_version, false, now() FROM changed b '
+                           'ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+                           '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
+                           t, col_list, col_list, keys, set_list);
+            GET DIAGNOSTICS n_upserted = ROW_COUNT;
+        END IF;
     END IF;
 
     UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()

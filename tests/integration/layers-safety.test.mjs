@@ -235,14 +235,14 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
       '1:9011:false,2:9012:false,3:9012:false,4:9012:false', 'the unchanged row keeps the job that brought it');
   });
 
-  test('a big batch of changes into a filled table is built aside, with the same rows as the merge', async () => {
+  test('a batch changing a quarter of a filled table or more is built aside, with the same rows as the merge', async () => {
     // two sources fed the same rows; a view on the second keeps it merged in place
     const land = (t, job, sql) => lake.sql(`SET ROLE lake;
       CREATE TABLE land."j${job}_${t}" PARTITION OF land."${t}" FOR VALUES IN (${job});
       INSERT INTO land."j${job}_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
         SELECT id::text, nome, 'SP', '2026-01-01', v, op, ${job}, now() FROM (${sql}) x;`);
     const first = 'SELECT g AS id, \'item \' || g AS nome, g AS v, \'U\' AS op FROM generate_series(1, 120000) g';
-    const second = `SELECT g AS id, CASE WHEN g > 50000 THEN 'novo ' || g ELSE 'item ' || g END AS nome, 200000 + g AS v,
+    const second = `SELECT g AS id, CASE WHEN g > 5000 THEN 'novo ' || g ELSE 'item ' || g END AS nome, 200000 + g AS v,
                            CASE WHEN g BETWEEN 100001 AND 105000 THEN 'D' ELSE 'U' END AS op
                       FROM generate_series(1, 105000) g
                     UNION ALL SELECT g, 'chegou ' || g, 400000 + g, 'U' FROM generate_series(200001, 205000) g`;
@@ -265,10 +265,10 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
     const [aside, merged] = results;
     assert.equal(aside.res.replaced, true, `built aside: ${JSON.stringify(aside.res)}`);
     assert.ok(merged.res.not_swapped_because, `merged in place: ${JSON.stringify(merged.res)}`);
-    assert.equal(aside.jobs, '9032:65000,9033:55000', 'unchanged and untouched rows keep the job that brought them; 5 000 deleted, 5 000 new');
+    assert.equal(aside.jobs, '9032:20000,9033:100000', 'unchanged and untouched rows keep the job that brought them; 5 000 deleted, 5 000 new');
     assert.equal(aside.rows, merged.rows, 'the same rows either way');
     for (const k of ['merged', 'deleted', 'batch']) assert.equal(aside.res[k], merged.res[k], k);
-    assert.equal(aside.res.merged, 55000);
+    assert.equal(aside.res.merged, 100000, '95 000 changed, 5 000 new');
     assert.equal(aside.res.deleted, 5000);
   });
 
