@@ -40,7 +40,7 @@ DECLARE
     extra text;          -- the change columns (and _record) typed carries
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
-    not_swapped text;    -- why TRUSTED may not be built aside (layers.trusted_swap_blocker)
+    not_swapped text;    -- why TRUSTED may not be built aside (layers.swap_blocker)
     same_old text;       -- t."a", t."b"::text (json), ...: a row's values, to compare
     same_new text;       -- b."a", b."b"::text, ...
     n_changed bigint;    -- the batch's rows that are new or changed
@@ -103,7 +103,7 @@ BEGIN
     -- below instead.
     empty := NOT layers.has_rows(format('trusted.%I', t)::regclass);
     -- what hangs on the live table (a view, a trigger...) keeps it in place
-    not_swapped := layers.trusted_swap_blocker(format('trusted.%I', t)::regclass);
+    not_swapped := layers.swap_blocker(format('trusted.%I', t)::regclass);
     -- the batch's rows, newest first per key (job, then change version)
     pick := format('FROM raw.%I b WHERE b._job_id > %s AND b._job_id >= %s '
                    'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST',

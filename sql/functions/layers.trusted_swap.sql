@@ -9,7 +9,7 @@
 -- unique_violation: the caller catches them and merges row by row instead.
 -- The live table's grants, storage options and comments are carried over;
 -- what a swap cannot carry (a view on the table, a trigger, a foreign key...)
--- keeps the caller from swapping at all (layers.trusted_swap_blocker).
+-- keeps the caller from swapping at all (layers.swap_blocker).
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
 -- With p_kept, p_rows also carries each row's _deleted and _merged_at (rows
 -- kept from the live table keep theirs).

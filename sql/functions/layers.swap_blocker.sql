@@ -1,11 +1,12 @@
--- Why a TRUSTED table cannot be built aside and swapped in (NULL when it
--- can). A swap drops the live table and renames the new one in its place:
--- what hangs on the live table would stop the drop (a view, a foreign key
--- pointing at it) or be lost silently with it (a trigger, a constraint or a
--- policy an operator added, a publication, column grants). Such a table is
--- merged in place instead. Table grants, storage options and comments are
--- not blockers: layers.trusted_swap carries them over.
-CREATE OR REPLACE FUNCTION layers.trusted_swap_blocker(p_table regclass) RETURNS text
+-- Why a table cannot be replaced by one built aside (NULL when it can): a
+-- TRUSTED swap, a report rebuilt. Replacing drops the live table and renames
+-- the new one in its place: what hangs on the live table would stop the drop
+-- (a view, a foreign key pointing at it) or be lost silently with it (a
+-- trigger, a constraint or a policy an operator added, a publication, column
+-- grants). TRUSTED merges such a table in place instead. Table grants,
+-- storage options and comments are not blockers: layers.carry_table_settings
+-- carries them over.
+CREATE OR REPLACE FUNCTION layers.swap_blocker(p_table regclass) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(
         (SELECT format('view %s reads it', r.ev_class::regclass)
