@@ -35,8 +35,10 @@ DECLARE
     has_deletes boolean;
     attempt integer;
     keys_c text;         -- b."a" COLLATE "C", ...: RAW's keys as sorted (byte order)
+    keys_t text;         -- b."a"::bigint, b."b"::text COLLATE "C", ...: the same, typed
     with_children boolean;
-    pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key
+    pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key (keys_t)
+    pick_raw text;       -- the same by keys_c
     extra text;          -- the change columns (and _record) typed carries
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
@@ -77,12 +79,18 @@ BEGIN
                    '_quarantined_at timestamptz NOT NULL DEFAULT now(), key jsonb, column_name text, '
                    'value text, reason text, row jsonb)', t || '_quarantine');
 
-    -- RAW's keys as sorted for "newest row per key": byte order (COLLATE "C")
-    -- groups the same rows as the database's collation, which PostgreSQL
-    -- sorts without abbreviated keys, several times slower
+    -- The keys as sorted for "newest row per key", typed (a number sorts and
+    -- groups as a number: '7' and '07' are one key, as in TRUSTED) and text
+    -- in byte order (COLLATE "C": the same groups as the database's
+    -- collation, which PostgreSQL sorts without abbreviated keys, several
+    -- times slower). keys_c, RAW's keys untyped, serve the slow path, where
+    -- a key may not cast.
     SELECT string_agg(CASE WHEN coalesce(a.attcollation, 0) <> 0 THEN format('b.%I COLLATE "C"', a.attname) ELSE format('b.%I', a.attname) END,
-                      ', ' ORDER BY i)
-      INTO keys_c
+                      ', ' ORDER BY i),
+           string_agg(format('b.%I::%s', x->>'name', x->>'type') ||
+                      CASE WHEN (SELECT y.typcollation <> 0 FROM pg_type y WHERE y.oid = (x->>'type')::regtype)
+                           THEN ' COLLATE "C"' ELSE '' END, ', ' ORDER BY i)
+      INTO keys_c, keys_t
       FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)
       LEFT JOIN pg_attribute a ON a.attrelid = format('raw.%I', t)::regclass AND a.attname = x->>'name' AND NOT a.attisdropped
      WHERE (x->>'key')::boolean;
@@ -106,8 +114,10 @@ BEGIN
     not_swapped := layers.swap_blocker(format('trusted.%I', t)::regclass);
     -- the batch's rows, newest first per key (job, then change version)
     pick := format('FROM raw.%I b WHERE b._job_id > %s AND b._job_id >= %s '
-                   'ORDER BY %s, b._job_id DESC, b.sys_change_version DESC NULLS LAST',
-                   t, last_job, coalesce(snap_job, 0), keys_c);
+                   'ORDER BY %%s, b._job_id DESC, b.sys_change_version DESC NULLS LAST',
+                   t, last_job, coalesce(snap_job, 0));
+    pick_raw := format(pick, keys_c);
+    pick := format(pick, keys_t);
     IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children AND not_swapped IS NULL THEN
         -- One job without deletes is typed as it lies when its keys are
         -- unique (the key index says so); otherwise, or when they are not,
@@ -123,7 +133,7 @@ BEGIN
                 rows_from := CASE WHEN attempt = 1
                     THEN format('raw.%I b WHERE b._job_id = %s', t, top_job)
                     ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
-                                keys_c, pick) END;
+                                keys_t, pick) END;
                 swapped := layers.trusted_swap(p_source, rows_from);
                 UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
                  WHERE source_id = p_source;
@@ -151,11 +161,11 @@ BEGIN
                                AND attname = '_record' AND NOT attisdropped) THEN ', b._record' ELSE '' END;
     BEGIN
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s%s %s',
-                       keys_c, typed_cols, extra, pick);
+                       keys_t, typed_cols, extra, pick);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
     EXCEPTION WHEN data_exception THEN
         -- slow path: find each bad row's first bad column
-        EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick);
+        EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick_raw);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
         EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
                        'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '

@@ -272,6 +272,20 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
     assert.equal(aside.res.deleted, 5000);
   });
 
+  test('a key written two ways (7 and 07) is one key: the newest row wins, first load or not', async () => {
+    const { s, t } = await landChanges('swzero', 9041, [[7, 'sete', 1, 'U'], ['07', 'sete bis', 2, 'U'], [8, 'oito', 3, 'U']]);
+    await merge(s);
+    assert.equal(await rowsOf(t), '7=sete bis,8=oito');
+    await lake.sql(`SET ROLE lake;
+      CREATE TABLE land."j9042_${t}" PARTITION OF land."${t}" FOR VALUES IN (9042);
+      INSERT INTO land."j9042_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
+        VALUES ('008', 'oito bis', 'SP', '2026-01-01', 4, 'U', 9042, now()), ('8', 'oito ter', 'SP', '2026-01-01', 5, 'U', 9042, now());
+      SELECT layers.raw_append(${s.id}, 9042);`);
+    const res = await merge(s);
+    assert.equal(res.merged, 1, JSON.stringify(res));
+    assert.equal(await rowsOf(t), '7=sete bis,8=oito ter');
+  });
+
   test('a key twice whose newest row comes first in the file still wins', async () => {
     const { s, t } = await landChanges('swlate', 9003, [[7, 'novo', 9, 'U'], [7, 'velho', 2, 'I']]);
     await merge(s);
