@@ -6,8 +6,10 @@
  *   SELECT ...
  *
  * A report is rebuilt after a job changes a table it depends on: built aside
- * as refined.<name>__next, its key checked, then swapped in within one
- * transaction, so readers see the old report or the new one, never half.
+ * as refined.<name>__next, its key checked, then put in the live one's place
+ * within one transaction, so readers see the old report or the new one, never
+ * half (layers.refined_replace: swapped, keeping grants, comments and indexes
+ * people added; refilled in place when a view or a trigger hangs on it). */
  *
  * A report may say how to refresh only what changed (layers.refined_refresh):
  *
@@ -232,12 +234,14 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 		sql = NULL;
 	}
 	/* statistics now: the next refresh weighs its groups against the row count */
-	if (asprintf(&sql, "ANALYZE refined.%s; DROP TABLE IF EXISTS refined.%s; ALTER TABLE refined.%s RENAME TO %s",
-		     qnext, qname, qnext, qname) < 0) {
+	if (asprintf(&sql, "ANALYZE refined.%s", qnext) < 0) {
 		sql = NULL;
 		goto rollback;
 	}
-	if (db_exec(lake, sql, msg, len) != 0)
+	/* in the live one's place, keeping what hangs on it (layers.refined_replace) */
+	const char *name_param[1] = {rep->name};
+	if (db_exec(lake, sql, msg, len) != 0 ||
+	    db_exec_params(lake, "SELECT layers.refined_replace($1)", 1, name_param, msg, len) != 0)
 		goto rollback;
 	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
 		goto rollback;

@@ -156,6 +156,33 @@ describe('incremental refresh of the REFINED reports', () => {
   });
 });
 
+describe('what people add to a report survives its rebuild', () => {
+  test('a view over it (rows replaced in place), then its own index, comment and grants (swapped)', async () => {
+    const role = `rpt_viewer_${process.pid}`;
+    await lake.sql(`SET ROLE lake; CREATE ROLE ${role} NOLOGIN;
+      CREATE VIEW public.vendas_sp AS SELECT * FROM refined.vendas_diarias WHERE uf = 'SP';
+      CREATE INDEX vendas_diarias_loja ON refined.vendas_diarias (loja_id);
+      COMMENT ON TABLE refined.vendas_diarias IS 'vendas por dia';
+      GRANT SELECT ON refined.vendas_diarias TO ${role}`);
+    const rebuildNow = async (what) => {
+      await src.sql(`UPDATE produtos SET nome = nome || ' ${what}', updated_at = now() WHERE id = 2`);
+      const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+      assert.ok(step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
+    };
+    await rebuildNow('(vista)');
+    assert.equal(await lake.sql("SELECT count(*) FROM public.vendas_sp WHERE produto LIKE '%(vista)'"),
+      await lake.sql("SELECT count(*) FROM refined.vendas_diarias WHERE uf = 'SP' AND produto LIKE '%(vista)'"), 'the view reads the new rows');
+    assert.notEqual(await lake.sql("SELECT count(*) FROM public.vendas_sp WHERE produto LIKE '%(vista)'"), '0');
+    await lake.sql('SET ROLE lake; DROP VIEW public.vendas_sp');
+    await rebuildNow('(troca)');
+    assert.equal(await lake.sql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'refined' AND indexname = 'vendas_diarias_loja'"), '1');
+    assert.equal(await lake.sql("SELECT obj_description('refined.vendas_diarias'::regclass, 'pg_class')"), 'vendas por dia');
+    assert.equal(await lake.sql(`SELECT has_table_privilege('${role}', 'refined.vendas_diarias', 'SELECT')`), 't');
+    await assertReportsEqualFullRebuild('after rebuilds with things added to a report');
+    await lake.sql(`REVOKE ALL ON refined.vendas_diarias FROM ${role}; DROP ROLE ${role}`);
+  });
+});
+
 describe('a failed refresh', () => {
   test('rolls back whole, and the next run refreshes the groups it missed', async () => {
     const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');
