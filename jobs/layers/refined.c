@@ -9,7 +9,7 @@
  * as refined.<name>__next, its key checked, then put in the live one's place
  * within one transaction, so readers see the old report or the new one, never
  * half (layers.refined_replace: swapped, keeping grants, comments and indexes
- * people added; refilled in place when a view or a trigger hangs on it). */
+ * people added; refilled in place when a view or a trigger hangs on it).
  *
  * A report may say how to refresh only what changed (layers.refined_refresh):
  *
