@@ -3,8 +3,11 @@
  * GET /v1/tables lists what the reader role may query; GET
  * /v1/tables/{layer}/{table} answers rows (query/query.h has the syntax).
  * A table request runs in one read-only transaction as lake_reader: the
- * catalog lookup, the probe for the next cursor, then the page itself read
- * from a cursor in batches, handed to libmicrohttpd as a chunked response
+ * catalog lookup, then a page of up to QUERY_WHOLE_PAGE_MAX rows read whole
+ * in one statement (with one row more, which tells whether a next page
+ * exists), or for longer pages and exports the probe for the next cursor
+ * and the rows read from a cursor in batches; either is handed to
+ * libmicrohttpd as a chunked response
  * that owns the lake connection until its free callback. Everything that can
  * still become a 4xx is decided before the first byte is sent. */
 #include "handlers/handlers.h"
@@ -114,9 +117,7 @@ void handle_table_columns(struct http_request *req)
 	PGconn *c = http_db(req);
 	if (!c)
 		return;
-	int found = -1;
-	if (!(res = query_begin(c, QUERY_TIMEOUT_MS)))
-		found = query_catalog_table(c, layer, table, &t, &res);
+	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, &t, &res);
 	if (found < 0)
 		http_reply_db_error(req, res, c);
 	else if (found == 0)
@@ -359,7 +360,7 @@ void handle_table_query(struct http_request *req)
 	struct query_stream *qs = NULL;
 	enum query_format fmt;
 	PGconn *c = NULL;
-	PGresult *res = NULL;
+	PGresult *res = NULL, *rows = NULL;
 	char *cursor = NULL, *next = NULL;
 	enum query_count count = preferred_count(req);
 	long long total = 0;
@@ -400,11 +401,7 @@ void handle_table_query(struct http_request *req)
 	}
 	if (!(c = http_db(req)))
 		goto out;
-	if ((res = query_begin(c, QUERY_TIMEOUT_MS))) {
-		http_reply_db_error(req, res, c);
-		goto out;
-	}
-	int found = query_catalog_table(c, layer, table, &t, &res);
+	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, &t, &res);
 	if (found < 0) {
 		http_reply_db_error(req, res, c);
 		goto out;
@@ -422,6 +419,12 @@ void handle_table_query(struct http_request *req)
 			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
+	bool short_page = plan.limit >= 0 && plan.limit <= QUERY_WHOLE_PAGE_MAX;
+	/* a short page without a count is all the transaction reads: it ends with it */
+	if (short_page && (res = query_page(c, &plan, count == QUERY_COUNT_NONE, &rows, &cursor))) {
+		reply_query_error(req, c, res, &plan);
+		goto out;
+	}
 	if (plan.probe_sql && (res = query_probe(c, &plan, &cursor))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
@@ -434,7 +437,13 @@ void handle_table_query(struct http_request *req)
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
-	if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
+	if (short_page) {
+		if (!(qs = query_stream_page(c, rows, &plan, &t, fmt, next))) {
+			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+			goto out;
+		}
+		rows = NULL; /* the stream's now */
+	} else if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
 	}
@@ -448,6 +457,7 @@ void handle_table_query(struct http_request *req)
 	c = NULL; /* the response owns it now */
 out:
 	PQclear(res);
+	PQclear(rows);
 	if (c)
 		http_db_done(req, c);
 	free(cursor);

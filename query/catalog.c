@@ -9,7 +9,9 @@
  * primary key) and whether it may read it: a prepared statement costing a
  * fraction of a millisecond. A changed fingerprint reloads the description. */
 #include "query/catalog.h"
+#include "lib/db.h"
 
+#include <libpq-events.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,48 +204,49 @@ static void cache_put(const char *fp, const struct query_table *t)
 	pthread_mutex_unlock(&cache_lock);
 }
 
+/* A connection that has the fingerprint statement carries this mark, as
+ * libpq instance data of an event procedure that has nothing to do: the
+ * mark goes with the connection when it is closed. */
+static int conn_event(PGEventId evt, void *info, void *arg)
+{
+	return 1;
+}
+
+static const char prepared_mark = 1;
+
 int query_catalog_prepare(PGconn *c, PGresult **res)
 {
-	*res = PQdescribePrepared(c, FINGERPRINT_STMT);
-	if (PQresultStatus(*res) == PGRES_COMMAND_OK) {
-		PQclear(*res);
-		*res = NULL;
+	*res = NULL;
+	if (PQinstanceData(c, conn_event))
 		return 0;
-	}
-	PQclear(*res);
 	*res = PQprepare(c, FINGERPRINT_STMT, fingerprint_sql, 2, NULL);
-	if (PQresultStatus(*res) != PGRES_COMMAND_OK)
-		return -1;
+	if (PQresultStatus(*res) != PGRES_COMMAND_OK && strcmp(db_sqlstate(*res), "42P05") != 0)
+		return -1; /* 42P05: prepared already, by a mark-less earlier try */
 	PQclear(*res);
 	*res = NULL;
+	if (PQregisterEventProc(c, conn_event, "query_catalog", NULL))
+		PQsetInstanceData(c, conn_event, (void *)&prepared_mark);
 	return 0;
 }
 
-int query_catalog_table(PGconn *c, const char *schema, const char *name, struct query_table *t,
-			PGresult **res)
+struct db_step query_catalog_fingerprint_step(const char *const params[2])
 {
-	const char *params[2] = {schema, name};
+	return (struct db_step){.name = FINGERPRINT_STMT, .nparams = 2, .params = params};
+}
+
+int query_catalog_found(PGconn *c, const char *schema, const char *name, const PGresult *fingerprint,
+			struct query_table *t, PGresult **res)
+{
 	*t = (struct query_table){0};
-	*res = PQexecPrepared(c, FINGERPRINT_STMT, 2, params, NULL, NULL, 0);
-	if (PQresultStatus(*res) != PGRES_TUPLES_OK)
-		return -1;
-	if (PQntuples(*res) == 0) {
-		PQclear(*res);
-		*res = NULL;
-		return 0;
-	}
-	char *fp = strdup(PQgetvalue(*res, 0, 0));
-	PQclear(*res);
 	*res = NULL;
-	if (!fp)
-		return -1;
-	int found = 1;
-	if (!cache_get(schema, name, fp, t)) {
-		found = describe(c, schema, name, t, res);
-		if (found == 1)
-			cache_put(fp, t);
-	}
-	free(fp);
+	if (PQntuples(fingerprint) == 0)
+		return 0;
+	const char *fp = PQgetvalue(fingerprint, 0, 0);
+	if (cache_get(schema, name, fp, t))
+		return 1;
+	int found = describe(c, schema, name, t, res);
+	if (found == 1)
+		cache_put(fp, t);
 	return found;
 }
 

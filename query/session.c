@@ -8,16 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The transaction of a request, as separate statements for a pipeline. */
+#define BEGIN_STEPS 4
+static const char sql_begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+static const char sql_role[] = "SET LOCAL ROLE " QUERY_ROLE;
+static const char sql_fraction[] = "SET LOCAL cursor_tuple_fraction = 1";
+
 PGresult *query_begin(PGconn *c, int timeout_ms)
 {
-	PGresult *r;
-	if (query_catalog_prepare(c, &r) != 0)
-		return r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 	char sql[256];
-	snprintf(sql, sizeof sql,
-		 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL ROLE " QUERY_ROLE "; "
-		 "SET LOCAL statement_timeout = %d; SET LOCAL cursor_tuple_fraction = 1", timeout_ms);
-	r = PQexec(c, sql);
+	snprintf(sql, sizeof sql, "%s; %s; SET LOCAL statement_timeout = %d; %s", sql_begin, sql_role, timeout_ms,
+		 sql_fraction);
+	PGresult *r = PQexec(c, sql);
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
 		return NULL;
@@ -25,6 +27,27 @@ PGresult *query_begin(PGconn *c, int timeout_ms)
 	if (!r)
 		r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 	return r;
+}
+
+int query_open_table(PGconn *c, int timeout_ms, const char *schema, const char *name, struct query_table *t,
+		     PGresult **res)
+{
+	*t = (struct query_table){0};
+	if (query_catalog_prepare(c, res) != 0)
+		return -1;
+	char timeout[64];
+	snprintf(timeout, sizeof timeout, "SET LOCAL statement_timeout = %d", timeout_ms);
+	const char *names[2] = {schema, name};
+	struct db_step steps[BEGIN_STEPS + 1] = {{.sql = sql_begin}, {.sql = sql_role}, {.sql = timeout},
+						 {.sql = sql_fraction}, query_catalog_fingerprint_step(names)};
+	PGresult *out[BEGIN_STEPS + 1];
+	if ((*res = db_pipeline(c, steps, BEGIN_STEPS + 1, out)))
+		return -1;
+	for (int i = 0; i < BEGIN_STEPS; i++)
+		PQclear(out[i]);
+	int found = query_catalog_found(c, schema, name, out[BEGIN_STEPS], t, res);
+	PQclear(out[BEGIN_STEPS]);
+	return found;
 }
 
 PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next)
@@ -45,6 +68,37 @@ PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next)
 		}
 	}
 	PQclear(r);
+	return NULL;
+}
+
+PGresult *query_page(PGconn *c, const struct query_plan *plan, bool commit, PGresult **rows, char **next)
+{
+	*rows = NULL;
+	*next = NULL;
+	struct db_step steps[2] = {{.sql = plan->sql, .nparams = plan->nparams, .params = plan->values},
+				   {.sql = "COMMIT"}};
+	PGresult *out[2], *failed = db_pipeline(c, steps, commit ? 2 : 1, out);
+	if (failed)
+		return failed;
+	if (commit)
+		PQclear(out[1]);
+	PGresult *r = out[0];
+	if (plan->whole && PQntuples(r) > plan->limit) {
+		/* the sort key of the page's last row, after the outputs */
+		const char **keys = calloc(plan->nkeys, sizeof *keys);
+		int last = (int)plan->limit - 1;
+		for (size_t i = 0; keys && i < plan->nkeys; i++) {
+			int col = (int)(plan->nout + i);
+			keys[i] = PQgetisnull(r, last, col) ? NULL : PQgetvalue(r, last, col);
+		}
+		*next = keys ? query_plan_cursor(plan, keys) : NULL;
+		free(keys);
+		if (!*next) {
+			PQclear(r);
+			return PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+		}
+	}
+	*rows = r;
 	return NULL;
 }
 
