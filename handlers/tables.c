@@ -421,7 +421,7 @@ void handle_table_query(struct http_request *req)
 	}
 	bool short_page = plan.limit >= 0 && plan.limit <= QUERY_WHOLE_PAGE_MAX;
 	/* a short page without a count is all the transaction reads: it ends with it */
-	if (short_page && (res = query_page(c, &plan, count == QUERY_COUNT_NONE, &rows, &cursor))) {
+	if (short_page && (res = query_page(c, &plan, &t, count == QUERY_COUNT_NONE, &rows, &cursor))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
 	}

@@ -221,7 +221,7 @@ PGresult *db_pipeline(PGconn *c, const struct db_step *steps, int n, PGresult **
 			failed = r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 			continue;
 		}
-		if (ok && out && !failed)
+		if (ok && out)
 			out[i] = r;
 		else
 			PQclear(r);
@@ -233,11 +233,6 @@ PGresult *db_pipeline(PGconn *c, const struct db_step *steps, int n, PGresult **
 	PQclear(sync);
 	if (!(in_sync && PQexitPipelineMode(c)) && !failed)
 		failed = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR); /* db_release drops such a connection */
-	if (failed && out)
-		for (int i = 0; i < n; i++) {
-			PQclear(out[i]);
-			out[i] = NULL;
-		}
 	return failed;
 }
 

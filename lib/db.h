@@ -45,11 +45,11 @@ struct db_step {
 };
 
 /* Sends the steps in one pipeline (libpq's pipeline mode: one round trip
- * for all of them) and reads every result. Returns NULL when each step
- * succeeded, with out[i] its result (the caller PQclears each; `out` may be
- * NULL to drop them), or the first failed result (the caller PQclears it;
- * every other result is dropped and out[] left NULL). The steps after a
- * failed one are not run; inside a transaction block it is left aborted. */
+ * for all of them) and reads every result. out[i] is step i's result when
+ * it succeeded, else NULL (the caller PQclears each; `out` may be NULL to
+ * drop them). Returns NULL when every step succeeded, or the first failed
+ * result (the caller PQclears it). The steps after a failed one are not
+ * run; inside a transaction block it is left aborted. */
 PGresult *db_pipeline(PGconn *conn, const struct db_step *steps, int n, PGresult **out);
 
 /* SQLSTATE of a failed result, "" if none. */

@@ -531,5 +531,6 @@ void query_table_free(struct query_table *t)
 	free(t->cols);
 	free(t->schema);
 	free(t->name);
+	free(t->fingerprint);
 	*t = (struct query_table){0};
 }

@@ -47,6 +47,7 @@ struct query_table {
 	struct query_column *cols;
 	size_t ncols;
 	size_t npk;            /* primary-key columns, 0 for views and keyless tables */
+	char *fingerprint;     /* the catalog's fingerprint of it (query/catalog.c), or NULL */
 };
 
 /* Returns `ident` quoted as an SQL identifier (malloc'd), or NULL. */

@@ -141,6 +141,8 @@ static int table_copy(struct query_table *dst, const struct query_table *src)
 	dst->cols = calloc(src->ncols ? src->ncols : 1, sizeof *dst->cols);
 	if (!dst->schema || !dst->name || !dst->cols)
 		goto oom;
+	if (src->fingerprint && !(dst->fingerprint = strdup(src->fingerprint)))
+		goto oom;
 	for (size_t i = 0; i < src->ncols; i++) {
 		struct query_column *col = &dst->cols[dst->ncols++];
 		*col = src->cols[i];
@@ -245,6 +247,10 @@ int query_catalog_found(PGconn *c, const char *schema, const char *name, const P
 	if (cache_get(schema, name, fp, t))
 		return 1;
 	int found = describe(c, schema, name, t, res);
+	if (found == 1 && !(t->fingerprint = strdup(fp))) {
+		query_table_free(t);
+		return -1;
+	}
 	if (found == 1)
 		cache_put(fp, t);
 	return found;

@@ -2,6 +2,7 @@
 #include "query/session.h"
 #include "lib/db.h"
 #include "query/catalog.h"
+#include "query/statements.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -41,12 +42,11 @@ int query_open_table(PGconn *c, int timeout_ms, const char *schema, const char *
 	struct db_step steps[BEGIN_STEPS + 1] = {{.sql = sql_begin}, {.sql = sql_role}, {.sql = timeout},
 						 {.sql = sql_fraction}, query_catalog_fingerprint_step(names)};
 	PGresult *out[BEGIN_STEPS + 1];
-	if ((*res = db_pipeline(c, steps, BEGIN_STEPS + 1, out)))
-		return -1;
-	for (int i = 0; i < BEGIN_STEPS; i++)
+	int found = -1;
+	if (!(*res = db_pipeline(c, steps, BEGIN_STEPS + 1, out)))
+		found = query_catalog_found(c, schema, name, out[BEGIN_STEPS], t, res);
+	for (int i = 0; i <= BEGIN_STEPS; i++)
 		PQclear(out[i]);
-	int found = query_catalog_found(c, schema, name, out[BEGIN_STEPS], t, res);
-	PQclear(out[BEGIN_STEPS]);
 	return found;
 }
 
@@ -71,18 +71,28 @@ PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next)
 	return NULL;
 }
 
-PGresult *query_page(PGconn *c, const struct query_plan *plan, bool commit, PGresult **rows, char **next)
+PGresult *query_page(PGconn *c, const struct query_plan *plan, const struct query_table *t, bool end,
+		     PGresult **rows, char **next)
 {
 	*rows = NULL;
 	*next = NULL;
-	struct db_step steps[2] = {{.sql = plan->sql, .nparams = plan->nparams, .params = plan->values},
-				   {.sql = "COMMIT"}};
-	PGresult *out[2], *failed = db_pipeline(c, steps, commit ? 2 : 1, out);
-	if (failed)
+	struct db_step steps[QUERY_STATEMENT_STEPS + 1];
+	struct query_statement st;
+	int n = query_statement_steps(c, t->fingerprint, plan->sql, plan->nparams, plan->values, steps, &st);
+	int page = n - 1;
+	if (end)
+		steps[n++] = (struct db_step){.sql = "ROLLBACK"}; /* read only: nothing to keep */
+	PGresult *out[QUERY_STATEMENT_STEPS + 1];
+	PGresult *failed = db_pipeline(c, steps, n, out);
+	query_statement_done(c, &st, out);
+	PGresult *r = out[page];
+	for (int i = 0; i < n; i++)
+		if (i != page)
+			PQclear(out[i]);
+	if (failed) {
+		PQclear(r);
 		return failed;
-	if (commit)
-		PQclear(out[1]);
-	PGresult *r = out[0];
+	}
 	if (plan->whole && PQntuples(r) > plan->limit) {
 		/* the sort key of the page's last row, after the outputs */
 		const char **keys = calloc(plan->nkeys, sizeof *keys);

@@ -35,13 +35,15 @@ int query_open_table(PGconn *c, int timeout_ms, const char *schema, const char *
  * is the last page), or the failed result. */
 PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next);
 
-/* Runs a page of at most QUERY_WHOLE_PAGE_MAX rows in one statement and,
- * with `commit`, ends the transaction in the same round trip (nothing else
- * is read in it then).
+/* Runs a page of at most QUERY_WHOLE_PAGE_MAX rows of table t in one
+ * statement, prepared on this connection (query/statements.h), and with
+ * `end` ends the read-only transaction in the same round trip (when nothing
+ * else is read in it).
  * Returns NULL with *rows (the caller owns it; for a whole page it may hold
  * one row more than the page and the sort key after the outputs) and *next
  * (free(); NULL when this is the last page), or the failed result. */
-PGresult *query_page(PGconn *c, const struct query_plan *plan, bool commit, PGresult **rows, char **next);
+PGresult *query_page(PGconn *c, const struct query_plan *plan, const struct query_table *t, bool end,
+		     PGresult **rows, char **next);
 
 /* The total a client asked for with `Prefer: count=...`, as PostgREST has
  * it: exact (count(*) of the filtered rows), planned (the planner's

@@ -74,7 +74,7 @@ static struct query_column vendas_cols[] = {
 	{"extra", "json", QUERY_KIND_JSON, false, false, 0},
 	{"we\"ird", "text", QUERY_KIND_TEXT, true, false, 0},
 };
-static struct query_table vendas = {"trusted", "vendas", vendas_cols, 8, 1};
+static struct query_table vendas = {"trusted", "vendas", vendas_cols, 8, 1, NULL};
 
 /* refined.resumo: a view, no key. */
 static struct query_column resumo_cols[] = {
@@ -82,7 +82,7 @@ static struct query_column resumo_cols[] = {
 	{"doc", "json", QUERY_KIND_JSON, false, false, 0},
 	{"valor", "numeric", QUERY_KIND_NUMBER, true, false, 0},
 };
-static struct query_table resumo = {"refined", "resumo", resumo_cols, 3, 0};
+static struct query_table resumo = {"refined", "resumo", resumo_cols, 3, 0, NULL};
 
 /* A plan and the spec it borrows from. */
 struct built {
@@ -484,7 +484,7 @@ static void keyless_relation_orders_by_every_sortable_column(void **state)
 	built_free(&p);
 
 	static struct query_column only_json[] = {{"doc", "json", QUERY_KIND_JSON, false, false, 0}};
-	static struct query_table docs = {"refined", "docs", only_json, 1, 0};
+	static struct query_table docs = {"refined", "docs", only_json, 1, 0, NULL};
 	assert_int_equal(build("limit=5", &docs, &p, &e), -1);
 	assert_string_equal(e.field, "limit");
 	assert_int_equal(build("limit=all", &docs, &p, &e), 0);
