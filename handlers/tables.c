@@ -348,6 +348,78 @@ static void add_count_headers(struct http_request *req, enum query_count how, lo
 	http_add_header(req, "Preference-Applied", names[how]);
 }
 
+/* A short page of a table whose description is cached, in one round trip
+ * (query_page_at_once). Returns 1 with *t, *plan, *rows and *cursor; 0
+ * when that does not apply or the description was stale (everything left
+ * empty, the connection out of any transaction); -1 with *res (and *plan,
+ * for the answer). */
+static int page_at_once(PGconn *c, const char *layer, const char *table, const struct query_spec *spec,
+			struct query_table *t, struct query_plan *plan, PGresult **rows, char **cursor,
+			PGresult **res)
+{
+	struct query_error qe;
+	int rc = 0;
+	if (!query_catalog_cached(layer, table, t))
+		return 0;
+	if (query_build(spec, t, quote_ident, c, plan, &qe) == 0 && plan->limit >= 0 &&
+	    plan->limit <= QUERY_WHOLE_PAGE_MAX)
+		rc = query_page_at_once(c, QUERY_TIMEOUT_MS, t, plan, rows, cursor, res);
+	if (rc == 0) { /* the usual way answers, also a 400 the guess would give */
+		query_plan_free(plan);
+		query_table_free(t);
+		db_rollback(c);
+	}
+	return rc;
+}
+
+/* The table, the plan and, for a short page, its rows (*rows) and cursor:
+ * in one round trip when the table's description is cached and nothing
+ * else is read (`counted` false), else the catalog first. A short page
+ * without a count is all its transaction reads: the transaction ends with
+ * it. Answers and returns false on a failure. */
+static bool plan_rows(struct http_request *req, PGconn *c, const char *layer, const char *table,
+		      const struct query_spec *spec, bool counted, struct query_table *t, struct query_plan *plan,
+		      PGresult **rows, char **cursor)
+{
+	struct query_error qe;
+	PGresult *res = NULL;
+	int fast = counted ? 0 : page_at_once(c, layer, table, spec, t, plan, rows, cursor, &res);
+	if (fast != 0) {
+		if (fast < 0)
+			reply_query_error(req, c, res, plan);
+		PQclear(res);
+		return fast > 0;
+	}
+	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, t, &res);
+	if (found <= 0) {
+		if (found < 0)
+			http_reply_db_error(req, res, c);
+		else
+			http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'",
+					   layer, table);
+		PQclear(res);
+		return false;
+	}
+	int built = query_build(spec, t, quote_ident, c, plan, &qe);
+	if (built != 0) {
+		if (built == -1)
+			http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
+		else
+			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		return false;
+	}
+	if (plan->limit >= 0 && plan->limit <= QUERY_WHOLE_PAGE_MAX)
+		res = query_page(c, plan, t, !counted, rows, cursor);
+	else if (plan->probe_sql)
+		res = query_probe(c, plan, cursor);
+	if (res) {
+		reply_query_error(req, c, res, plan);
+		PQclear(res);
+		return false;
+	}
+	return true;
+}
+
 void handle_table_query(struct http_request *req)
 {
 	const char *layer = route_param(&req->params, "layer");
@@ -401,34 +473,8 @@ void handle_table_query(struct http_request *req)
 	}
 	if (!(c = http_db(req)))
 		goto out;
-	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, &t, &res);
-	if (found < 0) {
-		http_reply_db_error(req, res, c);
+	if (!plan_rows(req, c, layer, table, &spec, count != QUERY_COUNT_NONE, &t, &plan, &rows, &cursor))
 		goto out;
-	}
-	if (found == 0) {
-		http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'",
-				   layer, table);
-		goto out;
-	}
-	int built = query_build(&spec, &t, quote_ident, c, &plan, &qe);
-	if (built != 0) {
-		if (built == -1)
-			http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
-		else
-			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
-		goto out;
-	}
-	bool short_page = plan.limit >= 0 && plan.limit <= QUERY_WHOLE_PAGE_MAX;
-	/* a short page without a count is all the transaction reads: it ends with it */
-	if (short_page && (res = query_page(c, &plan, &t, count == QUERY_COUNT_NONE, &rows, &cursor))) {
-		reply_query_error(req, c, res, &plan);
-		goto out;
-	}
-	if (plan.probe_sql && (res = query_probe(c, &plan, &cursor))) {
-		reply_query_error(req, c, res, &plan);
-		goto out;
-	}
 	if (count != QUERY_COUNT_NONE && (res = query_count(c, &plan, count, &total))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
@@ -437,7 +483,7 @@ void handle_table_query(struct http_request *req)
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
-	if (short_page) {
+	if (rows) {
 		if (!(qs = query_stream_page(c, rows, &plan, &t, fmt, next))) {
 			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 			goto out;

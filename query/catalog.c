@@ -6,18 +6,17 @@
  * operator-class lookups), so descriptions are cached per process. Every
  * request still asks the catalog, in its own snapshot and as lake_reader,
  * for a fingerprint of the table (oid, columns with types and NOT NULL,
- * primary key) and whether it may read it: a prepared statement costing a
- * fraction of a millisecond. A changed fingerprint reloads the description. */
+ * primary key) and whether it may read it: a statement each lake
+ * connection keeps prepared, costing a fraction of a millisecond. A changed
+ * fingerprint reloads the description. */
 #include "query/catalog.h"
 #include "lib/db.h"
 
-#include <libpq-events.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CATALOG_CACHE_MAX 128
-#define FINGERPRINT_STMT "query_catalog_fingerprint"
 
 bool query_layer_valid(const char *layer)
 {
@@ -206,34 +205,19 @@ static void cache_put(const char *fp, const struct query_table *t)
 	pthread_mutex_unlock(&cache_lock);
 }
 
-/* A connection that has the fingerprint statement carries this mark, as
- * libpq instance data of an event procedure that has nothing to do: the
- * mark goes with the connection when it is closed. */
-static int conn_event(PGEventId evt, void *info, void *arg)
-{
-	return 1;
-}
-
-static const char prepared_mark = 1;
-
-int query_catalog_prepare(PGconn *c, PGresult **res)
-{
-	*res = NULL;
-	if (PQinstanceData(c, conn_event))
-		return 0;
-	*res = PQprepare(c, FINGERPRINT_STMT, fingerprint_sql, 2, NULL);
-	if (PQresultStatus(*res) != PGRES_COMMAND_OK && strcmp(db_sqlstate(*res), "42P05") != 0)
-		return -1; /* 42P05: prepared already, by a mark-less earlier try */
-	PQclear(*res);
-	*res = NULL;
-	if (PQregisterEventProc(c, conn_event, "query_catalog", NULL))
-		PQsetInstanceData(c, conn_event, (void *)&prepared_mark);
-	return 0;
-}
-
 struct db_step query_catalog_fingerprint_step(const char *const params[2])
 {
-	return (struct db_step){.name = FINGERPRINT_STMT, .nparams = 2, .params = params};
+	return (struct db_step){.sql = fingerprint_sql, .nparams = 2, .params = params};
+}
+
+bool query_catalog_cached(const char *schema, const char *name, struct query_table *t)
+{
+	*t = (struct query_table){0};
+	pthread_mutex_lock(&cache_lock);
+	struct cache_entry *e = cache_find(schema, name);
+	bool hit = e && table_copy(t, &e->t) == 0;
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
 }
 
 int query_catalog_found(PGconn *c, const char *schema, const char *name, const PGresult *fingerprint,

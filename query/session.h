@@ -45,6 +45,17 @@ PGresult *query_probe(PGconn *c, const struct query_plan *plan, char **next);
 PGresult *query_page(PGconn *c, const struct query_plan *plan, const struct query_table *t, bool end,
 		     PGresult **rows, char **next);
 
+/* query_open_table and query_page (ended) in one pipeline, one round trip:
+ * `t` is the cached description (query_catalog_cached) and `plan` built
+ * from it. Returns 1 with *rows and *next when the catalog's fingerprint
+ * confirmed the description; 0 when it did not (the table changed, went,
+ * or lake_reader may no longer read it): nothing is answered, and the
+ * connection is left idle or in an aborted transaction for the caller to
+ * roll back before starting again; -1 with *res on an error of the session
+ * or of the page (the transaction then left aborted). */
+int query_page_at_once(PGconn *c, int timeout_ms, const struct query_table *t, const struct query_plan *plan,
+		       PGresult **rows, char **next, PGresult **res);
+
 /* The total a client asked for with `Prefer: count=...`, as PostgREST has
  * it: exact (count(*) of the filtered rows), planned (the planner's
  * estimate: cheap, approximate), estimated (exact below

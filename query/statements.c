@@ -1,14 +1,16 @@
-/* The page statements each lake connection keeps prepared.
+/* The statements each lake connection keeps prepared.
  *
- * A page's SQL is the same text for every request of one shape (the values
- * are parameters), so parsing and planning it again each time is waste:
- * PostgreSQL plans a prepared statement's first executions for their values
- * and may then settle on a generic plan. Each connection remembers what it
- * prepared, as libpq instance data freed when the connection closes, under
- * a key of the table's catalog fingerprint and the SQL: a table whose
- * columns or types changed gets new statements (PostgreSQL would refuse to
- * run a cached plan whose result type changed). At most STMT_MAX per
- * connection; the least recently used one is deallocated to make room. */
+ * A request's statements are the same text for every request of one shape
+ * (the values are parameters): the session's setup, the catalog's
+ * fingerprint, a page's SELECT. Parsing and planning them again each time
+ * is waste: PostgreSQL plans a prepared statement's first executions for
+ * their values and may then settle on a generic plan. Each connection
+ * remembers what it prepared, as libpq instance data freed when the
+ * connection closes, under a key of the table's catalog fingerprint (for a
+ * page) and the SQL: a table whose columns or types changed gets new
+ * statements (PostgreSQL would refuse to run a cached plan whose result
+ * type changed). At most STMT_MAX per connection; the least recently used
+ * one is deallocated to make room. */
 #include "query/statements.h"
 
 #include <libpq-events.h>
@@ -91,22 +93,22 @@ static struct stmt *room(struct stmt_cache *sc)
 	return lru;
 }
 
-int query_statement_steps(PGconn *c, const char *fingerprint, const char *sql, int nparams,
-			  const char *const *values, struct db_step *steps, struct query_statement *st)
+int query_statement_steps(PGconn *c, const char *fingerprint, const struct db_step *plain, struct db_step *steps,
+			  struct query_statement *st)
 {
-	*st = (struct query_statement){0};
+	*st = (struct query_statement){.prepare_step = -1};
 	struct stmt_cache *sc = cache_of(c);
-	char *key = sc ? key_of(fingerprint, sql) : NULL;
+	char *key = sc ? key_of(fingerprint, plain->sql) : NULL;
 	int n = 0;
 	if (!key) { /* out of memory: an unnamed statement */
-		steps[n++] = (struct db_step){.sql = sql, .nparams = nparams, .params = values};
+		steps[n++] = *plain;
 		return n;
 	}
 	struct stmt *s = find(sc, key);
 	if (s) {
 		free(key);
 		s->used = ++sc->clock;
-		steps[n++] = (struct db_step){.name = s->name, .nparams = nparams, .params = values};
+		steps[n++] = (struct db_step){.name = s->name, .nparams = plain->nparams, .params = plain->params};
 		return n;
 	}
 	s = room(sc);
@@ -117,15 +119,15 @@ int query_statement_steps(PGconn *c, const char *fingerprint, const char *sql, i
 	}
 	s->key = key;
 	s->used = ++sc->clock;
-	snprintf(s->name, sizeof s->name, "query_page_%llu", ++sc->made);
+	snprintf(s->name, sizeof s->name, "query_%llu", ++sc->made);
 	st->prepared = s;
 	st->prepare_step = n;
-	steps[n++] = (struct db_step){.sql = sql, .name = s->name, .prepare = true, .nparams = nparams};
-	steps[n++] = (struct db_step){.name = s->name, .nparams = nparams, .params = values};
+	steps[n++] = (struct db_step){.sql = plain->sql, .name = s->name, .prepare = true, .nparams = plain->nparams};
+	steps[n++] = (struct db_step){.name = s->name, .nparams = plain->nparams, .params = plain->params};
 	return n;
 }
 
-void query_statement_done(PGconn *c, const struct query_statement *st, PGresult *const *out)
+void query_statement_done(const struct query_statement *st, PGresult *const *out)
 {
 	struct stmt *s = st->prepared;
 	if (!s || out[st->prepare_step])
