@@ -7,9 +7,12 @@
  * in one statement (with one row more, which tells whether a next page
  * exists), or for longer pages and exports the probe for the next cursor
  * and the rows read from a cursor in batches; either is handed to
- * libmicrohttpd as a chunked response
- * that owns the lake connection until its free callback. Everything that can
- * still become a 4xx is decided before the first byte is sent. */
+ * libmicrohttpd as a chunked response that owns the lake connection until
+ * its free callback. A short page of a table whose description is cached
+ * is sent with the catalog check in one round trip, and answered only if
+ * the check confirms the description (docs/DESIGN.md, "The query API's
+ * round trips"). Everything that can still become a 4xx is decided before
+ * the first byte is sent. */
 #include "handlers/handlers.h"
 #include "query/catalog.h"
 #include "query/format.h"
