@@ -49,7 +49,9 @@ struct db_step {
  * it succeeded, else NULL (the caller PQclears each; `out` may be NULL to
  * drop them). Returns NULL when every step succeeded, or the first failed
  * result (the caller PQclears it). The steps after a failed one are not
- * run; inside a transaction block it is left aborted. */
+ * run; inside a transaction block it is left aborted. Meant for a few
+ * statements whose results are small until the last (every step is sent
+ * before any result is read). */
 PGresult *db_pipeline(PGconn *conn, const struct db_step *steps, int n, PGresult **out);
 
 /* SQLSTATE of a failed result, "" if none. */

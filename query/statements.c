@@ -9,8 +9,9 @@
  * connection closes, under a key of the table's catalog fingerprint (for a
  * page) and the SQL: a table whose columns or types changed gets new
  * statements (PostgreSQL would refuse to run a cached plan whose result
- * type changed). At most STMT_MAX per connection; the least recently used
- * one is deallocated to make room. */
+ * type changed). At most STMT_MAX per connection, each of at most
+ * STMT_SQL_MAX bytes; the least recently used one is deallocated to make
+ * room. */
 #include "query/statements.h"
 
 #include <libpq-events.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #define STMT_MAX 64
+#define STMT_SQL_MAX 4096 /* longer SQL (long in-lists...) runs unnamed: bounded memory here and there */
 
 struct stmt {
 	char *key;              /* fingerprint "\n" sql; NULL: free slot */
@@ -97,10 +99,10 @@ int query_statement_steps(PGconn *c, const char *fingerprint, const struct db_st
 			  struct query_statement *st)
 {
 	*st = (struct query_statement){.prepare_step = -1};
-	struct stmt_cache *sc = cache_of(c);
+	struct stmt_cache *sc = strlen(plain->sql) <= STMT_SQL_MAX ? cache_of(c) : NULL;
 	char *key = sc ? key_of(fingerprint, plain->sql) : NULL;
 	int n = 0;
-	if (!key) { /* out of memory: an unnamed statement */
+	if (!key) { /* too long, or out of memory: an unnamed statement */
 		steps[n++] = *plain;
 		return n;
 	}

@@ -670,6 +670,15 @@ describe('descriptions cached per process, statements prepared per lake connecti
       }
   });
 
+  test('a page whose SQL is too long to keep prepared (600 values in a list) runs unnamed, each time', async () => {
+    const want = (await sqlIds()).filter((id) => id % 7 === 0).slice(0, 600);
+    for (let i = 0; i < 3; i++) {
+      const res = await rows('t_vendas', { id: `in.(${want.join(',')})`, select: 'id', limit: 500 });
+      assert.deepEqual(ids(res.body.items), want.slice(0, 500));
+      assert.ok(res.body.next);
+    }
+  });
+
   test('a value PostgreSQL refuses, then good ones, through the same statement', async () => {
     for (let i = 0; i < 3; i++) {
       assertField(await rows('t_vendas', { select: 'id', id: 'eq.abc' }, 400), 'id', /abc/);
