@@ -275,19 +275,41 @@ static void stream_done(void *cls)
 	free(ts);
 }
 
-/* Hands the stream and its connection to a response. Returns false (and
- * leaves both with the caller) when the response cannot be made. */
-static bool reply_stream(struct http_request *req, struct query_stream *qs, enum query_format fmt,
-			 const char *next)
+/* A body that fits in one chunk as one buffer (one send with the
+ * headers, Content-Length instead of chunks); gzipped when the client takes
+ * it, as the stream would be. NULL when out of memory. */
+static struct MHD_Response *whole_response(const char *body, size_t len, bool gzipped)
 {
+	if (!gzipped)
+		return MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	size_t zlen;
+	char *z = gzip_buffer(body, len, &zlen);
+	struct MHD_Response *resp = z ? MHD_create_response_from_buffer(zlen, z, MHD_RESPMEM_MUST_FREE) : NULL;
+	if (z && !resp)
+		free(z);
+	return resp;
+}
+
+/* Streams the rows, or answers them as one buffer when they fit in one
+ * chunk (the stream then closed here, its connection released). */
+static struct MHD_Response *rows_response(struct http_request *req, struct query_stream *qs, bool gzipped)
+{
+	size_t len;
+	const char *body = query_stream_whole(qs, &len);
+	if (body) {
+		struct MHD_Response *resp = whole_response(body, len, gzipped);
+		if (resp)
+			db_release(req->app->db, query_stream_close(qs));
+		return resp;
+	}
 	struct table_stream *ts = calloc(1, sizeof *ts);
 	if (!ts)
-		return false;
+		return NULL;
 	ts->qs = qs;
 	ts->pool = req->app->db;
-	if (http_gzip_accepted(req) && !(ts->gz = gzip_stream_new(rows_read, ts))) {
+	if (gzipped && !(ts->gz = gzip_stream_new(rows_read, ts))) {
 		free(ts);
-		return false;
+		return NULL;
 	}
 	memcpy(ts->request_id, req->request_id, sizeof ts->request_id);
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
@@ -295,9 +317,21 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 	if (!resp) {
 		gzip_stream_free(ts->gz);
 		free(ts);
-		return false;
 	}
-	if (ts->gz)
+	return resp;
+}
+
+/* Hands the stream and its connection (if it has one) to a response.
+ * Returns false (and leaves both with the caller) when the response cannot
+ * be made. */
+static bool reply_stream(struct http_request *req, struct query_stream *qs, enum query_format fmt,
+			 const char *next)
+{
+	bool gzipped = http_gzip_accepted(req);
+	struct MHD_Response *resp = rows_response(req, qs, gzipped);
+	if (!resp)
+		return false;
+	if (gzipped)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				fmt == QUERY_FORMAT_CSV ? "text/csv; charset=utf-8; header=present"
@@ -487,11 +521,13 @@ void handle_table_query(struct http_request *req)
 		goto out;
 	}
 	if (rows) {
-		if (!(qs = query_stream_page(c, rows, &plan, &t, fmt, next))) {
+		if (!(qs = query_stream_page(rows, &plan, &t, fmt, next))) {
 			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 			goto out;
 		}
 		rows = NULL; /* the stream's now */
+		http_db_done(req, c); /* every row is read: the connection goes back before the answer */
+		c = NULL;
 	} else if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;

@@ -150,6 +150,16 @@ ssize_t query_stream_read(struct query_stream *s, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+const char *query_stream_whole(struct query_stream *s, size_t *len)
+{
+	if (s->phase == PHASE_HEAD)
+		refill(s);
+	if (s->phase != PHASE_DONE || s->off != 0)
+		return NULL;
+	*len = s->out.len;
+	return s->out.data ? s->out.data : "";
+}
+
 const char *query_stream_error(const struct query_stream *s)
 {
 	return s->error;
@@ -248,8 +258,8 @@ failed:
 	return NULL;
 }
 
-struct query_stream *query_stream_page(PGconn *c, PGresult *rows, const struct query_plan *plan,
-				       const struct query_table *t, enum query_format fmt, const char *next)
+struct query_stream *query_stream_page(PGresult *rows, const struct query_plan *plan, const struct query_table *t,
+				       enum query_format fmt, const char *next)
 {
 	struct query_stream *s = calloc(1, sizeof *s);
 	if (!s || make_parts(s, fmt, plan, t, next) != 0) {
@@ -257,7 +267,6 @@ struct query_stream *query_stream_page(PGconn *c, PGresult *rows, const struct q
 			stream_free(s);
 		return NULL;
 	}
-	s->conn = c;
 	s->batch = rows;
 	s->batch_rows = PQntuples(rows);
 	if (plan->whole && s->batch_rows > plan->limit)

@@ -28,10 +28,15 @@ struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 				       const struct query_table *t, enum query_format fmt,
 				       const char *next, PGresult **res);
 /* A stream over a page already read whole (query_page): takes `rows` (freed
- * with the stream) and writes at most plan->limit of them. Returns NULL when
- * out of memory (then `rows` stays with the caller). */
-struct query_stream *query_stream_page(PGconn *c, PGresult *rows, const struct query_plan *plan,
-				       const struct query_table *t, enum query_format fmt, const char *next);
+ * with the stream) and writes at most plan->limit of them; it needs no
+ * connection (query_stream_close returns NULL). Returns NULL when out of
+ * memory (then `rows` stays with the caller). */
+struct query_stream *query_stream_page(PGresult *rows, const struct query_plan *plan, const struct query_table *t,
+				       enum query_format fmt, const char *next);
+/* Before the first read: the whole body when it fits in one chunk of
+ * formatted rows (32 KB), with *len (owned by the stream); else NULL, and
+ * reading goes on from the start as usual. */
+const char *query_stream_whole(struct query_stream *s, size_t *len);
 /* Copies up to max bytes of the body into buf: the count, 0 at the end, -1
  * on an error (query_stream_error says which). */
 ssize_t query_stream_read(struct query_stream *s, char *buf, size_t max);

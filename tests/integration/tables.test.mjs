@@ -679,6 +679,15 @@ describe('descriptions cached per process, statements prepared per lake connecti
     }
   });
 
+  test('a body that fits in 32 KB is one buffer with Content-Length; a longer one streams in chunks', async () => {
+    let res = await rows('t_vendas', { select: 'id', limit: 50 });
+    assert.match(res.headers.get('content-length') ?? '', /^[0-9]+$/);
+    assert.equal(res.headers.get('transfer-encoding'), null);
+    res = await rows('t_vendas', { limit: 2000 });
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(res.body.items.length, 2000);
+  });
+
   test('a value PostgreSQL refuses, then good ones, through the same statement', async () => {
     for (let i = 0; i < 3; i++) {
       assertField(await rows('t_vendas', { select: 'id', id: 'eq.abc' }, 400), 'id', /abc/);
