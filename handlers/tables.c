@@ -3,10 +3,16 @@
  * GET /v1/tables lists what the reader role may query; GET
  * /v1/tables/{layer}/{table} answers rows (query/query.h has the syntax).
  * A table request runs in one read-only transaction as lake_reader: the
- * catalog lookup, the probe for the next cursor, then the page itself read
- * from a cursor in batches, handed to libmicrohttpd as a chunked response
- * that owns the lake connection until its free callback. Everything that can
- * still become a 4xx is decided before the first byte is sent. */
+ * catalog lookup, then a page of up to QUERY_WHOLE_PAGE_MAX rows read whole
+ * in one statement (with one row more, which tells whether a next page
+ * exists), or for longer pages and exports the probe for the next cursor
+ * and the rows read from a cursor in batches; either is handed to
+ * libmicrohttpd as a chunked response that owns the lake connection until
+ * its free callback. A short page of a table whose description is cached
+ * is sent with the catalog check in one round trip, and answered only if
+ * the check confirms the description (docs/DESIGN.md, "The query API's
+ * round trips"). Everything that can still become a 4xx is decided before
+ * the first byte is sent. */
 #include "handlers/handlers.h"
 #include "query/catalog.h"
 #include "query/format.h"
@@ -114,9 +120,7 @@ void handle_table_columns(struct http_request *req)
 	PGconn *c = http_db(req);
 	if (!c)
 		return;
-	int found = -1;
-	if (!(res = query_begin(c, QUERY_TIMEOUT_MS)))
-		found = query_catalog_table(c, layer, table, &t, &res);
+	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, &t, &res);
 	if (found < 0)
 		http_reply_db_error(req, res, c);
 	else if (found == 0)
@@ -271,19 +275,41 @@ static void stream_done(void *cls)
 	free(ts);
 }
 
-/* Hands the stream and its connection to a response. Returns false (and
- * leaves both with the caller) when the response cannot be made. */
-static bool reply_stream(struct http_request *req, struct query_stream *qs, enum query_format fmt,
-			 const char *next)
+/* A body that fits in one chunk as one buffer (one send with the
+ * headers, Content-Length instead of chunks); gzipped when the client takes
+ * it, as the stream would be. NULL when out of memory. */
+static struct MHD_Response *whole_response(const char *body, size_t len, bool gzipped)
 {
+	if (!gzipped)
+		return MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	size_t zlen;
+	char *z = gzip_buffer(body, len, &zlen);
+	struct MHD_Response *resp = z ? MHD_create_response_from_buffer(zlen, z, MHD_RESPMEM_MUST_FREE) : NULL;
+	if (z && !resp)
+		free(z);
+	return resp;
+}
+
+/* Streams the rows, or answers them as one buffer when they fit in one
+ * chunk (the stream then closed here, its connection released). */
+static struct MHD_Response *rows_response(struct http_request *req, struct query_stream *qs, bool gzipped)
+{
+	size_t len;
+	const char *body = query_stream_whole(qs, &len);
+	if (body) {
+		struct MHD_Response *resp = whole_response(body, len, gzipped);
+		if (resp)
+			db_release(req->app->db, query_stream_close(qs));
+		return resp;
+	}
 	struct table_stream *ts = calloc(1, sizeof *ts);
 	if (!ts)
-		return false;
+		return NULL;
 	ts->qs = qs;
 	ts->pool = req->app->db;
-	if (http_gzip_accepted(req) && !(ts->gz = gzip_stream_new(rows_read, ts))) {
+	if (gzipped && !(ts->gz = gzip_stream_new(rows_read, ts))) {
 		free(ts);
-		return false;
+		return NULL;
 	}
 	memcpy(ts->request_id, req->request_id, sizeof ts->request_id);
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
@@ -291,9 +317,21 @@ static bool reply_stream(struct http_request *req, struct query_stream *qs, enum
 	if (!resp) {
 		gzip_stream_free(ts->gz);
 		free(ts);
-		return false;
 	}
-	if (ts->gz)
+	return resp;
+}
+
+/* Hands the stream and its connection (if it has one) to a response.
+ * Returns false (and leaves both with the caller) when the response cannot
+ * be made. */
+static bool reply_stream(struct http_request *req, struct query_stream *qs, enum query_format fmt,
+			 const char *next)
+{
+	bool gzipped = http_gzip_accepted(req);
+	struct MHD_Response *resp = rows_response(req, qs, gzipped);
+	if (!resp)
+		return false;
+	if (gzipped)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				fmt == QUERY_FORMAT_CSV ? "text/csv; charset=utf-8; header=present"
@@ -347,6 +385,78 @@ static void add_count_headers(struct http_request *req, enum query_count how, lo
 	http_add_header(req, "Preference-Applied", names[how]);
 }
 
+/* A short page of a table whose description is cached, in one round trip
+ * (query_page_at_once). Returns 1 with *t, *plan, *rows and *cursor; 0
+ * when that does not apply or the description was stale (everything left
+ * empty, the connection out of any transaction); -1 with *res (and *plan,
+ * for the answer). */
+static int page_at_once(PGconn *c, const char *layer, const char *table, const struct query_spec *spec,
+			struct query_table *t, struct query_plan *plan, PGresult **rows, char **cursor,
+			PGresult **res)
+{
+	struct query_error qe;
+	int rc = 0;
+	if (!query_catalog_cached(layer, table, t))
+		return 0;
+	if (query_build(spec, t, quote_ident, c, plan, &qe) == 0 && plan->limit >= 0 &&
+	    plan->limit <= QUERY_WHOLE_PAGE_MAX)
+		rc = query_page_at_once(c, QUERY_TIMEOUT_MS, t, plan, rows, cursor, res);
+	if (rc == 0) { /* the usual way answers, also a 400 the guess would give */
+		query_plan_free(plan);
+		query_table_free(t);
+		db_rollback(c);
+	}
+	return rc;
+}
+
+/* The table, the plan and, for a short page, its rows (*rows) and cursor:
+ * in one round trip when the table's description is cached and nothing
+ * else is read (`counted` false), else the catalog first. A short page
+ * without a count is all its transaction reads: the transaction ends with
+ * it. Answers and returns false on a failure. */
+static bool plan_rows(struct http_request *req, PGconn *c, const char *layer, const char *table,
+		      const struct query_spec *spec, bool counted, struct query_table *t, struct query_plan *plan,
+		      PGresult **rows, char **cursor)
+{
+	struct query_error qe;
+	PGresult *res = NULL;
+	int fast = counted ? 0 : page_at_once(c, layer, table, spec, t, plan, rows, cursor, &res);
+	if (fast != 0) {
+		if (fast < 0)
+			reply_query_error(req, c, res, plan);
+		PQclear(res);
+		return fast > 0;
+	}
+	int found = query_open_table(c, QUERY_TIMEOUT_MS, layer, table, t, &res);
+	if (found <= 0) {
+		if (found < 0)
+			http_reply_db_error(req, res, c);
+		else
+			http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'",
+					   layer, table);
+		PQclear(res);
+		return false;
+	}
+	int built = query_build(spec, t, quote_ident, c, plan, &qe);
+	if (built != 0) {
+		if (built == -1)
+			http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
+		else
+			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+		return false;
+	}
+	if (plan->limit >= 0 && plan->limit <= QUERY_WHOLE_PAGE_MAX)
+		res = query_page(c, plan, t, !counted, rows, cursor);
+	else if (plan->probe_sql)
+		res = query_probe(c, plan, cursor);
+	if (res) {
+		reply_query_error(req, c, res, plan);
+		PQclear(res);
+		return false;
+	}
+	return true;
+}
+
 void handle_table_query(struct http_request *req)
 {
 	const char *layer = route_param(&req->params, "layer");
@@ -359,7 +469,7 @@ void handle_table_query(struct http_request *req)
 	struct query_stream *qs = NULL;
 	enum query_format fmt;
 	PGconn *c = NULL;
-	PGresult *res = NULL;
+	PGresult *res = NULL, *rows = NULL;
 	char *cursor = NULL, *next = NULL;
 	enum query_count count = preferred_count(req);
 	long long total = 0;
@@ -400,32 +510,8 @@ void handle_table_query(struct http_request *req)
 	}
 	if (!(c = http_db(req)))
 		goto out;
-	if ((res = query_begin(c, QUERY_TIMEOUT_MS))) {
-		http_reply_db_error(req, res, c);
+	if (!plan_rows(req, c, layer, table, &spec, count != QUERY_COUNT_NONE, &t, &plan, &rows, &cursor))
 		goto out;
-	}
-	int found = query_catalog_table(c, layer, table, &t, &res);
-	if (found < 0) {
-		http_reply_db_error(req, res, c);
-		goto out;
-	}
-	if (found == 0) {
-		http_reply_problem(req, 404, "Not found", "table", NULL, "the %s layer has no table '%.64s'",
-				   layer, table);
-		goto out;
-	}
-	int built = query_build(&spec, &t, quote_ident, c, &plan, &qe);
-	if (built != 0) {
-		if (built == -1)
-			http_reply_problem(req, 400, "Invalid query parameter", qe.field, NULL, "%s", qe.detail);
-		else
-			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
-		goto out;
-	}
-	if (plan.probe_sql && (res = query_probe(c, &plan, &cursor))) {
-		reply_query_error(req, c, res, &plan);
-		goto out;
-	}
 	if (count != QUERY_COUNT_NONE && (res = query_count(c, &plan, count, &total))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
@@ -434,7 +520,15 @@ void handle_table_query(struct http_request *req)
 		http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
 		goto out;
 	}
-	if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
+	if (rows) {
+		if (!(qs = query_stream_page(rows, &plan, &t, fmt, next))) {
+			http_reply_problem(req, 500, "Internal error", NULL, NULL, "out of memory");
+			goto out;
+		}
+		rows = NULL; /* the stream's now */
+		http_db_done(req, c); /* every row is read: the connection goes back before the answer */
+		c = NULL;
+	} else if (!(qs = query_stream_open(c, &plan, &t, fmt, next, &res))) {
 		reply_query_error(req, c, res, &plan);
 		goto out;
 	}
@@ -448,6 +542,7 @@ void handle_table_query(struct http_request *req)
 	c = NULL; /* the response owns it now */
 out:
 	PQclear(res);
+	PQclear(rows);
 	if (c)
 		http_db_done(req, c);
 	free(cursor);

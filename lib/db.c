@@ -144,9 +144,10 @@ void db_release(struct db_pool *p, PGconn *c)
 {
 	if (!c)
 		return;
-	if (PQstatus(c) == CONNECTION_OK)
+	if (PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF)
 		db_rollback(c);
-	bool broken = PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE;
+	bool broken = PQstatus(c) != CONNECTION_OK || PQpipelineStatus(c) != PQ_PIPELINE_OFF ||
+		      PQtransactionStatus(c) != PQTRANS_IDLE;
 	if (broken)
 		PQfinish(c);
 
@@ -179,6 +180,60 @@ void db_pool_close(struct db_pool *p)
 	free(p->idle);
 	free(p->url);
 	free(p);
+}
+
+static bool send_step(PGconn *c, const struct db_step *st)
+{
+	if (st->name && st->prepare)
+		return PQsendPrepare(c, st->name, st->sql, st->nparams, NULL);
+	if (st->name)
+		return PQsendQueryPrepared(c, st->name, st->nparams, st->params, NULL, NULL, 0);
+	return PQsendQueryParams(c, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0);
+}
+
+/* A step's result: its first, the rest (none are expected) dropped. */
+static PGresult *step_result(PGconn *c)
+{
+	PGresult *r = PQgetResult(c), *extra;
+	while (r && (extra = PQgetResult(c)))
+		PQclear(extra);
+	return r;
+}
+
+PGresult *db_pipeline(PGconn *c, const struct db_step *steps, int n, PGresult **out)
+{
+	PGresult *failed = NULL;
+	int sent = 0;
+	for (int i = 0; out && i < n; i++)
+		out[i] = NULL;
+	if (!PQenterPipelineMode(c))
+		return PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	while (sent < n && send_step(c, &steps[sent]))
+		sent++;
+	bool synced = PQpipelineSync(c);
+	if (sent < n)
+		failed = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	for (int i = 0; i < sent; i++) {
+		PGresult *r = step_result(c);
+		ExecStatusType st = PQresultStatus(r);
+		bool ok = r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+		if (!ok && !failed) {
+			failed = r ? r : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+			continue;
+		}
+		if (ok && out)
+			out[i] = r;
+		else
+			PQclear(r);
+		if (!r)
+			break; /* the connection went away: nothing more will come */
+	}
+	PGresult *sync = synced ? PQgetResult(c) : NULL;
+	bool in_sync = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	PQclear(sync);
+	if (!(in_sync && PQexitPipelineMode(c)) && !failed)
+		failed = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR); /* db_release drops such a connection */
+	return failed;
 }
 
 const char *db_sqlstate(const PGresult *res)

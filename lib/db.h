@@ -33,6 +33,27 @@ void db_pool_close(struct db_pool *pool);
  * (open - idle are lent out), for /metrics. */
 void db_pool_stats(struct db_pool *pool, int *size, int *open, int *idle);
 
+/* One statement of a pipeline: `sql` with text parameters; or, with `name`,
+ * the prepared statement of that name executed (`prepare` false) or `sql`
+ * prepared under that name (`prepare` true). */
+struct db_step {
+	const char *sql;
+	const char *name;
+	bool prepare;
+	int nparams;
+	const char *const *params;
+};
+
+/* Sends the steps in one pipeline (libpq's pipeline mode: one round trip
+ * for all of them) and reads every result. out[i] is step i's result when
+ * it succeeded, else NULL (the caller PQclears each; `out` may be NULL to
+ * drop them). Returns NULL when every step succeeded, or the first failed
+ * result (the caller PQclears it). The steps after a failed one are not
+ * run; inside a transaction block it is left aborted. Meant for a few
+ * statements whose results are small until the last (every step is sent
+ * before any result is read). */
+PGresult *db_pipeline(PGconn *conn, const struct db_step *steps, int n, PGresult **out);
+
 /* SQLSTATE of a failed result, "" if none. */
 const char *db_sqlstate(const PGresult *res);
 /* true for errors worth retrying: connection lost, server starting or

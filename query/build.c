@@ -430,7 +430,9 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 		dynbuf_printf(&tail, "%s%s %s", i ? ", " : " ORDER BY ", qcol(&b, b.keys[i].col),
 				 b.keys[i].desc ? "DESC" : "ASC");
 
-	/* the page */
+	/* the page; a whole page also reads the sort key and one row more, which
+	 * tells whether a next page exists (no probe statement) */
+	plan->whole = !spec->limit_all && spec->limit <= QUERY_WHOLE_PAGE_MAX && b.nkeys > 0;
 	dynbuf_addstr(&sql, "SELECT ");
 	for (size_t i = 0; i < plan->nout; i++) {
 		if (i)
@@ -439,13 +441,15 @@ int query_build(const struct query_spec *spec, const struct query_table *t, quer
 	}
 	if (plan->nout == 0)
 		dynbuf_addstr(&sql, "NULL"); /* a relation without columns */
+	for (size_t i = 0; plan->whole && i < b.nkeys; i++)
+		dynbuf_printf(&sql, ", %s", qcol(&b, b.keys[i].col));
 	dynbuf_addstr(&sql, dynbuf_cstr(&tail));
 	if (!spec->limit_all)
-		dynbuf_printf(&sql, " LIMIT %lld", spec->limit);
+		dynbuf_printf(&sql, " LIMIT %lld", spec->limit + plan->whole);
 	plan->sql = dynbuf_take(&sql);
-	/* the probe: the sort key of the page's last row, and whether one follows
-	 * (none for aggregates without grouping: one row) */
-	if (!spec->limit_all && b.nkeys > 0) {
+	/* the probe of a longer page: the sort key of its last row, and whether
+	 * one follows (none for aggregates without grouping: one row) */
+	if (!spec->limit_all && !plan->whole && b.nkeys > 0) {
 		dynbuf_addstr(&sql, "SELECT ");
 		for (size_t i = 0; i < b.nkeys; i++)
 			dynbuf_printf(&sql, "%s%s", i ? ", " : "", qcol(&b, b.keys[i].col));
@@ -527,5 +531,6 @@ void query_table_free(struct query_table *t)
 	free(t->cols);
 	free(t->schema);
 	free(t->name);
+	free(t->fingerprint);
 	*t = (struct query_table){0};
 }

@@ -47,6 +47,7 @@ struct query_table {
 	struct query_column *cols;
 	size_t ncols;
 	size_t npk;            /* primary-key columns, 0 for views and keyless tables */
+	char *fingerprint;     /* the catalog's fingerprint of it (query/catalog.c), or NULL */
 };
 
 /* Returns `ident` quoted as an SQL identifier (malloc'd), or NULL. */
@@ -61,9 +62,18 @@ struct query_param {
 	enum query_op op;
 };
 
+/* A page of at most this many rows is read by one statement, whole: its
+ * rows, then the sort key and one row more (a next page exists when that
+ * row does). A longer page is probed for its next cursor, then read from a
+ * cursor in batches. */
+#define QUERY_WHOLE_PAGE_MAX 500
+
 struct query_plan {
-	char *sql;             /* the page, or the whole export for limit=all */
-	char *probe_sql;       /* sort keys of the page's last row and the one after; NULL for limit=all */
+	char *sql;             /* the page, or the whole export for limit=all; for a whole
+				* page, the outputs then the sort key, LIMIT limit + 1 */
+	char *probe_sql;       /* sort keys of the page's last row and the one after; NULL for
+				* limit=all and whole pages */
+	bool whole;            /* a page read by one statement (see QUERY_WHOLE_PAGE_MAX) */
 	char *count_sql;       /* count(*) of the rows the filters select (no cursor, no limit) */
 	char *estimate_sql;    /* EXPLAIN (FORMAT JSON) of the same selection: the planner's row estimate */
 	int count_nparams;     /* the parameters count_sql and estimate_sql use: the first ones */
@@ -77,7 +87,7 @@ struct query_plan {
 	size_t nout;
 	bool aggregated;       /* GROUP BY the plain outputs */
 	bool one_row;          /* aggregates without grouping: the answer is one row */
-	size_t nkeys;          /* sort-key columns, the probe's result columns */
+	size_t nkeys;          /* sort-key columns: the probe's result, a whole page's last columns */
 	long long limit;       /* rows in the page, -1 for limit=all */
 	char signature[17];    /* the cursor signature (hex) */
 };

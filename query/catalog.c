@@ -6,16 +6,17 @@
  * operator-class lookups), so descriptions are cached per process. Every
  * request still asks the catalog, in its own snapshot and as lake_reader,
  * for a fingerprint of the table (oid, columns with types and NOT NULL,
- * primary key) and whether it may read it: a prepared statement costing a
- * fraction of a millisecond. A changed fingerprint reloads the description. */
+ * primary key) and whether it may read it: a statement each lake
+ * connection keeps prepared, costing a fraction of a millisecond. A changed
+ * fingerprint reloads the description. */
 #include "query/catalog.h"
+#include "lib/db.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CATALOG_CACHE_MAX 128
-#define FINGERPRINT_STMT "query_catalog_fingerprint"
 
 bool query_layer_valid(const char *layer)
 {
@@ -139,6 +140,8 @@ static int table_copy(struct query_table *dst, const struct query_table *src)
 	dst->cols = calloc(src->ncols ? src->ncols : 1, sizeof *dst->cols);
 	if (!dst->schema || !dst->name || !dst->cols)
 		goto oom;
+	if (src->fingerprint && !(dst->fingerprint = strdup(src->fingerprint)))
+		goto oom;
 	for (size_t i = 0; i < src->ncols; i++) {
 		struct query_column *col = &dst->cols[dst->ncols++];
 		*col = src->cols[i];
@@ -202,48 +205,38 @@ static void cache_put(const char *fp, const struct query_table *t)
 	pthread_mutex_unlock(&cache_lock);
 }
 
-int query_catalog_prepare(PGconn *c, PGresult **res)
+struct db_step query_catalog_fingerprint_step(const char *const params[2])
 {
-	*res = PQdescribePrepared(c, FINGERPRINT_STMT);
-	if (PQresultStatus(*res) == PGRES_COMMAND_OK) {
-		PQclear(*res);
-		*res = NULL;
-		return 0;
-	}
-	PQclear(*res);
-	*res = PQprepare(c, FINGERPRINT_STMT, fingerprint_sql, 2, NULL);
-	if (PQresultStatus(*res) != PGRES_COMMAND_OK)
-		return -1;
-	PQclear(*res);
-	*res = NULL;
-	return 0;
+	return (struct db_step){.sql = fingerprint_sql, .nparams = 2, .params = params};
 }
 
-int query_catalog_table(PGconn *c, const char *schema, const char *name, struct query_table *t,
-			PGresult **res)
+bool query_catalog_cached(const char *schema, const char *name, struct query_table *t)
 {
-	const char *params[2] = {schema, name};
 	*t = (struct query_table){0};
-	*res = PQexecPrepared(c, FINGERPRINT_STMT, 2, params, NULL, NULL, 0);
-	if (PQresultStatus(*res) != PGRES_TUPLES_OK)
-		return -1;
-	if (PQntuples(*res) == 0) {
-		PQclear(*res);
-		*res = NULL;
-		return 0;
-	}
-	char *fp = strdup(PQgetvalue(*res, 0, 0));
-	PQclear(*res);
+	pthread_mutex_lock(&cache_lock);
+	struct cache_entry *e = cache_find(schema, name);
+	bool hit = e && table_copy(t, &e->t) == 0;
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+int query_catalog_found(PGconn *c, const char *schema, const char *name, const PGresult *fingerprint,
+			struct query_table *t, PGresult **res)
+{
+	*t = (struct query_table){0};
 	*res = NULL;
-	if (!fp)
+	if (PQntuples(fingerprint) == 0)
+		return 0;
+	const char *fp = PQgetvalue(fingerprint, 0, 0);
+	if (cache_get(schema, name, fp, t))
+		return 1;
+	int found = describe(c, schema, name, t, res);
+	if (found == 1 && !(t->fingerprint = strdup(fp))) {
+		query_table_free(t);
 		return -1;
-	int found = 1;
-	if (!cache_get(schema, name, fp, t)) {
-		found = describe(c, schema, name, t, res);
-		if (found == 1)
-			cache_put(fp, t);
 	}
-	free(fp);
+	if (found == 1)
+		cache_put(fp, t);
 	return found;
 }
 

@@ -1,6 +1,8 @@
 /* The row pump behind a streamed response.
  *
- * A page of at most STREAM_BATCH rows is one plain statement. Larger pages
+ * A page of at most QUERY_WHOLE_PAGE_MAX rows is one plain statement, read
+ * before the stream is made (query_page); the stream writes its rows up to
+ * the page's limit and its outputs only (not the sort key after them). Larger pages
  * and exports come from a cursor in batches of STREAM_BATCH: libpq's single-row
  * mode would bound memory the same way, but it builds a whole PGresult
  * (attribute names and all) per row, which cost as much CPU as PostgreSQL
@@ -32,6 +34,7 @@ struct query_stream {
 	enum phase phase;
 	PGresult *batch;          /* rows being written, or NULL */
 	int at;                   /* next row of batch */
+	int batch_rows;           /* rows of batch to write */
 	bool in_flight;           /* a FETCH was sent and its result not read */
 	long long rows;
 	struct query_row_format rf;
@@ -77,6 +80,7 @@ static PGresult *next_batch(struct query_stream *s)
 	s->in_flight = false;
 	if (!(s->batch = receive(s->conn, &failed)))
 		return failed;
+	s->batch_rows = PQntuples(s->batch);
 	if (PQntuples(s->batch) == STREAM_BATCH) {
 		if (!PQsendQuery(s->conn, STREAM_FETCH))
 			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
@@ -106,7 +110,7 @@ static void refill(struct query_stream *s)
 		s->phase = PHASE_ROWS;
 	}
 	while (s->phase == PHASE_ROWS && s->out.len < STREAM_CHUNK) {
-		if (!s->batch || s->at >= PQntuples(s->batch)) {
+		if (!s->batch || s->at >= s->batch_rows) {
 			PGresult *failed = next_batch(s);
 			if (failed) {
 				fail(s, PQresultErrorMessage(failed)[0] ? PQresultErrorMessage(failed)
@@ -144,6 +148,16 @@ ssize_t query_stream_read(struct query_stream *s, char *buf, size_t max)
 	memcpy(buf, s->out.data + s->off, n);
 	s->off += n;
 	return (ssize_t)n;
+}
+
+const char *query_stream_whole(struct query_stream *s, size_t *len)
+{
+	if (s->phase == PHASE_HEAD)
+		refill(s);
+	if (s->phase != PHASE_DONE || s->off != 0)
+		return NULL;
+	*len = s->out.len;
+	return s->out.data ? s->out.data : "";
 }
 
 const char *query_stream_error(const struct query_stream *s)
@@ -215,15 +229,6 @@ struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 	if (!s || make_parts(s, fmt, plan, t, next) != 0)
 		goto oom;
 	s->conn = c;
-	if (plan->limit >= 0 && plan->limit <= STREAM_BATCH) {
-		/* one batch at most: a plain statement, no cursor */
-		*res = PQexecParams(c, plan->sql, plan->nparams, NULL, plan->values, NULL, NULL, 0);
-		if (PQresultStatus(*res) != PGRES_TUPLES_OK)
-			goto failed;
-		s->batch = *res;
-		*res = NULL;
-		return s;
-	}
 	dynbuf_printf(&declare, "DECLARE query_rows NO SCROLL CURSOR FOR %s", plan->sql);
 	if (declare.failed)
 		goto oom;
@@ -251,6 +256,22 @@ failed:
 	if (!*res)
 		*res = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
 	return NULL;
+}
+
+struct query_stream *query_stream_page(PGresult *rows, const struct query_plan *plan, const struct query_table *t,
+				       enum query_format fmt, const char *next)
+{
+	struct query_stream *s = calloc(1, sizeof *s);
+	if (!s || make_parts(s, fmt, plan, t, next) != 0) {
+		if (s)
+			stream_free(s);
+		return NULL;
+	}
+	s->batch = rows;
+	s->batch_rows = PQntuples(rows);
+	if (plan->whole && s->batch_rows > plan->limit)
+		s->batch_rows = (int)plan->limit; /* the row after the page only told that one follows */
+	return s;
 }
 
 PGconn *query_stream_close(struct query_stream *s)

@@ -17,8 +17,9 @@
 
 struct query_stream;
 
-/* Declares the plan's statement as a cursor in the open transaction and
- * fetches the first batch. On success the
+/* For a page longer than QUERY_WHOLE_PAGE_MAX or an export: declares the
+ * plan's statement as a cursor in the open transaction and fetches the
+ * first batch. On success the
  * stream uses `c` until query_stream_close; it copies what it needs from
  * `plan` and `t`. `next` (may be NULL) is the next page's link, written at
  * the end of a JSON body. On failure returns NULL with *res (the caller
@@ -26,6 +27,16 @@ struct query_stream;
 struct query_stream *query_stream_open(PGconn *c, const struct query_plan *plan,
 				       const struct query_table *t, enum query_format fmt,
 				       const char *next, PGresult **res);
+/* A stream over a page already read whole (query_page): takes `rows` (freed
+ * with the stream) and writes at most plan->limit of them; it needs no
+ * connection (query_stream_close returns NULL). Returns NULL when out of
+ * memory (then `rows` stays with the caller). */
+struct query_stream *query_stream_page(PGresult *rows, const struct query_plan *plan, const struct query_table *t,
+				       enum query_format fmt, const char *next);
+/* Before the first read: the whole body when it fits in one chunk of
+ * formatted rows (32 KB), with *len (owned by the stream); else NULL, and
+ * reading goes on from the start as usual. */
+const char *query_stream_whole(struct query_stream *s, size_t *len);
 /* Copies up to max bytes of the body into buf: the count, 0 at the end, -1
  * on an error (query_stream_error says which). */
 ssize_t query_stream_read(struct query_stream *s, char *buf, size_t max);

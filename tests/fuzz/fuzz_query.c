@@ -59,10 +59,10 @@ static struct query_column blobs_cols[] = {
 	{"doc", "json", QUERY_KIND_JSON, false, false, 0},
 };
 static const struct query_table tables[] = {
-	{"trusted", "marketplace_vendas", vendas_cols, 8, 1},
-	{"refined", "resumo", resumo_cols, 4, 0},
-	{"trusted", "marketplace_itens", itens_cols, 3, 2},
-	{"refined", "blobs", blobs_cols, 1, 0},
+	{"trusted", "marketplace_vendas", vendas_cols, 8, 1, NULL},
+	{"refined", "resumo", resumo_cols, 4, 0, NULL},
+	{"trusted", "marketplace_itens", itens_cols, 3, 2, NULL},
+	{"refined", "blobs", blobs_cols, 1, 0, NULL},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
@@ -215,7 +215,9 @@ static void check_plan(const struct query_spec *spec, const struct query_table *
 		check_sql(plan->probe_sql, t, plan->nparams, used);
 	for (int i = 0; i < plan->nparams; i++)
 		CHECK(used[i]);
-	CHECK((plan->probe_sql == NULL) == (spec->limit_all || plan->one_row));
+	/* a page of up to QUERY_WHOLE_PAGE_MAX rows is read whole, with its sort key: no probe */
+	CHECK(plan->whole == (!spec->limit_all && !plan->one_row && spec->limit <= QUERY_WHOLE_PAGE_MAX));
+	CHECK((plan->probe_sql == NULL) == (spec->limit_all || plan->one_row || plan->whole));
 	CHECK(plan->nout <= (spec->select ? spec->nselect : t->ncols) && plan->nkeys <= t->ncols);
 	for (size_t i = 0; i < plan->nout; i++)
 		CHECK(plan->out_cols[i] < t->ncols || (plan->out_aggs[i] == QUERY_AGG_COUNT && plan->out_cols[i] == SIZE_MAX));

@@ -625,6 +625,78 @@ describe('the catalog as it changes', () => {
   });
 });
 
+describe('descriptions cached per process, statements prepared per lake connection', () => {
+  // Requests one after another reuse the lake connection released last, so
+  // each repeated shape below runs a statement that connection prepared.
+  test('a column changing type, a table made again, a grant revoked: the same SQL text answers the new table', async () => {
+    await lake.sql('SET ROLE lake; CREATE TABLE trusted.t_prep (id int PRIMARY KEY, v int); INSERT INTO trusted.t_prep VALUES (1, 10), (2, 20)');
+    try {
+      for (let i = 0; i < 8; i++) // past PostgreSQL's first five custom plans
+        assert.deepEqual((await rows('t_prep', { limit: 5 })).body.items, [{ id: 1, v: 10 }, { id: 2, v: 20 }]);
+      await lake.sql("ALTER TABLE trusted.t_prep ALTER COLUMN v TYPE text USING 'v' || v");
+      assert.deepEqual((await rows('t_prep', { limit: 5 })).body.items, [{ id: 1, v: 'v10' }, { id: 2, v: 'v20' }]);
+      await lake.sql("SET ROLE lake; DROP TABLE trusted.t_prep; CREATE TABLE trusted.t_prep (id text PRIMARY KEY, v numeric); INSERT INTO trusted.t_prep VALUES ('a', 1.5)");
+      assert.deepEqual((await rows('t_prep', { limit: 5 })).body.items, [{ id: 'a', v: 1.5 }]);
+      await lake.sql('REVOKE SELECT ON trusted.t_prep FROM lake_reader');
+      assertField(await rows('t_prep', { limit: 5 }, 404), 'table');
+      await lake.sql('GRANT SELECT ON trusted.t_prep TO lake_reader');
+      assert.deepEqual((await rows('t_prep', { limit: 5 })).body.items, [{ id: 'a', v: 1.5 }]);
+    } finally {
+      await lake.sql('DROP TABLE IF EXISTS trusted.t_prep');
+    }
+  });
+
+  test('a cached description is only a guess: two columns swapping names answer in the new order', async () => {
+    // A short page of a cached table is sent with its catalog check in one
+    // round trip; the check must refuse the old description even though
+    // the old SQL still runs.
+    await lake.sql('SET ROLE lake; CREATE TABLE trusted.t_troca2 (id int PRIMARY KEY, v int, w int); INSERT INTO trusted.t_troca2 VALUES (1, 10, 20)');
+    try {
+      for (let i = 0; i < 3; i++)
+        assert.deepEqual(Object.entries((await rows('t_troca2', { limit: 5 })).body.items[0]), [['id', 1], ['v', 10], ['w', 20]]);
+      await lake.sql('SET ROLE lake; ALTER TABLE trusted.t_troca2 RENAME v TO x; ALTER TABLE trusted.t_troca2 RENAME w TO v; ALTER TABLE trusted.t_troca2 RENAME x TO w');
+      assert.deepEqual(Object.entries((await rows('t_troca2', { limit: 5 })).body.items[0]), [['id', 1], ['w', 10], ['v', 20]]);
+    } finally {
+      await lake.sql('DROP TABLE IF EXISTS trusted.t_troca2');
+    }
+  });
+
+  test('more shapes than a connection keeps (64): each answers its own rows, twice over', async () => {
+    const all = await sqlIds();
+    for (let round = 0; round < 2; round++)
+      for (let limit = 1; limit <= 70; limit++) {
+        const res = await rows('t_vendas', { select: 'id', limit });
+        assert.deepEqual(ids(res.body.items), all.slice(0, limit), `limit ${limit}, round ${round}`);
+      }
+  });
+
+  test('a page whose SQL is too long to keep prepared (600 values in a list) runs unnamed, each time', async () => {
+    const want = (await sqlIds()).filter((id) => id % 7 === 0).slice(0, 600);
+    for (let i = 0; i < 3; i++) {
+      const res = await rows('t_vendas', { id: `in.(${want.join(',')})`, select: 'id', limit: 500 });
+      assert.deepEqual(ids(res.body.items), want.slice(0, 500));
+      assert.ok(res.body.next);
+    }
+  });
+
+  test('a body that fits in 32 KB is one buffer with Content-Length; a longer one streams in chunks', async () => {
+    let res = await rows('t_vendas', { select: 'id', limit: 50 });
+    assert.match(res.headers.get('content-length') ?? '', /^[0-9]+$/);
+    assert.equal(res.headers.get('transfer-encoding'), null);
+    res = await rows('t_vendas', { limit: 2000 });
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(res.body.items.length, 2000);
+  });
+
+  test('a value PostgreSQL refuses, then good ones, through the same statement', async () => {
+    for (let i = 0; i < 3; i++) {
+      assertField(await rows('t_vendas', { select: 'id', id: 'eq.abc' }, 400), 'id', /abc/);
+      for (const id of [5, 6, 7])
+        assert.deepEqual(ids((await rows('t_vendas', { select: 'id', id: `eq.${id}` })).body.items), [id]);
+    }
+  });
+});
+
 describe('errors', () => {
   test('unknown columns and operators are 400 naming the parameter', async () => {
     assertField(await rows('t_vendas', { nope: 'eq.1' }, 400), 'nope', /no column 'nope'/);

@@ -74,7 +74,7 @@ static struct query_column vendas_cols[] = {
 	{"extra", "json", QUERY_KIND_JSON, false, false, 0},
 	{"we\"ird", "text", QUERY_KIND_TEXT, true, false, 0},
 };
-static struct query_table vendas = {"trusted", "vendas", vendas_cols, 8, 1};
+static struct query_table vendas = {"trusted", "vendas", vendas_cols, 8, 1, NULL};
 
 /* refined.resumo: a view, no key. */
 static struct query_column resumo_cols[] = {
@@ -82,7 +82,7 @@ static struct query_column resumo_cols[] = {
 	{"doc", "json", QUERY_KIND_JSON, false, false, 0},
 	{"valor", "numeric", QUERY_KIND_NUMBER, true, false, 0},
 };
-static struct query_table resumo = {"refined", "resumo", resumo_cols, 3, 0};
+static struct query_table resumo = {"refined", "resumo", resumo_cols, 3, 0, NULL};
 
 /* A plan and the spec it borrows from. */
 struct built {
@@ -264,16 +264,14 @@ static void builds_filters_with_bound_casts(void **state)
 	struct query_error e;
 	assert_int_equal(build("select=id,total&total=gt.100&uf=in.(SP,RJ)&nome=ilike.*fone*&ativo=is.true"
 			       "&data_venda=lte.2024-01-31&uf=neq.MG&total=is.not_null&limit=50", &vendas, &p, &e), 0);
+	/* a whole page: the outputs, the sort key, one row more; no probe */
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\", \"total\" FROM \"trusted\".\"vendas\" WHERE \"total\" > $1::numeric"
+		"SELECT \"id\", \"total\", \"id\" FROM \"trusted\".\"vendas\" WHERE \"total\" > $1::numeric"
 		" AND \"uf\" IN ($2::text, $3::text) AND \"nome\"::text ILIKE $4 AND \"ativo\" IS TRUE"
 		" AND \"data_venda\" <= $5::date AND \"uf\" <> $6::text AND \"total\" IS NOT NULL"
-		" ORDER BY \"id\" ASC LIMIT 50");
-	assert_string_equal(p.plan.probe_sql,
-		"SELECT \"id\" FROM \"trusted\".\"vendas\" WHERE \"total\" > $1::numeric"
-		" AND \"uf\" IN ($2::text, $3::text) AND \"nome\"::text ILIKE $4 AND \"ativo\" IS TRUE"
-		" AND \"data_venda\" <= $5::date AND \"uf\" <> $6::text AND \"total\" IS NOT NULL"
-		" ORDER BY \"id\" ASC LIMIT 2 OFFSET 49");
+		" ORDER BY \"id\" ASC LIMIT 51");
+	assert_true(p.plan.whole);
+	assert_null(p.plan.probe_sql);
 	assert_int_equal(p.plan.nparams, 6);
 	assert_string_equal(p.plan.values[0], "100");
 	assert_string_equal(p.plan.values[3], "%fone%");
@@ -308,11 +306,9 @@ static void builds_aggregates_grouped_by_plain_columns(void **state)
 	assert_int_equal(build("select=uf,total.sum(),count(),total.max()&ativo=is.true&order=uf.desc&limit=10",
 			       &vendas, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
-		"SELECT \"uf\", sum(\"total\"), count(*), max(\"total\") FROM \"trusted\".\"vendas\""
-		" WHERE \"ativo\" IS TRUE GROUP BY \"uf\" ORDER BY \"uf\" DESC LIMIT 10");
-	assert_string_equal(p.plan.probe_sql,
-		"SELECT \"uf\" FROM \"trusted\".\"vendas\" WHERE \"ativo\" IS TRUE GROUP BY \"uf\""
-		" ORDER BY \"uf\" DESC LIMIT 2 OFFSET 9");
+		"SELECT \"uf\", sum(\"total\"), count(*), max(\"total\"), \"uf\" FROM \"trusted\".\"vendas\""
+		" WHERE \"ativo\" IS TRUE GROUP BY \"uf\" ORDER BY \"uf\" DESC LIMIT 11");
+	assert_null(p.plan.probe_sql);
 	assert_string_equal(p.plan.count_sql,
 		"SELECT count(*) FROM (SELECT 1 FROM \"trusted\".\"vendas\" WHERE \"ativo\" IS TRUE GROUP BY \"uf\") g");
 	assert_int_equal(p.plan.nout, 4);
@@ -393,10 +389,11 @@ static void keyset_uniform_uses_row_comparison(void **state)
 	assert_int_equal(build(qs, &vendas, &p, &e), 0);
 	/* data_venda desc, id asc: mixed, expanded; data_venda is NOT NULL so it leads */
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\", \"data_venda\", \"total\", \"uf\", \"nome\", \"ativo\", \"extra\", \"we\"\"ird\""
+		"SELECT \"id\", \"data_venda\", \"total\", \"uf\", \"nome\", \"ativo\", \"extra\", \"we\"\"ird\","
+		" \"data_venda\", \"id\""
 		" FROM \"trusted\".\"vendas\" WHERE \"data_venda\" <= $1::date AND"
 		" ((\"data_venda\" < $1::date) OR (\"data_venda\" = $1::date AND \"id\" > $2::bigint))"
-		" ORDER BY \"data_venda\" DESC, \"id\" ASC LIMIT 100");
+		" ORDER BY \"data_venda\" DESC, \"id\" ASC LIMIT 101");
 	assert_string_equal(p.plan.params[0].field, "after");
 	built_free(&p);
 	/* a cursor is tied to its order */
@@ -411,9 +408,9 @@ static void keyset_uniform_uses_row_comparison(void **state)
 	snprintf(qs, sizeof qs, "order=data_venda&total=gt.5&after=%s&select=id", c);
 	assert_int_equal(build(qs, &vendas, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\" FROM \"trusted\".\"vendas\" WHERE \"total\" > $1::numeric AND"
+		"SELECT \"id\", \"data_venda\", \"id\" FROM \"trusted\".\"vendas\" WHERE \"total\" > $1::numeric AND"
 		" (\"data_venda\", \"id\") > ($2::date, $3::bigint)"
-		" ORDER BY \"data_venda\" ASC, \"id\" ASC LIMIT 100");
+		" ORDER BY \"data_venda\" ASC, \"id\" ASC LIMIT 101");
 	built_free(&p);
 	free(c);
 }
@@ -429,11 +426,11 @@ static void keyset_mixed_is_null_aware(void **state)
 	snprintf(qs, sizeof qs, "order=total.desc,uf&after=%s&select=id", c);
 	assert_int_equal(build(qs, &vendas, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\" FROM \"trusted\".\"vendas\" WHERE"
+		"SELECT \"id\", \"total\", \"uf\", \"id\" FROM \"trusted\".\"vendas\" WHERE"
 		" ((\"total\" < $1::numeric)"
 		" OR (\"total\" = $1::numeric AND (\"uf\" > $2::text OR \"uf\" IS NULL))"
 		" OR (\"total\" = $1::numeric AND \"uf\" = $2::text AND \"id\" > $3::bigint))"
-		" ORDER BY \"total\" DESC, \"uf\" ASC, \"id\" ASC LIMIT 100");
+		" ORDER BY \"total\" DESC, \"uf\" ASC, \"id\" ASC LIMIT 101");
 	built_free(&p);
 	free(c);
 
@@ -443,10 +440,10 @@ static void keyset_mixed_is_null_aware(void **state)
 	snprintf(qs, sizeof qs, "order=total.desc,uf&after=%s&select=id", c);
 	assert_int_equal(build(qs, &vendas, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\" FROM \"trusted\".\"vendas\" WHERE"
+		"SELECT \"id\", \"total\", \"uf\", \"id\" FROM \"trusted\".\"vendas\" WHERE"
 		" ((\"total\" IS NOT NULL)"
 		" OR (\"total\" IS NULL AND \"uf\" IS NULL AND \"id\" > $1::bigint))"
-		" ORDER BY \"total\" DESC, \"uf\" ASC, \"id\" ASC LIMIT 100");
+		" ORDER BY \"total\" DESC, \"uf\" ASC, \"id\" ASC LIMIT 101");
 	assert_int_equal(p.plan.nparams, 1);
 	built_free(&p);
 	free(c);
@@ -457,9 +454,9 @@ static void keyset_mixed_is_null_aware(void **state)
 	snprintf(qs, sizeof qs, "order=total&after=%s&select=id", c);
 	assert_int_equal(build(qs, &vendas, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
-		"SELECT \"id\" FROM \"trusted\".\"vendas\" WHERE"
+		"SELECT \"id\", \"total\", \"id\" FROM \"trusted\".\"vendas\" WHERE"
 		" ((\"total\" IS NULL AND \"id\" > $1::bigint))"
-		" ORDER BY \"total\" ASC, \"id\" ASC LIMIT 100");
+		" ORDER BY \"total\" ASC, \"id\" ASC LIMIT 101");
 	built_free(&p);
 	free(c);
 }
@@ -470,16 +467,24 @@ static void keyless_relation_orders_by_every_sortable_column(void **state)
 	struct query_error e;
 	assert_int_equal(build("order=valor.desc&limit=10", &resumo, &p, &e), 0);
 	assert_string_equal(p.plan.sql,
+		"SELECT \"dia\", \"doc\", \"valor\", \"valor\", \"dia\" FROM \"refined\".\"resumo\""
+		" ORDER BY \"valor\" DESC, \"dia\" ASC LIMIT 11");
+	assert_null(p.plan.probe_sql);
+	built_free(&p);
+	/* longer than a whole page: the probe finds the next cursor */
+	assert_int_equal(build("order=valor.desc&limit=1000", &resumo, &p, &e), 0);
+	assert_false(p.plan.whole);
+	assert_string_equal(p.plan.sql,
 		"SELECT \"dia\", \"doc\", \"valor\" FROM \"refined\".\"resumo\""
-		" ORDER BY \"valor\" DESC, \"dia\" ASC LIMIT 10");
+		" ORDER BY \"valor\" DESC, \"dia\" ASC LIMIT 1000");
 	assert_string_equal(p.plan.probe_sql,
 		"SELECT \"valor\", \"dia\" FROM \"refined\".\"resumo\""
-		" ORDER BY \"valor\" DESC, \"dia\" ASC LIMIT 2 OFFSET 9");
+		" ORDER BY \"valor\" DESC, \"dia\" ASC LIMIT 2 OFFSET 999");
 	assert_int_equal(p.plan.nkeys, 2);
 	built_free(&p);
 
 	static struct query_column only_json[] = {{"doc", "json", QUERY_KIND_JSON, false, false, 0}};
-	static struct query_table docs = {"refined", "docs", only_json, 1, 0};
+	static struct query_table docs = {"refined", "docs", only_json, 1, 0, NULL};
 	assert_int_equal(build("limit=5", &docs, &p, &e), -1);
 	assert_string_equal(e.field, "limit");
 	assert_int_equal(build("limit=all", &docs, &p, &e), 0);
