@@ -131,7 +131,8 @@ describe('a transient error in a layer step retries', () => {
       // the rebuild waits on the lock: cancel its statement as an admin would
       const waiting = await poll(async () => {
         const pid = await lake.sql(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-                                      AND wait_event_type = 'Lock' AND query ILIKE '%top_lojas%' LIMIT 1`);
+                                      AND wait_event_type = 'Lock'
+                                      AND (query ILIKE '%top_lojas%' OR query ILIKE '%refined_replace%') LIMIT 1`);
         return pid || null;
       }, { what: 'the rebuild waits on the lock', timeoutMs: 30_000 });
       await lake.sql(`SELECT pg_cancel_backend(${waiting})`);
