@@ -5,6 +5,7 @@
 // key that is not the trusted one. Each test reads its own remote directory
 // and its own source, so they do not see each other's files.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import net from 'node:net';
@@ -322,6 +323,34 @@ describe('files that change', () => {
     assert.notEqual(versions[0], versions[1], 'both versions are kept in the bucket');
     for (const v of versions) assert.ok(existsSync(v), v);
     assert.equal((await load(s)).rows_written, 0);
+  });
+
+  test('a new file lands while it downloads; a new version of a known one, or stream: false, lands from the bucket', async () => {
+    const csv = (q) => `sku,deposito,quantidade,preco,data_referencia\nS1,D,${q},1.00,2024-12-01\nS2,D,2,2.00,2024-12-01\n`;
+    const dir = remoteDir({ 'a_1.csv': csv(1), 'b_1.csv': csv(5) });
+    const s = await sftpSource(dir);
+    const landedLines = (job) => srv.logs.filter((l) => l.msg === 'sftp file landed' && l.job_id === job.id)
+      .map((l) => `${l.file}:${l.streamed}:${l.rows}`).sort();
+    const first = await load(s);
+    assert.equal(first.rows_written, 4);
+    // the job's first file streams; the second lands from the bucket (its LAND partition is no longer empty)
+    assert.deepEqual(landedLines(first), ['a_1.csv:true:2', 'b_1.csv:false:2']);
+    const shas = await rows(`SELECT name || ' ' || sha256 FROM control.files WHERE source_id = ${s.id} ORDER BY name`);
+    for (const [name, body] of [['a_1.csv', csv(1)], ['b_1.csv', csv(5)]]) {
+      const want = createHash('sha256').update(body).digest('hex');
+      assert.ok(shas.includes(`${name} ${want}`), `${name}'s recorded SHA-256 is its content's: ${shas}`);
+      assert.ok(existsSync(path.join(bucketDir(s), name)), `${name} kept in the bucket`);
+    }
+    // a new version of a known file is downloaded first: it may repeat the old one
+    writeFileSync(path.join(dir, 'a_1.csv'), csv(7));
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path.join(dir, 'a_1.csv'), later, later);
+    const second = await load(s);
+    assert.deepEqual(landedLines(second), ['a_1.csv:false:2']);
+    // stream: false downloads every file whole first
+    const off = await sftpSource(remoteDir({ 'c_1.csv': csv(9) }), { stream: false });
+    assert.deepEqual(landedLines(await load(off)), ['c_1.csv:false:2']);
+    assert.deepEqual(await trusted(s), ['S1|D|7|1.00|2024-12-01', 'S2|D|2|2.00|2024-12-01']);
   });
 
   test('a file still growing is left for the next load', async () => {

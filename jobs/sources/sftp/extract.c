@@ -15,7 +15,13 @@
  * Each downloaded version is recorded in control.files and its rows stream
  * from the bucket file through the CSV converter (csv_copy.c) into LAND
  * with COPY, in the runner's open transaction: the record and the rows
- * commit together, with RAW and the job's state. Rows carry
+ * commit together, with RAW and the job's state. A file never seen before
+ * (or any, in a full load), when it is the job's first to land, lands while
+ * it downloads instead (options.stream, on by default): the download feeds
+ * the converter as it writes the bucket file, inside a savepoint that a
+ * retry, a vanished or a still-changing file rolls back. A new version of a
+ * known file is downloaded whole first: it may turn out to repeat the last
+ * one (same SHA-256), and then nothing lands. Rows carry
  * sys_change_operation 'U' (files are upserts, not snapshots),
  * sys_change_version = file id * 10^9 + line, so TRUSTED keeps the row of
  * the version loaded last for each key, and _file (the name) and _line.
@@ -142,90 +148,6 @@ static int setup(struct sftp_load *l, json_t *source, struct load_error *err)
 	return 0;
 }
 
-/* --- download -------------------------------------------------------- */
-
-/* Downloads f into the bucket. 0 with the final path in `path` (and its
- * sha256), 1 when the file is left for later (vanished, or still changing),
- * -1 with err filled. */
-static int download(struct sftp_load *l, const struct sftp_file *f, char *path, size_t pathlen, char sha[65],
-		    struct load_error *err)
-{
-	char part[4400], msg[1024];
-	enum sftp_status st = SFTP_TRANSIENT;
-	int rc = -1, fd = -1;
-	long long bytes = 0;
-
-	snprintf(part, sizeof part, "%s/.%s.%lld.part", l->bucket, f->name, l->job->id);
-	fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return load_fail(err, JOB_TRANSIENT, "cannot create %s: %s", part, strerror(errno));
-	for (int attempt = 0;; attempt++) {
-		st = sftp_download(&l->s, f->name, fd, &bytes, sha, msg, sizeof msg);
-		if (st == SFTP_OK) {
-			long long size, mtime;
-			st = sftp_stat(&l->s, f->name, &size, &mtime, msg, sizeof msg);
-			if (st == SFTP_OK && ((size >= 0 && size != f->size) || mtime != f->mtime || bytes != f->size)) {
-				log_json(LOG_INFO, "sftp file still changing; left for the next load",
-					 json_pack("{s:I, s:s, s:I, s:I, s:I}", "job_id", (json_int_t)l->job->id,
-						   "file", f->name, "listed_size", (json_int_t)f->size,
-						   "size_now", (json_int_t)size, "bytes_read", (json_int_t)bytes));
-				rc = 1;
-				goto out;
-			}
-		}
-		if (st == SFTP_OK)
-			break;
-		if (st == SFTP_GONE) {
-			rc = 1; /* removed since the listing */
-			goto out;
-		}
-		if (st != SFTP_TRANSIENT || attempt >= l->o.max_retries) {
-			load_fail(err, outcome_of(st), "sftp %s:%d %s, after %d attempt%s: %s", l->o.host, l->o.port,
-				  f->name, attempt + 1, attempt ? "s" : "", msg);
-			goto out;
-		}
-		log_json(LOG_WARN, "sftp transfer failed; retrying",
-			 json_pack("{s:I, s:s, s:i, s:I, s:s}", "job_id", (json_int_t)l->job->id, "file", f->name,
-				   "attempt", attempt + 1, "bytes_read", (json_int_t)bytes, "error", msg));
-		if (!backoff(l, attempt)) {
-			load_fail(err, JOB_CANCELLED, "cancelled");
-			goto out;
-		}
-	}
-	if (fsync(fd) != 0) {
-		load_fail(err, JOB_TRANSIENT, "cannot write %s: %s", part, strerror(errno));
-		goto out;
-	}
-
-	/* The bucket name: the file's own, unless another loaded version took it. */
-	bool taken = false;
-	snprintf(path, pathlen, "%s/%s", l->bucket, f->name);
-	if (sftp_files_path_taken(l->w->lake, path, &taken, msg, sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
-		goto out;
-	}
-	if (taken)
-		snprintf(path, pathlen, "%s/v%lld-%lld_%s", l->bucket, f->mtime, f->size, f->name);
-	if (rename(part, path) != 0) {
-		load_fail(err, JOB_TRANSIENT, "cannot rename %s: %s", part, strerror(errno));
-		goto out;
-	}
-	/* no committed version refers to this path (it was not taken): if the
-	 * load rolls back, the file goes too */
-	job_track_file(l->w, path);
-	int dfd = open(l->bucket, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	close(fd);
-	if (rc != 0)
-		unlink(part);
-	return rc;
-}
-
 /* --- landing --------------------------------------------------------- */
 
 static int put_rows(void *arg, const char *data, size_t len)
@@ -246,41 +168,124 @@ static int put_reject(void *arg, const char *row, size_t len)
 	return -1;
 }
 
+/* One file's rows on their way into LAND: the converter, the COPY, the
+ * spool of rejects. Fed from the bucket file (land_file) or from the
+ * download itself (stream_file). */
+struct landing {
+	struct sftp_load *l;
+	const struct sftp_file *f;
+	long long file_id;
+	struct csv_copy *c;
+	bool copying;
+	long long consumed, base_rows;
+};
+
+static int landing_begin(struct landing *g, struct sftp_load *l, const struct sftp_file *f, long long file_id,
+			 struct load_error *err)
+{
+	char msg[512];
+	struct csv_sink sink = {put_rows, put_reject, l};
+	*g = (struct landing){.l = l, .f = f, .file_id = file_id, .base_rows = l->rows + l->rejected};
+	l->lake_error[0] = 0;
+	if (!(l->spool = tmpfile()))
+		return load_fail(err, JOB_TRANSIENT, "cannot create a spool file: %s", strerror(errno));
+	/* _file is the name on the server: short, since every row repeats it;
+	 * the version (and its bucket path) is control.files.id =
+	 * sys_change_version / 10^9 */
+	g->c = csv_copy_new(&l->o.dialect, l->cols, l->ncols, f->name, file_id * LINES_PER_FILE_VERSION, &sink, msg,
+			    sizeof msg);
+	if (!g->c)
+		return load_fail(err, JOB_PERMANENT, "%s: %s", f->name, msg);
+	if (land_copy_begin_extra(l->w->lake, l->source, l->land_table, ", _file, _line", msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	g->copying = true;
+	return 0;
+}
+
+/* Hands the converter a piece of the file; the job's progress follows. */
+static int landing_feed(void *arg, const char *data, size_t len)
+{
+	struct landing *g = arg;
+	if (csv_copy_feed(g->c, data, len) != 0)
+		return -1;
+	g->consumed += (long long)len;
+	const struct csv_copy_stats *st = csv_copy_stats(g->c);
+	long long done = st->rows + st->rejects;
+	atomic_store(&g->l->w->rows_read, g->base_rows + done);
+	/* progress: this file's rows so far, scaled to its size */
+	if (done > 0)
+		atomic_store(&g->l->w->rows_estimate,
+			     g->base_rows + (long long)((double)done * (double)g->f->size / (double)g->consumed));
+	return 0;
+}
+
+/* Why the converter stopped: the lake refused rows (transient) or the file
+ * cannot be loaded (permanent). */
+static int landing_failed(struct landing *g, struct load_error *err)
+{
+	if (csv_copy_sink_failed(g->c))
+		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", g->l->lake_error);
+	return load_fail(err, JOB_PERMANENT, "%s: %s", g->f->name, csv_copy_error(g->c));
+}
+
+/* Ends the file: the last rows, the COPY, the reject threshold, the rejects
+ * kept and the version's counts. */
+static int landing_finish(struct landing *g, long long *landed, long long *rejects, struct load_error *err)
+{
+	struct sftp_load *l = g->l;
+	char msg[512];
+	*landed = *rejects = 0;
+	if (csv_copy_error(g->c)[0] == 0)
+		csv_copy_finish(g->c);
+	if (csv_copy_error(g->c)[0])
+		return landing_failed(g, err);
+	g->copying = false;
+	if (land_copy_end(l->w->lake, NULL, landed, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
+	const struct csv_copy_stats *st = csv_copy_stats(g->c);
+	*rejects = st->rejects;
+	long long total = st->rows + st->rejects;
+	if (st->rejects > 0 && (double)st->rejects * 100.0 > l->o.max_reject_pct * (double)total)
+		return load_fail(err, JOB_PERMANENT,
+				 "%s: %lld of %lld rows rejected (%.1f %%), more than options.max_reject_pct (%g %%); "
+				 "first: %s", g->f->name, st->rejects, total, 100.0 * (double)st->rejects / (double)total,
+				 l->o.max_reject_pct, st->first_reject);
+	if (st->rejects > 0 && sftp_files_copy_rejects(l->w->lake, l->rejects, l->spool, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	if (sftp_files_counts(l->w->lake, g->file_id, *landed, *rejects, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	return 0;
+}
+
+/* Lets go of a landing; a COPY still open ends in error (the caller rolls back). */
+static void landing_free(struct landing *g)
+{
+	char msg[512];
+	if (!g->l)
+		return; /* never began */
+	if (g->copying) {
+		long long ignored;
+		land_copy_end(g->l->w->lake, "extraction failed", &ignored, msg, sizeof msg);
+	}
+	g->copying = false;
+	csv_copy_free(g->c);
+	g->c = NULL;
+	if (g->l->spool)
+		fclose(g->l->spool);
+	g->l->spool = NULL;
+}
+
 /* Streams one bucket file into LAND (and its rejects); counts in *landed, *rejects. */
 static int land_file(struct sftp_load *l, const struct sftp_file *f, const char *path, long long file_id,
 		     long long *landed, long long *rejects, struct load_error *err)
 {
-	char msg[512];
-	int rc = -1, fd = -1;
-	bool copying = false;
-	struct csv_copy *c = NULL;
-	struct csv_sink sink = {put_rows, put_reject, l};
-
-	*landed = *rejects = 0;
-	l->lake_error[0] = 0;
-	if (!(l->spool = tmpfile()))
-		return load_fail(err, JOB_TRANSIENT, "cannot create a spool file: %s", strerror(errno));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		load_fail(err, JOB_TRANSIENT, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
+	struct landing g = {.l = l};
+	int rc = -1, fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return load_fail(err, JOB_TRANSIENT, "cannot open %s: %s", path, strerror(errno));
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	/* _file is the name on the server: short, since every row repeats it;
-	 * the version (and its bucket path) is control.files.id =
-	 * sys_change_version / 10^9 */
-	c = csv_copy_new(&l->o.dialect, l->cols, l->ncols, f->name, file_id * LINES_PER_FILE_VERSION, &sink, msg,
-			 sizeof msg);
-	if (!c) {
-		load_fail(err, JOB_PERMANENT, "%s: %s", f->name, msg);
+	if (landing_begin(&g, l, f, file_id, err) != 0)
 		goto out;
-	}
-	if (land_copy_begin_extra(l->w->lake, l->source, l->land_table, ", _file, _line", msg, sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
-		goto out;
-	}
-	copying = true;
-	long long base_rows = l->rows + l->rejected, consumed = 0;
 	for (;;) {
 		ssize_t n = read(fd, l->buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -289,66 +294,152 @@ static int land_file(struct sftp_load *l, const struct sftp_file *f, const char 
 			load_fail(err, JOB_TRANSIENT, "cannot read %s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (n == 0)
+		if (n == 0 || landing_feed(&g, l->buf, (size_t)n) != 0)
 			break;
-		if (csv_copy_feed(c, l->buf, (size_t)n) != 0)
-			break;
-		consumed += n;
-		const struct csv_copy_stats *st = csv_copy_stats(c);
-		long long done = st->rows + st->rejects;
-		atomic_store(&l->w->rows_read, base_rows + done);
-		/* progress: this file's rows so far, scaled to its size */
-		if (done > 0)
-			atomic_store(&l->w->rows_estimate,
-				     base_rows + (long long)((double)done * (double)f->size / (double)consumed));
 		if (worker_should_stop(l->w)) {
 			load_fail(err, JOB_CANCELLED, "cancelled while loading %s", f->name);
 			goto out;
 		}
 	}
-	if (csv_copy_error(c)[0] == 0)
-		csv_copy_finish(c);
-	if (csv_copy_error(c)[0]) {
-		if (csv_copy_sink_failed(c))
-			load_fail(err, JOB_TRANSIENT, "lake copy: %s", l->lake_error);
-		else
-			load_fail(err, JOB_PERMANENT, "%s: %s", f->name, csv_copy_error(c));
+	rc = landing_finish(&g, landed, rejects, err);
+out:
+	landing_free(&g);
+	close(fd);
+	return rc;
+}
+
+/* --- download -------------------------------------------------------- */
+
+/* A download that lands as it goes (options.stream): the version is recorded
+ * and its rows COPYed inside a savepoint, so a retry, or a file left for
+ * later, takes back what it landed. Only the job's first file streams: COPY
+ * FREEZE needs LAND's partition made or emptied in the same subtransaction,
+ * and it is empty only then. */
+struct stream {
+	struct landing g;
+	long long file_id;
+	bool began;            /* inside the savepoint */
+};
+
+static int stream_begin(struct sftp_load *l, const struct sftp_file *f, const char *path, struct stream *st,
+			struct load_error *err)
+{
+	char msg[512], sql[400];
+	if (db_exec(l->w->lake, st->began ? "ROLLBACK TO SAVEPOINT sftp_stream" : "SAVEPOINT sftp_stream", msg,
+		    sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	st->began = true;
+	snprintf(sql, sizeof sql, "TRUNCATE %s", l->land_table);
+	/* its SHA-256 is known at the end (sftp_files_set_sha, before the savepoint is released) */
+	static const char unknown_sha[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	if (db_exec(l->w->lake, sql, msg, sizeof msg) != 0 ||
+	    sftp_files_record(l->w->lake, l->job->source_id, l->job->id, f, unknown_sha, path, 0, &st->file_id, msg,
+			      sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	return landing_begin(&st->g, l, f, st->file_id, err);
+}
+
+/* Takes back what an attempt landed. */
+static int stream_undo(struct sftp_load *l, struct stream *st, char *msg, size_t msglen)
+{
+	landing_free(&st->g);
+	return st->began ? db_exec(l->w->lake, "ROLLBACK TO SAVEPOINT sftp_stream", msg, msglen) : 0;
+}
+
+/* Downloads f into the bucket; with st, its rows land as they arrive. 0 with
+ * the final path in `path` (and its sha256), 1 when the file is left for
+ * later (vanished, or still changing: with st, nothing of it stays landed),
+ * -1 with err filled. */
+static int download(struct sftp_load *l, const struct sftp_file *f, char *path, size_t pathlen, char sha[65],
+		    struct stream *st, struct load_error *err)
+{
+	char part[4400], msg[1024];
+	enum sftp_status status = SFTP_TRANSIENT;
+	int rc = -1, fd = -1;
+	long long bytes = 0;
+
+	/* The bucket name: the file's own, unless another loaded version took it. */
+	bool taken = false;
+	snprintf(path, pathlen, "%s/%s", l->bucket, f->name);
+	if (sftp_files_path_taken(l->w->lake, path, &taken, msg, sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	if (taken)
+		snprintf(path, pathlen, "%s/v%lld-%lld_%s", l->bucket, f->mtime, f->size, f->name);
+
+	snprintf(part, sizeof part, "%s/.%s.%lld.part", l->bucket, f->name, l->job->id);
+	fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return load_fail(err, JOB_TRANSIENT, "cannot create %s: %s", part, strerror(errno));
+	for (int attempt = 0;; attempt++) {
+		if (st && stream_begin(l, f, path, st, err) != 0)
+			goto out;
+		status = sftp_download(&l->s, f->name, fd, st ? landing_feed : NULL, st ? &st->g : NULL, &bytes, sha,
+				       msg, sizeof msg);
+		if (st && l->s.tee_failed) {
+			landing_failed(&st->g, err);
+			goto out;
+		}
+		if (status == SFTP_OK) {
+			long long size, mtime;
+			status = sftp_stat(&l->s, f->name, &size, &mtime, msg, sizeof msg);
+			if (status == SFTP_OK && ((size >= 0 && size != f->size) || mtime != f->mtime || bytes != f->size)) {
+				log_json(LOG_INFO, "sftp file still changing; left for the next load",
+					 json_pack("{s:I, s:s, s:I, s:I, s:I}", "job_id", (json_int_t)l->job->id,
+						   "file", f->name, "listed_size", (json_int_t)f->size,
+						   "size_now", (json_int_t)size, "bytes_read", (json_int_t)bytes));
+				rc = 1;
+				goto out;
+			}
+		}
+		if (status == SFTP_OK)
+			break;
+		if (status == SFTP_GONE) {
+			rc = 1; /* removed since the listing */
+			goto out;
+		}
+		if (status != SFTP_TRANSIENT || attempt >= l->o.max_retries) {
+			load_fail(err, outcome_of(status), "sftp %s:%d %s, after %d attempt%s: %s", l->o.host, l->o.port,
+				  f->name, attempt + 1, attempt ? "s" : "", msg);
+			goto out;
+		}
+		log_json(LOG_WARN, "sftp transfer failed; retrying",
+			 json_pack("{s:I, s:s, s:i, s:I, s:s}", "job_id", (json_int_t)l->job->id, "file", f->name,
+				   "attempt", attempt + 1, "bytes_read", (json_int_t)bytes, "error", msg));
+		if (st)
+			landing_free(&st->g); /* the next attempt rolls back to the savepoint */
+		if (!backoff(l, attempt)) {
+			load_fail(err, JOB_CANCELLED, "cancelled");
+			goto out;
+		}
+	}
+	if (fsync(fd) != 0) {
+		load_fail(err, JOB_TRANSIENT, "cannot write %s: %s", part, strerror(errno));
 		goto out;
 	}
-	copying = false;
-	if (land_copy_end(l->w->lake, NULL, landed, msg, sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
+	if (rename(part, path) != 0) {
+		load_fail(err, JOB_TRANSIENT, "cannot rename %s: %s", part, strerror(errno));
 		goto out;
 	}
-	const struct csv_copy_stats *st = csv_copy_stats(c);
-	*rejects = st->rejects;
-	long long total = st->rows + st->rejects;
-	if (st->rejects > 0 && (double)st->rejects * 100.0 > l->o.max_reject_pct * (double)total) {
-		load_fail(err, JOB_PERMANENT,
-			  "%s: %lld of %lld rows rejected (%.1f %%), more than options.max_reject_pct (%g %%); "
-			  "first: %s", f->name, st->rejects, total, 100.0 * (double)st->rejects / (double)total,
-			  l->o.max_reject_pct, st->first_reject);
-		goto out;
-	}
-	if (st->rejects > 0 && sftp_files_copy_rejects(l->w->lake, l->rejects, l->spool, msg, sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
-		goto out;
-	}
-	if (sftp_files_counts(l->w->lake, file_id, *landed, *rejects, msg, sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
-		goto out;
+	/* no committed version refers to this path (it was not taken): if the
+	 * load rolls back, the file goes too */
+	job_track_file(l->w, path);
+	int dfd = open(l->bucket, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
 	}
 	rc = 0;
 out:
-	if (copying) {
-		long long ignored;
-		land_copy_end(l->w->lake, "extraction failed", &ignored, msg, sizeof msg);
+	close(fd);
+	if (rc != 0)
+		unlink(part);
+	if (rc != 0 && st) {
+		bool undone = stream_undo(l, st, msg, sizeof msg) == 0;
+		/* left for later: the transaction goes on without this file (after
+		 * an error the runner rolls it all back anyway) */
+		if (rc == 1 && (!undone || db_exec(l->w->lake, "RELEASE SAVEPOINT sftp_stream", msg, sizeof msg) != 0))
+			rc = load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 	}
-	csv_copy_free(c);
-	if (fd >= 0)
-		close(fd);
-	fclose(l->spool);
-	l->spool = NULL;
 	return rc;
 }
 
@@ -377,20 +468,36 @@ static int load_one(struct sftp_load *l, const struct sftp_file *f, struct load_
 		l->waiting++;
 		return 0;
 	}
+	if (sftp_files_latest(l->w->lake, l->job->source_id, f->name, &prev_id, prev_sha, &prev_path, msg,
+			      sizeof msg) != 0)
+		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	/* A file never seen (or any, in a full load) lands while it downloads:
+	 * there is no earlier version it could turn out to repeat. */
+	struct stream st = {0};
+	bool streamed = l->o.stream && (l->full || !prev_id) && l->loaded == 0;
 	double t0 = now_ms();
-	int got = download(l, f, path, sizeof path, sha, err);
-	if (got < 0)
-		return -1;
-	if (got > 0) {
-		l->waiting++;
-		return 0;
+	int got = download(l, f, path, sizeof path, sha, streamed ? &st : NULL, err);
+	if (got != 0) {
+		free(prev_path);
+		if (got > 0)
+			l->waiting++;
+		return got < 0 ? -1 : 0;
 	}
 	double t1 = now_ms();
 
-	if (sftp_files_latest(l->w->lake, l->job->source_id, f->name, &prev_id, prev_sha, &prev_path, msg,
-			      sizeof msg) != 0) {
-		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
-		goto out;
+	if (streamed) {
+		file_id = st.file_id;
+		rc = landing_finish(&st.g, &landed, &rejects, err);
+		landing_free(&st.g);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+		if (sftp_files_set_sha(l->w->lake, file_id, sha, msg, sizeof msg) != 0 ||
+		    db_exec(l->w->lake, "RELEASE SAVEPOINT sftp_stream", msg, sizeof msg) != 0) {
+			load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+			goto out;
+		}
+		goto landed;
 	}
 	if (prev_id && !l->full && strcmp(prev_sha, sha) == 0) {
 		/* touched, not changed: remember this version, land nothing */
@@ -411,6 +518,7 @@ static int load_one(struct sftp_load *l, const struct sftp_file *f, struct load_
 	}
 	if (land_file(l, f, path, file_id, &landed, &rejects, err) != 0)
 		goto out;
+landed:;
 	double t2 = now_ms();
 	l->rows += landed;
 	l->rejected += rejects;
@@ -419,9 +527,10 @@ static int load_one(struct sftp_load *l, const struct sftp_file *f, struct load_
 	iso_time(f->mtime, when, sizeof when);
 	snprintf(l->newest, sizeof l->newest, "%s@%s", f->name, when);
 	log_json(LOG_INFO, "sftp file landed",
-		 json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:i, s:i}", "job_id", (json_int_t)l->job->id, "file",
+		 json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:b}", "job_id", (json_int_t)l->job->id, "file",
 			   f->name, "bucket_path", path, "bytes", (json_int_t)f->size, "rows", (json_int_t)landed,
-			   "rejected", (json_int_t)rejects, "download_ms", (int)(t1 - t0), "land_ms", (int)(t2 - t1)));
+			   "rejected", (json_int_t)rejects, "download_ms", (int)(t1 - t0), "land_ms", (int)(t2 - t1),
+			   "streamed", streamed));
 	rc = 0;
 out:
 	free(prev_path);

@@ -26,6 +26,8 @@ struct sink {
 	int fd;
 	EVP_MD_CTX *sha;
 	long long bytes;
+	int (*tee)(void *arg, const char *data, size_t len);
+	void *tee_arg;
 };
 
 /* --- host keys ------------------------------------------------------- */
@@ -324,6 +326,7 @@ static int request(struct sftp_session *s, const char *name, bool nobody, char *
 	curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, s->reconnect ? 1L : 0L);
 	s->reconnect = false;
 	s->curl_error[0] = s->key_problem[0] = s->write_problem[0] = 0;
+	s->tee_failed = false;
 	return 0;
 }
 
@@ -503,13 +506,19 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	}
 	EVP_DigestUpdate(k->sha, data, len);
 	k->bytes += (long long)len;
+	if (k->tee && k->tee(k->tee_arg, data, len) != 0) {
+		k->s->tee_failed = true;
+		snprintf(k->s->write_problem, sizeof k->s->write_problem, "the rows could not be landed");
+		return 0;
+	}
 	return len;
 }
 
-enum sftp_status sftp_download(struct sftp_session *s, const char *name, int fd, long long *bytes,
+enum sftp_status sftp_download(struct sftp_session *s, const char *name, int fd,
+			       int (*tee)(void *arg, const char *data, size_t len), void *tee_arg, long long *bytes,
 			       char sha256_hex[65], char *err, size_t errlen)
 {
-	struct sink k = {.s = s, .fd = fd, .sha = EVP_MD_CTX_new()};
+	struct sink k = {.s = s, .fd = fd, .sha = EVP_MD_CTX_new(), .tee = tee, .tee_arg = tee_arg};
 	enum sftp_status st = SFTP_TRANSIENT;
 	*bytes = 0;
 	sha256_hex[0] = 0;

@@ -43,6 +43,7 @@ struct sftp_session {
 	char curl_error[CURL_ERROR_SIZE];
 	char key_problem[512];
 	char write_problem[256];
+	bool tee_failed;      /* the last download stopped because its tee refused the data */
 };
 
 /* Resolves the secrets, writes the known_hosts file into tmpdir, prepares
@@ -62,8 +63,11 @@ enum sftp_status sftp_stat(struct sftp_session *s, const char *name, long long *
 			   char *err, size_t errlen);
 
 /* Downloads a file of the directory into fd (from its start); *bytes and
- * sha256_hex (65 bytes) describe what was written. */
-enum sftp_status sftp_download(struct sftp_session *s, const char *name, int fd, long long *bytes,
+ * sha256_hex (65 bytes) describe what was written. tee (optional) is handed
+ * each piece as it arrives; when it returns nonzero the transfer stops
+ * (SFTP_TRANSIENT with s->tee_failed set: the tee knows why). */
+enum sftp_status sftp_download(struct sftp_session *s, const char *name, int fd,
+			       int (*tee)(void *arg, const char *data, size_t len), void *tee_arg, long long *bytes,
 			       char sha256_hex[65], char *err, size_t errlen);
 
 #endif

@@ -141,6 +141,19 @@ int sftp_files_record(PGconn *lake, long long source_id, long long job_id, const
 	return 0;
 }
 
+int sftp_files_set_sha(PGconn *lake, long long id, const char *sha256, char *err, size_t errlen)
+{
+	char fid[24];
+	fmt_ll(fid, sizeof fid, id);
+	const char *params[2] = {fid, sha256};
+	PGresult *r;
+	if (query(lake, "UPDATE control.files SET sha256 = $2 WHERE id = $1", 2, params, &r, "control.files", err,
+		  errlen) != 0)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 int sftp_files_counts(PGconn *lake, long long id, long long landed, long long rejected, char *err, size_t errlen)
 {
 	char fid[24], l[24], rj[24];

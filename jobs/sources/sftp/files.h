@@ -34,6 +34,9 @@ int sftp_files_record(PGconn *lake, long long source_id, long long job_id, const
 		      const char *sha256, const char *bucket_path, long long same_as, long long *id, char *err,
 		      size_t errlen);
 
+/* The SHA-256 of a version recorded before its download ended (streamed). */
+int sftp_files_set_sha(PGconn *lake, long long id, const char *sha256, char *err, size_t errlen);
+
 /* Stores the counts of a version's rows once they landed. */
 int sftp_files_counts(PGconn *lake, long long id, long long landed, long long rejected, char *err, size_t errlen);
 

@@ -15,7 +15,7 @@
 static const char *const option_names[] = {
 	"host", "port", "user", "private_key_file", "passphrase_secret", "password_secret", "known_host",
 	"directory", "pattern", "delimiter", "quote", "header", "encoding", "decimal_comma", "date_format",
-	"max_reject_pct", "min_age_seconds", "max_retries", "timeout_seconds",
+	"max_reject_pct", "min_age_seconds", "max_retries", "timeout_seconds", "stream",
 	"checks", "soft_delete", "freshness", "retention", /* options of every source, checked by source_validate */
 	NULL};
 
@@ -289,7 +289,8 @@ static int check_all(json_t *source, struct sftp_options *o, char *field, size_t
 	o->max_reject_pct = json_number_value(pct);
 	if (int_opt(&c, "min_age_seconds", 0, 0, 7 * 86400, &o->min_age_seconds) ||
 	    int_opt(&c, "max_retries", 3, 0, 20, &o->max_retries) ||
-	    int_opt(&c, "timeout_seconds", 60, 1, 3600, &o->timeout_seconds))
+	    int_opt(&c, "timeout_seconds", 60, 1, 3600, &o->timeout_seconds) ||
+	    bool_opt(&c, "stream", true, &o->stream))
 		return -1;
 	return 0;
 }

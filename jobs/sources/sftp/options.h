@@ -15,6 +15,8 @@
  *   min_age_seconds (0)               files modified more recently wait for the next load
  *   max_retries (3), timeout_seconds (60)
  *                                     a cut transfer is retried; a stalled one times out
+ *   stream (true)                     a new file lands while it downloads; false: it is
+ *                                     downloaded whole into the bucket first, then landed
  * Authentication needs a private key or a password (password_secret or
  * connection_secret); with both, the key is tried first. */
 #ifndef LAKE_SFTP_OPTIONS_H
@@ -23,6 +25,7 @@
 #include "jobs/sources/sftp/csv_copy.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sftp_options {
@@ -40,6 +43,7 @@ struct sftp_options {
 	int min_age_seconds;
 	int max_retries;
 	int timeout_seconds;
+	bool stream;
 };
 
 /* Checks source.options of an sftp source and fills in the defaults. 0, or
