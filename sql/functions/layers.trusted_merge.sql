@@ -32,7 +32,6 @@ DECLARE
     rows_from text;
     n_jobs integer;
     one_pass boolean;
-    has_deletes boolean;
     attempt integer;
     keys_c text;         -- b."a" COLLATE "C", ...: RAW's keys as sorted (byte order)
     keys_t text;         -- b."a"::bigint, b."b"::text COLLATE "C", ...: the same, typed
@@ -119,19 +118,16 @@ BEGIN
     pick_raw := format(pick, keys_c);
     pick := format(pick, keys_t);
     IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children AND not_swapped IS NULL THEN
-        -- One job without deletes is typed as it lies when its keys are
-        -- unique (the key index says so); otherwise, or when they are not,
-        -- the newest row per key is picked first (a sort of the batch).
-        one_pass := coalesce(snap_job = top_job, false);
-        IF NOT one_pass AND n_jobs = 1 THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM raw.%I WHERE _job_id = %s AND sys_change_operation = ''D'')',
-                           t, top_job) INTO has_deletes;
-            one_pass := NOT has_deletes;
-        END IF;
+        -- One job is typed as it lies when it holds no delete (the same
+        -- scan finds one: layers.delete_in_batch) and its keys are unique
+        -- (the key index says so); otherwise the newest row per key is
+        -- picked first (a sort of the batch).
+        one_pass := coalesce(snap_job = top_job, false) OR n_jobs = 1;
         FOR attempt IN (CASE WHEN one_pass THEN 1 ELSE 2 END)..2 LOOP
             BEGIN
                 rows_from := CASE WHEN attempt = 1
-                    THEN format('raw.%I b WHERE b._job_id = %s', t, top_job)
+                    THEN format('raw.%I b WHERE b._job_id = %s AND (CASE WHEN b.sys_change_operation = ''D'' '
+                                'THEN layers.delete_in_batch() END) IS NULL', t, top_job)
                     ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
                                 keys_t, pick) END;
                 swapped := layers.trusted_swap(p_source, rows_from);
@@ -141,8 +137,8 @@ BEGIN
                                           'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
                                           'replaced', true);
             EXCEPTION
-                WHEN integrity_constraint_violation THEN
-                    NULL;  -- a key twice: the next attempt picks the newest row per key
+                WHEN integrity_constraint_violation OR SQLSTATE 'LK001' THEN
+                    NULL;  -- a key twice, or a delete: the next attempt picks the newest row per key
                 WHEN data_exception THEN
                     EXIT;  -- a bad value: the merge below quarantines it
             END;
