@@ -5,7 +5,9 @@
 -- does not have: extractors that send changes (change tracking, watermark,
 -- API pages, files) mark every row I, U or D. The batch's temp tables are
 -- analyzed, so a small incremental batch joins TRUSTED through its key index
--- however big the table is.
+-- however big the table is. Only new or changed rows are written; a table
+-- is built aside and swapped in instead when that is cheaper (a snapshot, a
+-- first load, a batch changing a quarter of it) and nothing hangs on it.
 CREATE OR REPLACE FUNCTION layers.trusted_merge(p_source bigint) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
