@@ -190,7 +190,9 @@ BEGIN
     -- a swap's is.
     SELECT conname INTO pk FROM pg_constraint
      WHERE conrelid = to_regclass(format('trusted.%I', t)) AND contype = 'p';
-    bulk := n_batch >= 10000 AND pk IS NOT NULL AND empty;
+    -- (not when something hangs on the table: a foreign key pointing at it
+    -- needs its key constraint, which the plain insert drops for a while)
+    bulk := n_batch >= 10000 AND pk IS NOT NULL AND empty AND not_swapped IS NULL;
     q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
                 'SELECT %s, _job_id, sys_change_version, false, now() FROM typed b '
                 'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);

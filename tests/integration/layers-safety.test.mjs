@@ -287,6 +287,22 @@ describe('a first load of changes into an empty TRUSTED (built aside, not merged
     assert.equal(await rowsOf(t), '7=sete bis,8=oito ter');
   });
 
+  test('a first big batch into an empty table a foreign key points at keeps its key constraint', async () => {
+    const { s, t } = await landChanges('fkempty', 9051, [[1, 'x', 1, 'D']]);
+    await merge(s);
+    assert.equal(await trustedCount(t), 0, 'made, empty');
+    await lake.sql(`SET ROLE lake; CREATE TABLE public.fk_child (item_id bigint REFERENCES trusted."${t}" (id))`);
+    await lake.sql(`SET ROLE lake;
+      CREATE TABLE land."j9052_${t}" PARTITION OF land."${t}" FOR VALUES IN (9052);
+      INSERT INTO land."j9052_${t}" (id, nome, uf, updated_at, sys_change_version, sys_change_operation, _job_id, _partitiontime)
+        SELECT g::text, 'item ' || g, 'SP', '2026-01-01', g, 'U', 9052, now() FROM generate_series(1, 12000) g;
+      SELECT layers.raw_append(${s.id}, 9052);`);
+    const res = await merge(s);
+    assert.equal(res.merged, 12000, JSON.stringify(res));
+    assert.match(res.not_swapped_because, /foreign key/);
+    await lake.sql('SET ROLE lake; DROP TABLE public.fk_child');
+  });
+
   test('a key twice whose newest row comes first in the file still wins', async () => {
     const { s, t } = await landChanges('swlate', 9003, [[7, 'novo', 9, 'U'], [7, 'velho', 2, 'I']]);
     await merge(s);
