@@ -180,7 +180,7 @@ static int report_begin(PGconn *lake, const struct report *rep, char *msg, size_
 
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
-	char next_name[80], *qname = sqlident_quote(lake, rep->name), *qnext;
+	char next_name[80], *qnext;
 	snprintf(next_name, sizeof next_name, "%s__next", rep->name);
 	qnext = sqlident_quote(lake, next_name);
 	char *sql = NULL;
@@ -253,7 +253,6 @@ rollback:
 	db_rollback(lake);
 out:
 	free(sql);
-	free(qname);
 	free(qnext);
 	return rc;
 }

@@ -2,7 +2,7 @@
 -- live one, in the caller's transaction. Usually a swap: the live table is
 -- dropped and the new one renamed, taking along what an operator or the
 -- data-viz team set on the live one — grants, storage options, comments
--- (layers.carry_table_settings) and their own indexes. When something hangs
+-- and their own indexes (layers.swap_in). When something hangs
 -- on the live table (a view over the report, a trigger...:
 -- layers.swap_blocker), dropping it would fail or lose that, so the rows are
 -- replaced in place instead (readers see the old rows until the commit);
@@ -15,8 +15,6 @@ DECLARE
     live regclass := to_regclass(format('refined.%I', p_name));
     next regclass := format('refined.%I', p_name || '__next')::regclass;
     blocker text;
-    index_defs text[];
-    def text;
 BEGIN
     IF live IS NULL THEN
         EXECUTE format('ALTER TABLE %s RENAME TO %I', next, p_name);
@@ -24,14 +22,7 @@ BEGIN
     END IF;
     blocker := layers.swap_blocker(live);
     IF blocker IS NULL THEN
-        PERFORM layers.carry_table_settings(live, next);
-        SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO index_defs
-          FROM pg_index i WHERE i.indrelid = live AND NOT i.indisprimary;
-        EXECUTE format('DROP TABLE %s', live);
-        EXECUTE format('ALTER TABLE %s RENAME TO %I', next, p_name);
-        FOREACH def IN ARRAY coalesce(index_defs, '{}') LOOP
-            EXECUTE def;
-        END LOOP;
+        PERFORM layers.swap_in(live, next);
         RETURN 'swapped';
     END IF;
     IF (SELECT array_agg(format_type(a.atttypid, a.atttypmod) || ' ' || a.attname ORDER BY a.attnum)

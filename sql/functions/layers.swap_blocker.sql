@@ -4,7 +4,7 @@
 -- (a view, a foreign key pointing at it) or be lost silently with it (a
 -- trigger, a constraint or a policy an operator added, a publication, column
 -- grants). TRUSTED merges such a table in place instead. Table grants,
--- storage options and comments are not blockers: layers.carry_table_settings
+-- storage options, comments and indexes are not blockers: layers.swap_in
 -- carries them over.
 CREATE OR REPLACE FUNCTION layers.swap_blocker(p_table regclass) RETURNS text
 LANGUAGE sql STABLE AS $$

@@ -193,12 +193,12 @@ BEGIN
     -- (not when something hangs on the table: a foreign key pointing at it
     -- needs its key constraint, which the plain insert drops for a while)
     bulk := n_batch >= 10000 AND pk IS NOT NULL AND empty AND not_swapped IS NULL;
+    -- the rows a batch writes, from a table of typed rows named after it
     q := format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
-                'SELECT %s, _job_id, sys_change_version, false, now() FROM typed b '
-                'WHERE sys_change_operation IS DISTINCT FROM ''D''', t, col_list, col_list);
+                'SELECT %s, _job_id, sys_change_version, false, now() FROM ', t, col_list, col_list);
     IF bulk THEN
         EXECUTE format('ALTER TABLE trusted.%I DROP CONSTRAINT %I', t, pk);
-        EXECUTE q;
+        EXECUTE q || 'typed b WHERE sys_change_operation IS DISTINCT FROM ''D''';
         GET DIAGNOSTICS n_upserted = ROW_COUNT;
         EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s)', t, pk, keys);
     ELSE
@@ -268,11 +268,9 @@ BEGIN
                 t, key_match, col_list), true);
             n_upserted := n_changed;
         ELSE
-            EXECUTE format('INSERT INTO trusted.%I AS t (%s, _job_id, _change_version, _deleted, _merged_at) '
-                           'SELECT %s, _job_id, sys_change_version, false, now() FROM changed b '
-                           'ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
-                           '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
-                           t, col_list, col_list, keys, set_list);
+            EXECUTE q || format('changed b ON CONFLICT (%s) DO UPDATE SET %s, _job_id = excluded._job_id, '
+                                '_change_version = excluded._change_version, _deleted = false, _merged_at = now()',
+                                keys, set_list);
             GET DIAGNOSTICS n_upserted = ROW_COUNT;
         END IF;
     END IF;

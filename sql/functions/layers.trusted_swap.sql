@@ -3,13 +3,13 @@
 -- the live one, in the caller's transaction. One CREATE TABLE AS types the
 -- rows in the live table's column order (parallel workers may share the
 -- casts; an INSERT ... SELECT runs on one core); NOT NULLs and defaults are
--- copied from the catalog, the key index is built after the fill and the
--- live table's other indexes are made again on the new one. A value
--- that does not cast raises data_exception and a duplicate key
--- unique_violation: the caller catches them and merges row by row instead.
--- The live table's grants, storage options and comments are carried over;
--- what a swap cannot carry (a view on the table, a trigger, a foreign key...)
--- keeps the caller from swapping at all (layers.swap_blocker).
+-- copied from the catalog, the key index is built after the fill, and the
+-- live table's other indexes, grants, storage options and comments are
+-- carried over (layers.swap_in). A value that does not cast raises
+-- data_exception and a duplicate key unique_violation: the caller catches
+-- them and merges row by row instead. What a swap cannot carry (a view on
+-- the table, a trigger, a foreign key...) keeps the caller from swapping at
+-- all (layers.swap_blocker).
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
 -- With p_kept, p_rows also carries each row's _deleted and _merged_at (rows
 -- kept from the live table keep theirs).
@@ -26,8 +26,6 @@ DECLARE
     key_match text;
     n bigint;
     n_deleted bigint := 0;
-    index_defs text[];
-    def text;
     default_setup text := current_setting('parallel_setup_cost');
     default_tuple text := current_setting('parallel_tuple_cost');
 BEGIN
@@ -69,16 +67,8 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
                        t, swap, key_match) INTO n_deleted;
     END IF;
-    -- the live table's other indexes (a report's, an operator's) come along
-    SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO index_defs
-      FROM pg_index i WHERE i.indrelid = format('trusted.%I', t)::regclass AND NOT i.indisprimary;
-    -- and its grants, storage options and comments
-    PERFORM layers.carry_table_settings(format('trusted.%I', t)::regclass, format('trusted.%I', swap)::regclass);
-    EXECUTE format('DROP TABLE trusted.%I', t);
-    EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', swap, t);
+    -- in the live table's place, with its other indexes, grants, options, comments
+    PERFORM layers.swap_in(format('trusted.%I', t)::regclass, format('trusted.%I', swap)::regclass);
     EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
-    FOREACH def IN ARRAY coalesce(index_defs, '{}') LOOP
-        EXECUTE def;
-    END LOOP;
     RETURN jsonb_build_object('rows', n, 'deleted', n_deleted);
 END $$;
