@@ -10,8 +10,9 @@
 -- refresh_from line adds the groups of its row before and after; of any
 -- other table, or a `whole` change, means a full rebuild. The groups are
 -- deleted from the report and recomputed: the SELECT with each refresh_from
--- table replaced by a temporary copy of its rows in those groups (found
--- through the index its `-- index:` line asks for), restricted to the groups.
+-- table replaced by a temporary copy of its rows in those groups (the
+-- columns the report reads, found through the index its `-- index:` line
+-- asks for), restricted to the groups.
 --
 -- Returns {"full": reason} (nothing done: rebuild it), or {"groups",
 -- "deleted", "inserted"}. A report whose rows change with the clock alone
@@ -107,13 +108,16 @@ BEGIN
     END IF;
     ANALYZE pg_temp.refresh_groups;
 
-    -- Each refresh_from table's rows in those groups, under a temporary name
-    -- the report's SELECT reads instead (not analyzed: that took longer than
-    -- the recompute).
+    -- Each refresh_from table's rows in those groups, only the columns the
+    -- report reads, under a temporary name the report's SELECT reads instead
+    -- (not analyzed: that took longer than the recompute).
     FOR dep, map IN SELECT key, value #>> '{}' FROM jsonb_each(p_maps) LOOP
-        EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT t.* FROM %s t '
+        EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT %s FROM %s t '
                        'WHERE (%s) IN (SELECT %s FROM pg_temp.refresh_groups)',
-                       'refresh_' || substr(dep, 9), dep::regclass, map, cols_by);
+                       'refresh_' || substr(dep, 9),
+                       coalesce((SELECT string_agg(format('t.%I', k), ', ') FROM pg_temp.refresh_read rd, unnest(rd.cols) k
+                                  WHERE rd.tbl = dep AND NOT rd.whole_row), 't.*'),
+                       dep::regclass, map, cols_by);
         restricted := regexp_replace(restricted, '\m' || replace(dep, '.', '\.') || '\M',
                                      'pg_temp.refresh_' || substr(dep, 9), 'g');
     END LOOP;

@@ -6,8 +6,9 @@
 -- days of this window (at least one).
 -- Sales are added up from refined.vendas_produto_mes (per month, product and
 -- promotion): margin and discount from its sums and the product's current
--- cost and list price, as they would be sale by sale. Rebuilt every time (it
--- is cheap): a promotion's numbers and its product's sales outside any
+-- cost and list price, as they would be sale by sale; only the rows of the
+-- promotions and of the promoted products are added up. Rebuilt every time
+-- (it is cheap): a promotion's numbers and its product's sales outside any
 -- promotion do not split into independent groups.
 -- depends: trusted.marketplace_promocoes, trusted.marketplace_vendas, trusted.marketplace_produtos, refined.vendas_produto_mes
 -- key: promocao_id
@@ -16,22 +17,27 @@ WITH janela AS (
            greatest(extract(epoch FROM pr.fim - pr.inicio) / 86400.0, 1.0) AS dias
     FROM trusted.marketplace_promocoes pr
     WHERE NOT pr._deleted
+), na_promocao AS (
+    SELECT m.promocao_id, sum(m.vendas) AS vendas, sum(m.itens) AS itens, sum(m.receita) AS receita,
+           sum(m.valor_pago) AS valor_pago
+    FROM refined.vendas_produto_mes m
+    WHERE m.promocao_id IN (SELECT promocao_id FROM janela)
+    GROUP BY m.promocao_id
 ), dentro AS (
-    SELECT j.promocao_id, coalesce(sum(m.vendas), 0)::bigint AS vendas, coalesce(sum(m.itens), 0)::bigint AS itens,
-           coalesce(sum(m.receita), 0) AS receita,
-           coalesce(sum(m.receita) - sum(m.itens) * p.custo, 0) AS margem,
-           coalesce(sum(m.itens) * p.preco - sum(m.valor_pago), 0) AS desconto_concedido
+    SELECT j.promocao_id, coalesce(n.vendas, 0)::bigint AS vendas, coalesce(n.itens, 0)::bigint AS itens,
+           coalesce(n.receita, 0) AS receita,
+           coalesce(n.receita - n.itens * p.custo, 0) AS margem,
+           coalesce(n.itens * p.preco - n.valor_pago, 0) AS desconto_concedido
     FROM janela j
     JOIN trusted.marketplace_produtos p ON p.id = j.produto_id
-    LEFT JOIN refined.vendas_produto_mes m ON m.promocao_id = j.promocao_id
-    GROUP BY j.promocao_id, p.custo, p.preco
+    LEFT JOIN na_promocao n ON n.promocao_id = j.promocao_id
 ), fora AS (
     SELECT m.produto_id, sum(m.vendas)::bigint AS vendas, sum(m.itens)::bigint AS itens, sum(m.receita) AS receita,
            sum(m.receita) - sum(m.itens) * p.custo AS margem,
            greatest(extract(epoch FROM max(m.ultima_venda) - min(m.primeira_venda)) / 86400.0, 1.0) AS dias_com_vendas
     FROM refined.vendas_produto_mes m
     JOIN trusted.marketplace_produtos p ON p.id = m.produto_id
-    WHERE m.promocao_id = 0
+    WHERE m.promocao_id = 0 AND m.produto_id IN (SELECT produto_id FROM janela)
     GROUP BY m.produto_id, p.custo
 )
 SELECT j.promocao_id, j.nome, j.produto_id, j.desconto_pct, j.inicio, j.fim, round(j.dias, 2) AS dias,
