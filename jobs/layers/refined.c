@@ -19,7 +19,15 @@
  * deleted and recomputed, in one transaction; when that cannot be done (first
  * build, a table changed as a whole or with no refresh_from, too many groups)
  * it is rebuilt. Every build records the snapshot it read
- * (control.refined_state), so the next refresh knows which changes it has. */
+ * (control.refined_state), so the next refresh knows which changes it has.
+ *
+ * Or it names a function of its own that refreshes it, answering as
+ * layers.refined_refresh does (the top reports add up signed sales):
+ *
+ *   -- refresh_with: layers.refresh_top_lojas
+ *
+ * Each report's transaction reads one snapshot (REPEATABLE READ), the one it
+ * records: see report_begin. */
 #include "jobs/layers/layers.h"
 #include "jobs/layers/land.h"
 #include "lib/db.h"
