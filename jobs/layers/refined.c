@@ -21,7 +21,15 @@
  * deleted and recomputed, in one transaction; when that cannot be done (first
  * build, a table changed as a whole or with no refresh_from, too many groups)
  * it is rebuilt. Every build records the snapshot it read
- * (control.refined_state), so the next refresh knows which changes it has. */
+ * (control.refined_state), so the next refresh knows which changes it has.
+ *
+ * Or it names a function of its own that refreshes it, answering as
+ * layers.refined_refresh does (the top reports add up signed sales):
+ *
+ *   -- refresh_with: layers.refresh_top_lojas
+ *
+ * Each report's transaction reads one snapshot (REPEATABLE READ), the one it
+ * records: see report_begin. */
 #include "jobs/layers/layers.h"
 #include "jobs/layers/land.h"
 #include "lib/db.h"
@@ -47,6 +55,7 @@ struct report {
 	char depends[1024];   /* "trusted.a, trusted.b" */
 	char key[512];        /* "a, b" or "" */
 	char refresh_by[512]; /* "dia, produto_id" or "": always rebuilt */
+	char refresh_with[128]; /* "layers.f": a function of its own refreshes it, or "" */
 	char *sql;            /* the whole file */
 };
 
@@ -85,6 +94,7 @@ static bool report_read(const char *dir, const char *file, struct report *rep)
 	header_value(rep->sql, "depends", rep->depends, sizeof rep->depends);
 	header_value(rep->sql, "key", rep->key, sizeof rep->key);
 	header_value(rep->sql, "refresh_by", rep->refresh_by, sizeof rep->refresh_by);
+	header_value(rep->sql, "refresh_with", rep->refresh_with, sizeof rep->refresh_with);
 	return true;
 }
 
@@ -163,19 +173,80 @@ static bool dependencies_ready(PGconn *lake, const char *depends, char *missing,
 	return true;
 }
 
-/* Opens a report's transaction: its settings and its lock (one writer per
- * report). 0, or -1 (msg) with nothing left open. */
+/* "schema.name" quoted as "schema"."name" into out; false when either part is
+ * not an identifier. */
+static bool qualified_name(PGconn *lake, const char *name, char *out, size_t len)
+{
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s", name);
+	char *dot = strchr(buf, '.');
+	if (!dot)
+		return false;
+	*dot = 0;
+	if (!sqlident_valid(buf) || !sqlident_valid(dot + 1))
+		return false;
+	char *a = sqlident_quote(lake, buf), *b = sqlident_quote(lake, dot + 1);
+	bool ok = a && b && (size_t)snprintf(out, len, "%s.%s", a, b) < len;
+	free(a);
+	free(b);
+	return ok;
+}
+
+/* Opens a report's transaction: its lock (one writer per report, held by the
+ * session so that it is taken before the transaction's snapshot), then a
+ * REPEATABLE READ transaction that first locks the tables the report reads:
+ * every statement reads one snapshot, the one the report records (a refresh
+ * adding up changes must not see a merge its snapshot does not), and taken
+ * after the locks, so a table swapped in meanwhile is read whole, not empty.
+ * 0, or -1 (msg) with nothing left open or held. report_end closes it. */
 static int report_begin(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
 	const char *params[1] = {rep->name};
-	if (db_exec(lake, "BEGIN", msg, len) != 0)
+	if (db_exec_params(lake, "SELECT pg_advisory_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
 		return -1;
-	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 ||
-	    db_exec_params(lake, "SELECT pg_advisory_xact_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0) {
+	char lock[1400] = "LOCK TABLE ", buf[1024], q[200];
+	snprintf(buf, sizeof buf, "%s", rep->depends);
+	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (!qualified_name(lake, tok, q, sizeof q)) {
+			snprintf(msg, len, "report %s: depends on %s, not a schema.table name", rep->name, tok);
+			goto unlock;
+		}
+		snprintf(lock + strlen(lock), sizeof lock - strlen(lock), "%s%s", lock[11] ? ", " : "", q);
+	}
+	snprintf(lock + strlen(lock), sizeof lock - strlen(lock), " IN ACCESS SHARE MODE");
+	if (db_exec(lake, "BEGIN ISOLATION LEVEL REPEATABLE READ", msg, len) != 0)
+		goto unlock;
+	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 || (lock[11] && db_exec(lake, lock, msg, len) != 0)) {
 		db_rollback(lake);
-		return -1;
+		goto unlock;
 	}
 	return 0;
+unlock:;
+	char ignored[200];
+	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, ignored,
+			   sizeof ignored) != 0)
+		log_json(LOG_WARN, "refined: letting a report's lock go failed", json_pack("{s:s}", "error", ignored));
+	return -1;
+}
+
+/* Ends a report's transaction: commits it (commit true) or rolls it back, and
+ * lets the report's lock go. 0, or -1 (msg) when the commit failed. */
+static int report_end(PGconn *lake, const struct report *rep, bool commit, char *msg, size_t len)
+{
+	int rc = 0;
+	if (!commit)
+		db_rollback(lake);
+	else if (db_commit(lake, msg, len) != 0) {
+		db_rollback(lake);
+		rc = -1;
+	}
+	const char *params[1] = {rep->name};
+	char ignored[200];
+	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, ignored,
+			   sizeof ignored) != 0)
+		log_json(LOG_WARN, "refined: letting a report's lock go failed",
+			 json_pack("{s:s, s:s}", "report", rep->name, "error", ignored));
+	return rc;
 }
 
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
@@ -245,12 +316,10 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 		goto rollback;
 	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
 		goto rollback;
-	if (db_commit(lake, msg, len) != 0)
-		goto out;
-	rc = 0;
+	rc = report_end(lake, rep, true, msg, len);
 	goto out;
 rollback:
-	db_rollback(lake);
+	(void)report_end(lake, rep, false, msg, len);
 out:
 	free(sql);
 	free(qnext);
@@ -281,7 +350,7 @@ static json_t *refresh_maps(const char *sql)
  * -1: failed (msg). */
 static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *msg, size_t len)
 {
-	char deps[1100];
+	char deps[1100], fn[200], *call = NULL;
 	depends_array(rep->depends, deps, sizeof deps);
 	json_t *maps = refresh_maps(rep->sql);
 	char *maps_s = json_dumps(maps, JSON_COMPACT);
@@ -293,11 +362,23 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
+	/* a function of the report's own takes (report, sql, depends) and answers
+	 * as layers.refined_refresh does */
+	if (rep->refresh_with[0] && !qualified_name(lake, rep->refresh_with, fn, sizeof fn)) {
+		snprintf(msg, len, "report %s: refresh_with %s is not a schema.function name", rep->name, rep->refresh_with);
+		goto out;
+	}
+	if (asprintf(&call, rep->refresh_with[0] ? "SELECT %s($1, $2, $3)" : "SELECT %s($1, $2, $3, $4, $5)",
+		     rep->refresh_with[0] ? fn : "layers.refined_refresh") < 0) {
+		call = NULL;
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
 	if (report_begin(lake, rep, msg, len) != 0)
 		goto out;
 	if (ensure_indexes(lake, rep, msg, len) != 0)
 		goto rollback;
-	PGresult *r = PQexecParams(lake, "SELECT layers.refined_refresh($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(lake, call, rep->refresh_with[0] ? 3 : 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
 	else {
@@ -309,23 +390,22 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 	if (!*out)
 		goto rollback;
 	if (json_object_get(*out, "full")) {
-		db_rollback(lake);
+		(void)report_end(lake, rep, false, msg, len);
 		rc = 1;
 		goto out;
 	}
 	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
 		goto rollback;
-	if (db_commit(lake, msg, len) != 0)
-		goto out;
-	rc = 0;
+	rc = report_end(lake, rep, true, msg, len);
 	goto out;
 rollback:
-	db_rollback(lake);
+	(void)report_end(lake, rep, false, msg, len);
 out:
 	if (rc < 0) {
 		json_decref(*out);
 		*out = NULL;
 	}
+	free(call);
 	free(maps_s);
 	return rc;
 }
@@ -339,7 +419,7 @@ static int update_report(PGconn *lake, const struct report *rep, json_t *built, 
 	json_t *res = NULL;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (rep->refresh_by[0]) {
+	if (rep->refresh_by[0] || rep->refresh_with[0]) {
 		int rc = refresh(lake, rep, &res, msg, len);
 		if (rc < 0)
 			return -1;
@@ -351,7 +431,7 @@ static int update_report(PGconn *lake, const struct report *rep, json_t *built, 
 		json_object_set(why, rep->name, json_object_get(res, "full"));
 		json_decref(res);
 	} else {
-		json_object_set_new(why, rep->name, json_string("no refresh_by line"));
+		json_object_set_new(why, rep->name, json_string("no refresh_by or refresh_with line"));
 	}
 	if (rebuild(lake, rep, msg, len) != 0)
 		return -1;

@@ -1,7 +1,7 @@
 -- Records, in the transaction that rebuilds a report, the snapshot its rows
--- will reflect: called before the report's SELECT runs, so every change
--- visible in this snapshot is in the new report (one committed later may be
--- too, and is refreshed once more next time: harmless).
+-- will reflect: the transaction is REPEATABLE READ (jobs/layers/refined.c),
+-- so the report's SELECT reads this same snapshot, every change visible in it
+-- and none other (a refresh that adds up changes relies on that).
 CREATE OR REPLACE FUNCTION layers.refined_mark(p_report text, p_sql text, p_depends text[]) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO control.refined_state (report, sql_md5, depends, snapshot, refreshed_at)

@@ -1,9 +1,11 @@
 -- Products ranked by revenue over the last 30 days of sales in the lake (the
--- window ends at the newest sale, so the report is stable for old data).
+-- window ends at the newest sale, janela_fim, so the report is stable for old data).
 -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos
 -- key: produto_id
--- Rebuilt every time: each run's new sales move the window, and the rank is
--- over all rows. The newest sale and the window's sales come through the index.
+-- Refreshed without reading the window (layers.refresh_top_produtos): the
+-- sums move by the changed sales and by those the moving window took in or
+-- let out (found through the index), the rank is taken again over these rows.
+-- refresh_with: layers.refresh_top_produtos
 -- index: trusted.marketplace_vendas (data_venda)
 WITH ate AS (SELECT max(data_venda) AS fim FROM trusted.marketplace_vendas WHERE NOT _deleted),
 recentes AS (
@@ -13,5 +15,5 @@ recentes AS (
     GROUP BY v.produto_id
 )
 SELECT r.produto_id, p.sku, p.nome, r.vendas, r.itens, r.receita,
-       rank() OVER (ORDER BY r.receita DESC) AS posicao
-FROM recentes r JOIN trusted.marketplace_produtos p ON p.id = r.produto_id
+       rank() OVER (ORDER BY r.receita DESC) AS posicao, ate.fim AS janela_fim
+FROM recentes r JOIN trusted.marketplace_produtos p ON p.id = r.produto_id, ate

@@ -6,7 +6,9 @@
 // follow (a product's name: a table with no refresh_from) rebuilds the
 // report and says why; a change of a column no report reads (a product's
 // price, for vendas_diarias) does not; a snapshot (a full load) rebuilds.
-// A refresh that fails rolls back whole and the next run catches up.
+// The 30-day top reports follow their window: its end moving back or far
+// ahead, sales moved in and out of it. A refresh that fails rolls back whole
+// and the next run catches up.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -180,6 +182,77 @@ describe('what people add to a report survives its rebuild', () => {
     assert.equal(await lake.sql(`SELECT has_table_privilege('${role}', 'refined.vendas_diarias', 'SELECT')`), 't');
     await assertReportsEqualFullRebuild('after rebuilds with things added to a report');
     await lake.sql(`REVOKE ALL ON refined.vendas_diarias FROM ${role}; DROP ROLE ${role}`);
+  });
+});
+
+describe('the 30-day top reports (refreshed by signed sales, not by groups)', () => {
+  const TOPS = ['top_lojas', 'top_produtos'];
+  const windowEnd = () => lake.sql('SELECT max(janela_fim)::text FROM refined.top_lojas');
+  async function runAndCompare(what) {
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    await assertReportsEqualFullRebuild(what);
+    return step;
+  }
+  const assertRefreshed = (step, what) => {
+    for (const r of TOPS) {
+      assert.ok(refreshedOf(step, r), `${what}: ${r} refreshed: ${JSON.stringify(step)}`);
+      assert.ok(!step.rebuilt.includes(r), `${what}: ${r} not rebuilt: ${JSON.stringify(step)}`);
+    }
+  };
+
+  test('the newest sales deleted (the window ends earlier), sales moved out of it, into it, to another store and customer', async () => {
+    await runAndCompare('before');   // every report refreshed once from here
+    const endBefore = await windowEnd();
+    const newest = (await src.sql('SELECT id FROM vendas ORDER BY data_venda DESC, id LIMIT 2')).split('\n');
+    const inside = (
+      await src.sql(
+        "SELECT id FROM vendas WHERE data_venda BETWEEN (SELECT max(data_venda) FROM vendas) - interval '20 days' " +
+          "AND (SELECT max(data_venda) FROM vendas) - interval '5 days' ORDER BY id LIMIT 2",
+      )
+    ).split('\n');
+    const old = await src.sql(
+      "SELECT id FROM vendas WHERE data_venda < (SELECT max(data_venda) FROM vendas) - interval '60 days' ORDER BY id LIMIT 1",
+    );
+    assert.equal(inside.length, 2, 'two sales inside the window');
+    await src.sql(`
+      DELETE FROM vendas WHERE id IN (${newest.join(', ')});
+      UPDATE vendas SET data_venda = data_venda - interval '40 days', updated_at = now() WHERE id = ${inside[0]};
+      UPDATE vendas SET loja_id = (SELECT max(id) FROM lojas), cliente_id = (SELECT max(id) FROM clientes),
+                        updated_at = now() WHERE id = ${inside[1]};
+      UPDATE vendas SET data_venda = (SELECT max(data_venda) FROM vendas) - interval '10 days', updated_at = now()
+       WHERE id = ${old};`);
+    const step = await runAndCompare('after the window moved back');
+    assertRefreshed(step, 'the window moved back');
+    assert.ok((await windowEnd()) < endBefore, `the window ends earlier: ${await windowEnd()} < ${endBefore}`);
+  });
+
+  test('a sale 40 days ahead moves the whole window past the old one, and its delete brings the old one back', async () => {
+    await src.sql(`
+      INSERT INTO vendas (produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total)
+      SELECT produto_id, loja_id, cliente_id, NULL, now() + interval '40 days', 1, preco_unitario, preco_unitario
+        FROM vendas ORDER BY id LIMIT 1`);
+    let step = await runAndCompare('after a sale 40 days ahead');
+    assertRefreshed(step, 'a sale 40 days ahead');
+    assert.equal(await lake.sql('SELECT sum(vendas) FROM refined.top_produtos'), '1', 'only that sale is in the window');
+
+    await src.sql("DELETE FROM vendas WHERE data_venda > now() + interval '1 day'");
+    await src.changes(20, 50, 40);
+    step = await runAndCompare('after that sale went');
+    assertRefreshed(step, 'that sale went');
+  });
+
+  test('a new product (a row that may bring a group) rebuilds top_produtos, saying why', async () => {
+    await src.sql(`
+      INSERT INTO produtos (sku, nome, categoria_id, marca_id, preco, custo)
+      SELECT 'NOVO-' || sku, nome || ' (novo)', categoria_id, marca_id, preco, custo FROM produtos ORDER BY id LIMIT 1;
+      INSERT INTO vendas (produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total)
+      SELECT (SELECT max(id) FROM produtos), loja_id, cliente_id, NULL, now(), 1, preco_unitario, preco_unitario
+        FROM vendas ORDER BY id LIMIT 1`);
+    const step = await runAndCompare('after a new product');
+    assert.ok(step.rebuilt.includes('top_produtos'), JSON.stringify(step));
+    assert.match(step.rebuilt_because.top_produtos, /marketplace_produtos was added or removed/);
+    assert.ok(refreshedOf(step, 'top_lojas'), JSON.stringify(step));
+    assert.equal(await lake.sql("SELECT count(*) FROM refined.top_produtos WHERE sku LIKE 'NOVO-%'"), '1');
   });
 });
 
