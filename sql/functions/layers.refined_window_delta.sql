@@ -20,47 +20,15 @@ CREATE OR REPLACE FUNCTION layers.refined_window_delta(p_report text, p_sql text
     OUT why text, OUT s0 timestamptz, OUT e0 timestamptz, OUT s1 timestamptz, OUT e1 timestamptz,
     OUT snap pg_snapshot)
 LANGUAGE plpgsql AS $$
-DECLARE
-    st control.refined_state;
-    dep text;
 BEGIN
-    IF current_setting('transaction_isolation') <> 'repeatable read' THEN
-        RAISE EXCEPTION 'layers.refined_window_delta: needs a REPEATABLE READ transaction';
-    END IF;
-    snap := pg_current_snapshot();
-    SELECT * INTO st FROM control.refined_state WHERE report = p_report;
-    IF st IS NULL THEN
-        why := 'first build';
-    ELSIF st.sql_md5 <> md5(p_sql) THEN
-        why := 'the report''s SQL changed';
-    ELSIF to_regclass(format('refined.%I', p_report)) IS NULL THEN
-        why := 'the report is missing';
-    END IF;
-    IF why IS NOT NULL THEN
-        RETURN;
-    END IF;
-    FOREACH dep IN ARRAY p_depends LOOP
-        IF NOT EXISTS (SELECT 1 FROM control.sources s WHERE 'trusted.' || s.system || '_' || s.object = dep) THEN
-            why := format('%s is not a source''s table: its changes are not recorded', dep);
-            RETURN;
-        END IF;
-    END LOOP;
-
-    DROP TABLE IF EXISTS pg_temp.window_changes;
-    CREATE TEMP TABLE window_changes ON COMMIT DROP AS
-    SELECT c.table_name, c.whole, c.old_row, c.new_row
-      FROM control.trusted_changes c
-     WHERE 'trusted.' || c.table_name = ANY (p_depends)
-       AND pg_visible_in_snapshot(c.xid, snap) AND NOT pg_visible_in_snapshot(c.xid, st.snapshot);
-    SELECT format('trusted.%s changed as a whole (a snapshot or a big batch)', table_name) INTO why
-      FROM pg_temp.window_changes WHERE whole LIMIT 1;
+    SELECT u.why, u.snap INTO why, snap FROM layers.refined_unseen(p_report, p_sql, p_depends) u;
     IF why IS NOT NULL THEN
         RETURN;
     END IF;
     -- the other tables give names to the groups: a row updated is read again
     -- below, but one added or removed may bring or take a group
     SELECT format('a row of trusted.%s was added or removed', table_name) INTO why
-      FROM pg_temp.window_changes
+      FROM pg_temp.unseen_changes
      WHERE table_name <> 'marketplace_vendas' AND (old_row IS NULL OR new_row IS NULL) LIMIT 1;
     IF why IS NOT NULL THEN
         RETURN;
@@ -89,10 +57,10 @@ BEGIN
     UNION ALL
     SELECT CASE WHEN i.after THEN 'n' ELSE 'o' END::"char", CASE WHEN i.after THEN 1 ELSE -1 END,
            r.loja_id, r.produto_id, r.cliente_id, r.quantidade, r.total
-      FROM (SELECT true AS after, new_row AS img FROM pg_temp.window_changes
+      FROM (SELECT true AS after, new_row AS img FROM pg_temp.unseen_changes
              WHERE table_name = 'marketplace_vendas' AND new_row IS NOT NULL
             UNION ALL
-            SELECT false, old_row FROM pg_temp.window_changes
+            SELECT false, old_row FROM pg_temp.unseen_changes
              WHERE table_name = 'marketplace_vendas' AND old_row IS NOT NULL) i,
            jsonb_populate_record(NULL::trusted.marketplace_vendas, i.img) r
      WHERE NOT r._deleted AND r.data_venda > s0 AND r.data_venda <= e0;

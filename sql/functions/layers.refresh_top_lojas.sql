@@ -57,7 +57,7 @@ BEGIN
     SELECT count(DISTINCT loja_id) INTO n_groups FROM pg_temp.window_delta;
     res := layers.refined_replace_rows(p_report, 'loja_id');
     DROP TABLE pg_temp.window_delta;
-    DROP TABLE pg_temp.window_changes;
+    DROP TABLE pg_temp.unseen_changes;
     UPDATE control.refined_state SET snapshot = w.snap, refreshed_at = now(), depends = p_depends
      WHERE report = p_report;
     RETURN res || jsonb_build_object('groups', n_groups);

@@ -36,7 +36,7 @@ BEGIN
     SELECT count(DISTINCT produto_id) INTO n_groups FROM pg_temp.window_delta;
     res := layers.refined_replace_rows(p_report, 'produto_id');
     DROP TABLE pg_temp.window_delta;
-    DROP TABLE pg_temp.window_changes;
+    DROP TABLE pg_temp.unseen_changes;
     UPDATE control.refined_state SET snapshot = w.snap, refreshed_at = now(), depends = p_depends
      WHERE report = p_report;
     RETURN res || jsonb_build_object('groups', n_groups);

@@ -1,12 +1,13 @@
 -- Monthly sales per product and promotion (months in Brasília time;
 -- promocao_id 0: sold outside any promotion): what the product catalogue and
 -- the promotion performance add up, a few rows per product instead of every
--- sale. Refreshed by month and product: a changed sale recomputes its month
--- and product before and after, its rows found through the index below.
+-- sale. Refreshed by the changed sales alone (layers.refresh_vendas_produto_mes):
+-- each row moves by the sales it lost and gained; a month and product whose
+-- first or last sale went is added up again from its sales, found through
+-- the index below.
 -- depends: trusted.marketplace_vendas
 -- key: mes, produto_id, promocao_id
--- refresh_by: mes, produto_id
--- refresh_from: trusted.marketplace_vendas: date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
+-- refresh_with: layers.refresh_vendas_produto_mes
 -- index: trusted.marketplace_vendas ((date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
 SELECT date_trunc('month', v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS mes,
        v.produto_id, coalesce(v.promocao_id, 0) AS promocao_id,

@@ -256,6 +256,82 @@ describe('the 30-day top reports (refreshed by signed sales, not by groups)', ()
   });
 });
 
+describe('vendas_produto_mes (moved by the changed sales, not recomputed by groups)', () => {
+  const MONTH = "date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date";
+  // Groups of the source's sales (month, product, promotion) with n sales, their ids by date.
+  const groupsOf = async (n) =>
+    (
+      await src.sql(`SELECT string_agg(id::text, ',' ORDER BY data_venda, id) FROM vendas
+                      GROUP BY ${MONTH}, produto_id, coalesce(promocao_id, 0) HAVING count(*) ${n} ORDER BY 1 LIMIT 2`)
+    )
+      .split('\n')
+      .map((ids) => ids.split(','));
+  const vpmRow = (saleId) =>
+    src.sql(`SELECT ${MONTH} || '|' || produto_id || '|' || coalesce(promocao_id, 0) FROM vendas WHERE id = ${saleId}`);
+  const reportCount = async (key) => {
+    const [mes, produto, promocao] = key.split('|');
+    return lake.sql(`SELECT coalesce(sum(vendas), 0) FROM refined.vendas_produto_mes
+                      WHERE mes = '${mes}' AND produto_id = ${produto} AND promocao_id = ${promocao}`);
+  };
+
+  test('a first sale gone, a group emptied, a new group, a sale changing promotion, quantities changed (a last sale\'s too): equal to a full rebuild', async () => {
+    const [big1, big2] = await groupsOf('>= 3');
+    const [single] = await groupsOf('= 1');
+    const singleKey = await vpmRow(single[0]);
+    const lonely = await src.sql(`SELECT p.id FROM produtos p WHERE NOT EXISTS (SELECT 1 FROM vendas v
+                                    WHERE v.produto_id = p.id AND ${MONTH} = date_trunc('month', now() AT TIME ZONE 'America/Sao_Paulo')::date)
+                                  ORDER BY p.id LIMIT 1`);
+    assert.ok(lonely, 'a product without sales this month');
+    const promoted = await src.sql('SELECT id FROM vendas WHERE promocao_id IS NOT NULL ORDER BY id LIMIT 1');
+    await src.sql(`
+      DELETE FROM vendas WHERE id IN (${big1[0]}, ${single[0]});
+      UPDATE vendas SET quantidade = quantidade + 2, total = (quantidade + 2) * preco_unitario, updated_at = now()
+       WHERE id IN (${big2[1]}, ${big2[big2.length - 1]});
+      UPDATE vendas SET promocao_id = NULL, updated_at = now() WHERE id = ${promoted};
+      INSERT INTO vendas (produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, preco_unitario, total)
+      SELECT ${lonely}, loja_id, cliente_id, NULL, now(), 1, preco_unitario, preco_unitario FROM vendas ORDER BY id LIMIT 1;`);
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    const vpm = refreshedOf(step, 'vendas_produto_mes');
+    assert.ok(vpm && !step.rebuilt.includes('vendas_produto_mes'), `refreshed, not rebuilt: ${JSON.stringify(step)}`);
+    assert.ok(vpm.deleted > 0 && vpm.inserted > 0, JSON.stringify(vpm));
+    assert.equal(await reportCount(singleKey), '0', 'the group whose only sale went is gone');
+    assert.equal(
+      await lake.sql(`SELECT vendas FROM refined.vendas_produto_mes WHERE produto_id = ${lonely} AND promocao_id = 0
+                       AND mes = (SELECT max(mes) FROM refined.vendas_produto_mes)`),
+      '1',
+      'the new sale made its group',
+    );
+    await assertReportsEqualFullRebuild('after edge cases of vendas_produto_mes');
+  });
+
+  test('one sale changed in two runs the report did not see (its refresh failed once): the chain adds up once', async () => {
+    const [group] = await groupsOf('>= 3');
+    const middle = group[1];
+    const key = await vpmRow(middle);
+    const countBefore = await reportCount(key);
+    await lake.sql(`
+      CREATE FUNCTION public.fail_vpm() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.layer = 'refined' AND NEW.table_name = 'vendas_produto_mes' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_vpm BEFORE INSERT OR UPDATE ON control.table_refresh
+        FOR EACH ROW EXECUTE FUNCTION public.fail_vpm();`);
+    try {
+      await src.sql(`UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now() WHERE id = ${middle}`);
+      const run = await runPipeline(srv, 'marketplace_postgresql_incremental', { expect: null });
+      assert.ok(run.jobs.some((j) => j.state === 'JOB_STATE_FAILED'), JSON.stringify(run.job_counts));
+    } finally {
+      await lake.sql('DROP TRIGGER fail_vpm ON control.table_refresh; DROP FUNCTION public.fail_vpm()');
+    }
+    await src.sql(`UPDATE vendas SET quantidade = quantidade + 4, total = (quantidade + 4) * preco_unitario, updated_at = now() WHERE id = ${middle}`);
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'vendas_produto_mes'), `refreshed: ${JSON.stringify(step)}`);
+    assert.equal(await reportCount(key), countBefore, 'the sale still counts once');
+    await assertReportsEqualFullRebuild('after two unseen changes of one sale');
+  });
+});
+
 describe('a failed refresh', () => {
   test('rolls back whole, and the next run refreshes the groups it missed', async () => {
     const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');
