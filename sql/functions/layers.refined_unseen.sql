@@ -1,12 +1,14 @@
--- For a report refreshed by a function of its own (-- refresh_with:): the
--- changes of the tables it reads that its rows do not have yet, those
--- visible in this transaction's snapshot and not in the one it recorded,
--- into pg_temp.unseen_changes (table_name, old_row, new_row); or why it must
--- be rebuilt instead (why: first build, its SQL changed, a table that is not
--- a source's, a `whole` change). Needs the report's REPEATABLE READ
--- transaction (jobs/layers/refined.c): the rows the function reads next are
--- of the same snapshot, so every change is added once. snap: the snapshot
--- to record.
+-- The changes of the tables a report reads that its rows do not have yet:
+-- those visible in this transaction's snapshot and not in the one the
+-- report recorded, and only those that touch a column the report reads
+-- (PostgreSQL's own record of the columns a temporary view of its SELECT
+-- depends on, kept in pg_temp.refresh_read: tbl, whole_row, cols), into
+-- pg_temp.unseen_changes (table_name, whole, old_row, new_row). Or why the
+-- report must be rebuilt instead (why: first build, its SQL changed, it is
+-- missing, a table that is not a source's, a `whole` change). Needs the
+-- report's REPEATABLE READ transaction (jobs/layers/refined.c): what the
+-- caller reads next is of the same snapshot, so a change adding up to a
+-- report is added once. snap: the snapshot to record.
 CREATE OR REPLACE FUNCTION layers.refined_unseen(p_report text, p_sql text, p_depends text[],
                                                  OUT why text, OUT snap pg_snapshot)
 LANGUAGE plpgsql AS $$
@@ -36,12 +38,32 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- The columns of each table the report reads (a temporary view's dependencies).
+    DROP VIEW IF EXISTS pg_temp.refresh_columns;
+    EXECUTE 'CREATE TEMP VIEW refresh_columns AS ' || regexp_replace(p_sql, '[\s;]+$', '');
+    DROP TABLE IF EXISTS pg_temp.refresh_read;
+    CREATE TEMP TABLE refresh_read ON COMMIT DROP AS
+    SELECT n.nspname || '.' || c.relname AS tbl, bool_or(d.refobjsubid = 0) AS whole_row,
+           array_agg(a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS cols
+      FROM pg_depend d
+      JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+      JOIN pg_class c ON c.oid = d.refobjid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+     WHERE rw.ev_class = 'pg_temp.refresh_columns'::regclass AND d.refclassid = 'pg_class'::regclass
+     GROUP BY 1;
+    DROP VIEW pg_temp.refresh_columns;
+
     DROP TABLE IF EXISTS pg_temp.unseen_changes;
     CREATE TEMP TABLE unseen_changes ON COMMIT DROP AS
     SELECT c.table_name, c.whole, c.old_row, c.new_row
       FROM control.trusted_changes c
-     WHERE 'trusted.' || c.table_name = ANY (p_depends)
-       AND pg_visible_in_snapshot(c.xid, snap) AND NOT pg_visible_in_snapshot(c.xid, st.snapshot);
+      LEFT JOIN pg_temp.refresh_read rd ON rd.tbl = 'trusted.' || c.table_name
+     WHERE c.table_name IN (SELECT substr(x, 9) FROM unnest(p_depends) x)
+       AND pg_visible_in_snapshot(c.xid, snap) AND NOT pg_visible_in_snapshot(c.xid, st.snapshot)
+       -- no column read (count(*) only): every row counts
+       AND (c.whole OR rd.tbl IS NULL OR rd.whole_row OR EXISTS (SELECT 1 FROM unnest(rd.cols) k
+                                              WHERE c.old_row->k IS DISTINCT FROM c.new_row->k));
     SELECT format('trusted.%s changed as a whole (a snapshot or a big batch)', table_name) INTO why
       FROM pg_temp.unseen_changes WHERE whole LIMIT 1;
 END $$;

@@ -2,12 +2,13 @@
 -- Margin uses the product's current cost: the source keeps no cost history.
 -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_lojas
 -- key: dia, produto_id, loja_id
--- Refreshed by day and product: a sale changed (inserted, updated, deleted,
--- moved to another day) recomputes its (day, product) before and after.
--- Product, category and store names and the cost are read from dimension
--- tables with no refresh_from: a change of them rebuilds the report.
--- refresh_by: dia, produto_id
--- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
+-- Refreshed by the changed sales alone (layers.refresh_vendas_diarias): each
+-- row moves by the sales it lost and gained (a sale moved to another day
+-- leaves one row and joins another). Product, category and store names and
+-- the cost come from the dimension tables: a change of them rebuilds the
+-- report. A day and product whose sums cannot be moved (a NULL) is added up
+-- again from its sales, found through the index below.
+-- refresh_with: layers.refresh_vendas_diarias
 -- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
 SELECT (v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS dia,
        v.produto_id, p.nome AS produto, p.categoria_id, c.nome AS categoria,

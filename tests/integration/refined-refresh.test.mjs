@@ -304,6 +304,17 @@ describe('vendas_produto_mes (moved by the changed sales, not recomputed by grou
     await assertReportsEqualFullRebuild('after edge cases of vendas_produto_mes');
   });
 
+  test('the only sale of a month lost its quantity (the sum turns NULL, not 0): added up again from the sales', async () => {
+    const [group] = await groupsOf('= 1');
+    await src.sql(`ALTER TABLE vendas ALTER quantidade DROP NOT NULL;
+      UPDATE vendas SET quantidade = NULL, updated_at = now() WHERE id = ${group[0]}`);
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    for (const r of ['vendas_produto_mes', 'vendas_diarias']) {
+      assert.ok(refreshedOf(step, r) && !step.rebuilt.includes(r), `${r} refreshed: ${JSON.stringify(step)}`);
+    }
+    await assertReportsEqualFullRebuild('after a sale lost its quantity');
+  });
+
   test('one sale changed in two runs the report did not see (its refresh failed once): the chain adds up once', async () => {
     const [group] = await groupsOf('>= 3');
     const middle = group[1];
