@@ -1,7 +1,10 @@
 -- The product catalogue as sold: current list price, the promotional price
 -- when a promotion runs now, and the running totals of what was sold (added
--- up from refined.vendas_produto_mes, a few rows per product). Rebuilt every
--- time (it is cheap): which promotion runs now changes with the clock alone.
+-- up from refined.vendas_produto_mes, a few rows per product). Refreshed by
+-- product (layers.refresh_catalogo_produtos): those whose row, promotions or
+-- sales changed, and those a promotion started or ended for since (which
+-- promotion runs now changes with the clock alone).
+-- refresh_with: layers.refresh_catalogo_produtos
 -- depends: trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_marcas, trusted.marketplace_promocoes, trusted.marketplace_vendas, refined.vendas_produto_mes
 -- key: produto_id
 -- (the promotion running now is looked up per product through this index)

@@ -343,6 +343,50 @@ describe('vendas_produto_mes (moved by the changed sales, not recomputed by grou
   });
 });
 
+describe('catalogo_produtos (refreshed by product, the clock included)', () => {
+  const promotionNow = (product) =>
+    lake.sql(`SELECT coalesce(promocao_atual_id::text, 'none') FROM refined.catalogo_produtos WHERE produto_id = ${product}`);
+
+  test('a promotion that starts between two runs shows in the second, though nothing changed then', async () => {
+    // A product with no promotion: one that starts 4 s from now and lasts a day.
+    const product = await src.sql('SELECT p.id FROM produtos p WHERE NOT EXISTS (SELECT 1 FROM promocoes x WHERE x.produto_id = p.id) ORDER BY p.id LIMIT 1');
+    const promo = await src.sql(`INSERT INTO promocoes (nome, produto_id, desconto_pct, inicio, fim)
+                                 VALUES ('relampago', ${product}, 15, now() + interval '4 seconds', now() + interval '1 day') RETURNING id`);
+    let step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'catalogo_produtos') && !step.rebuilt.includes('catalogo_produtos'), JSON.stringify(step));
+    assert.equal(await promotionNow(product), 'none', 'not started yet');
+    await new Promise((r) => setTimeout(r, 4500));
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'catalogo_produtos')?.groups >= 1, JSON.stringify(step));
+    assert.equal(await promotionNow(product), promo.trim(), 'started: the catalogue shows it');
+    await assertReportsEqualFullRebuild('after a promotion started between runs');
+  });
+
+  test('a product renamed and a sale changed are refreshed; categories loaded again or vendas_produto_mes rebuilt rebuild it', async () => {
+    await src.sql(`UPDATE produtos SET sku = sku || '-x', updated_at = now() WHERE id = 4;
+                   UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now()
+                    WHERE id = (SELECT min(id) FROM vendas WHERE produto_id = 5)`);
+    let step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(refreshedOf(step, 'catalogo_produtos')?.groups >= 2, JSON.stringify(step));
+    assert.match(await lake.sql('SELECT sku FROM refined.catalogo_produtos WHERE produto_id = 4'), /-x$/);
+    await assertReportsEqualFullRebuild('after a product and a sale changed');
+
+    // (categories come by full loads: a snapshot, a change as a whole)
+    await src.sql("UPDATE categorias SET nome = nome || ' (nova)', updated_at = now() WHERE id = (SELECT min(categoria_id) FROM produtos)");
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_full'));
+    assert.match(step.rebuilt_because?.catalogo_produtos ?? '', /as a whole/, JSON.stringify(step));
+    await assertReportsEqualFullRebuild('after a category renamed');
+
+    // vendas_produto_mes rebuilt (its state forgotten): the catalogue cannot trust its groups
+    await lake.sql("DELETE FROM control.refined_state WHERE report = 'vendas_produto_mes'");
+    await src.sql('UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now() WHERE id = (SELECT max(id) FROM vendas)');
+    step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    assert.ok(step.rebuilt.includes('vendas_produto_mes'), JSON.stringify(step));
+    assert.match(step.rebuilt_because?.catalogo_produtos ?? '', /vendas_produto_mes was rebuilt/, JSON.stringify(step));
+    await assertReportsEqualFullRebuild('after vendas_produto_mes was rebuilt');
+  });
+});
+
 describe('a failed refresh', () => {
   test('rolls back whole, and the next run refreshes the groups it missed', async () => {
     const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');

@@ -1,0 +1,83 @@
+-- Refreshes refined.catalogo_produtos (sql/refined/catalogo_produtos.sql) by
+-- product: the products whose row changed, whose promotions changed, whose
+-- sales changed (their totals come from refined.vendas_produto_mes, brought
+-- up to date before this report), and those a promotion started or ended
+-- for since the last refresh (the catalogue shows the promotion running
+-- now) are deleted and recomputed: the report's SELECT over their rows of
+-- the products and of vendas_produto_mes. A category or brand changed, or
+-- vendas_produto_mes rebuilt since, rebuilds it.
+--
+-- The totals it reads are as of vendas_produto_mes's snapshot: when a sale
+-- changed after that one, it records that snapshot, not its own, so the
+-- sale is taken again next time (layers.refined_snapshot; a product
+-- recomputed twice is harmless, one missed would not be). Runs in the
+-- report's REPEATABLE READ transaction. Answers as
+-- layers.refined_refresh: {"full": why} or {"groups", "deleted", "inserted"}.
+CREATE OR REPLACE FUNCTION layers.refresh_catalogo_produtos(p_report text, p_sql text, p_depends text[])
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    st control.refined_state;
+    vpm control.refined_state;
+    u record;
+    why text;
+    n_groups bigint;
+    n_del bigint;
+    n_ins bigint;
+BEGIN
+    SELECT * INTO st FROM control.refined_state WHERE report = p_report;
+    SELECT * INTO vpm FROM control.refined_state WHERE report = 'vendas_produto_mes';
+    -- the TRUSTED tables' changes (a report's own are not recorded)
+    SELECT * INTO u FROM layers.refined_unseen(p_report, p_sql,
+                                               ARRAY(SELECT d FROM unnest(p_depends) d WHERE d LIKE 'trusted.%'));
+    IF u.why IS NOT NULL THEN
+        RETURN jsonb_build_object('full', u.why);
+    ELSIF vpm IS NULL THEN
+        RETURN jsonb_build_object('full', 'refined.vendas_produto_mes was never built');
+    ELSIF coalesce(vpm.built_at, '-infinity') > st.refreshed_at THEN
+        RETURN jsonb_build_object('full', 'refined.vendas_produto_mes was rebuilt since');
+    END IF;
+    SELECT format('trusted.%s changed columns the report reads (names)', table_name) INTO why
+      FROM pg_temp.unseen_changes WHERE table_name IN ('marketplace_categorias', 'marketplace_marcas') LIMIT 1;
+    IF why IS NOT NULL THEN
+        RETURN jsonb_build_object('full', why);
+    END IF;
+
+    DROP TABLE IF EXISTS pg_temp.cat_products;
+    CREATE TEMP TABLE cat_products ON COMMIT DROP AS
+    SELECT DISTINCT id FROM (
+        SELECT CASE WHEN c.table_name = 'marketplace_produtos' THEN (x.img->>'id')::bigint
+                    ELSE (x.img->>'produto_id')::bigint END AS id
+          FROM pg_temp.unseen_changes c, LATERAL (VALUES (c.old_row), (c.new_row)) x(img)
+         WHERE x.img IS NOT NULL
+           AND c.table_name IN ('marketplace_produtos', 'marketplace_promocoes', 'marketplace_vendas')
+        UNION ALL
+        -- the clock: a promotion that started or ended since the last refresh
+        SELECT pr.produto_id FROM trusted.marketplace_promocoes pr
+         WHERE (pr.inicio > st.refreshed_at AND pr.inicio <= now()) OR (pr.fim > st.refreshed_at AND pr.fim <= now())
+    ) p WHERE id IS NOT NULL;
+    SELECT count(*) INTO n_groups FROM pg_temp.cat_products;
+    ANALYZE pg_temp.cat_products;
+
+    DROP TABLE IF EXISTS pg_temp.cat_produtos;
+    CREATE TEMP TABLE cat_produtos ON COMMIT DROP AS
+    SELECT t.* FROM trusted.marketplace_produtos t WHERE t.id IN (SELECT id FROM pg_temp.cat_products);
+    DROP TABLE IF EXISTS pg_temp.cat_vendas;
+    CREATE TEMP TABLE cat_vendas ON COMMIT DROP AS
+    SELECT t.* FROM refined.vendas_produto_mes t WHERE t.produto_id IN (SELECT id FROM pg_temp.cat_products);
+    DELETE FROM refined.catalogo_produtos r WHERE r.produto_id IN (SELECT id FROM pg_temp.cat_products);
+    GET DIAGNOSTICS n_del = ROW_COUNT;
+    EXECUTE 'INSERT INTO refined.catalogo_produtos '
+            || regexp_replace(regexp_replace(regexp_replace(p_sql, '[\s;]+$', ''),
+                                             '\mtrusted\.marketplace_produtos\M', 'pg_temp.cat_produtos', 'g'),
+                              '\mrefined\.vendas_produto_mes\M', 'pg_temp.cat_vendas', 'g');
+    GET DIAGNOSTICS n_ins = ROW_COUNT;
+
+    DROP TABLE pg_temp.cat_produtos;
+    DROP TABLE pg_temp.cat_vendas;
+    DROP TABLE pg_temp.cat_products;
+    DROP TABLE pg_temp.unseen_changes;
+    UPDATE control.refined_state SET snapshot = layers.refined_snapshot(p_depends), refreshed_at = now(), depends = p_depends
+     WHERE report = p_report;
+    RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del, 'inserted', n_ins);
+END $$;
