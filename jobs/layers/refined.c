@@ -362,14 +362,13 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
-	/* a function of the report's own takes (report, sql, depends) and answers
-	 * as layers.refined_refresh does */
+	/* a function of the report's own takes what layers.refined_refresh takes
+	 * (report, sql, depends, refresh_by, refresh_from) and answers as it does */
 	if (rep->refresh_with[0] && !qualified_name(lake, rep->refresh_with, fn, sizeof fn)) {
 		snprintf(msg, len, "report %s: refresh_with %s is not a schema.function name", rep->name, rep->refresh_with);
 		goto out;
 	}
-	if (asprintf(&call, rep->refresh_with[0] ? "SELECT %s($1, $2, $3)" : "SELECT %s($1, $2, $3, $4, $5)",
-		     rep->refresh_with[0] ? fn : "layers.refined_refresh") < 0) {
+	if (asprintf(&call, "SELECT %s($1, $2, $3, $4, $5)", rep->refresh_with[0] ? fn : "layers.refined_refresh") < 0) {
 		call = NULL;
 		snprintf(msg, len, "out of memory");
 		goto out;
@@ -378,7 +377,7 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		goto out;
 	if (ensure_indexes(lake, rep, msg, len) != 0)
 		goto rollback;
-	PGresult *r = PQexecParams(lake, call, rep->refresh_with[0] ? 3 : 5, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(lake, call, 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
 	else {

@@ -9,10 +9,7 @@
 -- of a table with a
 -- refresh_from line adds the groups of its row before and after; of any
 -- other table, or a `whole` change, means a full rebuild. The groups are
--- deleted from the report and recomputed: the SELECT with each refresh_from
--- table replaced by a temporary copy of its rows in those groups (the
--- columns the report reads, found through the index its `-- index:` line
--- asks for), restricted to the groups.
+-- deleted from the report and recomputed (layers.refined_recompute).
 --
 -- Returns {"full": reason} (nothing done: rebuild it), or {"groups",
 -- "deleted", "inserted"}. A report whose rows change with the clock alone
@@ -24,7 +21,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     why text;
     snap pg_snapshot;
-    body text := regexp_replace(p_sql, '[\s;]+$', '');
     dep text;
     map text;
     cols_by text;        -- "dia", "produto_id"
@@ -32,8 +28,6 @@ DECLARE
     n_rows double precision;
     n_del bigint;
     n_ins bigint;
-    restricted text := body;
-    r record;
 BEGIN
     SELECT u.why, u.snap INTO why, snap FROM layers.refined_unseen(p_report, p_sql, p_depends) u;
     IF why IS NOT NULL THEN
@@ -65,37 +59,11 @@ BEGIN
     IF n_groups > greatest(100, 0.1 * n_rows) THEN
         RETURN jsonb_build_object('full', format('%s groups changed: a rebuild is cheaper', n_groups));
     END IF;
-    ANALYZE pg_temp.refresh_groups;
-
-    -- Each refresh_from table's rows in those groups, only the columns the
-    -- report reads, under a temporary name the report's SELECT reads instead
-    -- (not analyzed: that took longer than the recompute).
-    FOR dep, map IN SELECT key, value #>> '{}' FROM jsonb_each(p_maps) LOOP
-        EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT %s FROM %s t '
-                       'WHERE (%s) IN (SELECT %s FROM pg_temp.refresh_groups)',
-                       'refresh_' || substr(dep, 9),
-                       coalesce((SELECT string_agg(format('t.%I', k), ', ') FROM pg_temp.refresh_read rd, unnest(rd.cols) k
-                                  WHERE rd.tbl = dep AND NOT rd.whole_row), 't.*'),
-                       dep::regclass, map, cols_by);
-        restricted := regexp_replace(restricted, '\m' || replace(dep, '.', '\.') || '\M',
-                                     'pg_temp.refresh_' || substr(dep, 9), 'g');
-    END LOOP;
-
-    EXECUTE format('DELETE FROM refined.%I r WHERE (%s) IN (SELECT %s FROM pg_temp.refresh_groups)',
-                   p_report, (SELECT string_agg('r.' || format('%I', btrim(c)), ', ')
-                                FROM unnest(string_to_array(p_refresh_by, ',')) c), cols_by);
-    GET DIAGNOSTICS n_del = ROW_COUNT;
-    EXECUTE format('INSERT INTO refined.%I SELECT * FROM (%s) r WHERE (%s) IN (SELECT %s FROM pg_temp.refresh_groups)',
-                   p_report, restricted, (SELECT string_agg('r.' || format('%I', btrim(c)), ', ')
-                                            FROM unnest(string_to_array(p_refresh_by, ',')) c), cols_by);
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-    FOR r IN SELECT 'refresh_' || substr(key, 9) AS t FROM jsonb_each(p_maps) LOOP
-        EXECUTE format('DROP TABLE pg_temp.%I', r.t);
-    END LOOP;
+    SELECT x.deleted, x.inserted INTO n_del, n_ins
+      FROM layers.refined_recompute(p_report, p_sql, p_refresh_by, p_maps, 'refresh_groups') x;
     DROP TABLE pg_temp.refresh_groups;
     DROP TABLE pg_temp.unseen_changes;
     DROP TABLE pg_temp.refresh_read;
-    UPDATE control.refined_state SET snapshot = snap, refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, snap);
     RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del, 'inserted', n_ins);
 END $$;

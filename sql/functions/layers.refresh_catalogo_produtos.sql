@@ -13,7 +13,8 @@
 -- recomputed twice is harmless, one missed would not be). Runs in the
 -- report's REPEATABLE READ transaction. Answers as
 -- layers.refined_refresh: {"full": why} or {"groups", "deleted", "inserted"}.
-CREATE OR REPLACE FUNCTION layers.refresh_catalogo_produtos(p_report text, p_sql text, p_depends text[])
+CREATE OR REPLACE FUNCTION layers.refresh_catalogo_produtos(p_report text, p_sql text, p_depends text[],
+                                                            p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -77,7 +78,6 @@ BEGIN
     DROP TABLE pg_temp.cat_vendas;
     DROP TABLE pg_temp.cat_products;
     DROP TABLE pg_temp.unseen_changes;
-    UPDATE control.refined_state SET snapshot = layers.refined_snapshot(p_depends), refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, layers.refined_snapshot(p_depends));
     RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del, 'inserted', n_ins);
 END $$;

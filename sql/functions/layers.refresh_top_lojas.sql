@@ -6,7 +6,8 @@
 -- window now, and in the old one as it was (now, less the changes' rows
 -- after, plus their rows before). Names are read again, the rank taken over
 -- the report's rows. Answers as layers.refined_refresh.
-CREATE OR REPLACE FUNCTION layers.refresh_top_lojas(p_report text, p_sql text, p_depends text[])
+CREATE OR REPLACE FUNCTION layers.refresh_top_lojas(p_report text, p_sql text, p_depends text[],
+                                                    p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -58,7 +59,6 @@ BEGIN
     res := layers.refined_replace_rows(p_report, 'loja_id');
     DROP TABLE pg_temp.window_delta;
     DROP TABLE pg_temp.unseen_changes;
-    UPDATE control.refined_state SET snapshot = w.snap, refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, w.snap);
     RETURN res || jsonb_build_object('groups', n_groups);
 END $$;

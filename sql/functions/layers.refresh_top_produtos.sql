@@ -3,7 +3,8 @@
 -- signed sales of layers.refined_window_delta, the names are read again and
 -- the rank is taken over the report's own rows (a few thousand). Answers as
 -- layers.refined_refresh: {"full": why} or {"groups", "deleted", "inserted"}.
-CREATE OR REPLACE FUNCTION layers.refresh_top_produtos(p_report text, p_sql text, p_depends text[])
+CREATE OR REPLACE FUNCTION layers.refresh_top_produtos(p_report text, p_sql text, p_depends text[],
+                                                       p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -37,7 +38,6 @@ BEGIN
     res := layers.refined_replace_rows(p_report, 'produto_id');
     DROP TABLE pg_temp.window_delta;
     DROP TABLE pg_temp.unseen_changes;
-    UPDATE control.refined_state SET snapshot = w.snap, refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, w.snap);
     RETURN res || jsonb_build_object('groups', n_groups);
 END $$;

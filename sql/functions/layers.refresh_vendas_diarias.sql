@@ -1,17 +1,18 @@
 -- Refreshes refined.vendas_diarias (sql/refined/vendas_diarias.sql) from the
 -- changed sales alone: each (day, product, store) row moves by the sales it
--- lost (a changed sale's row before, -1) and gained (its row after, +1);
--- counts and sums add up exactly, the cost at the product's cost as the
--- report's SELECT takes it. A new row takes its names from the products,
--- categories and stores. A change of those tables in a column the report
--- reads (a name, a cost) rebuilds it; a sum that turns NULL or zero, or a
--- quantity or cost that is NULL, adds the day and product up again from its
--- sales (through the index of the report's `-- index:` line). A row before
--- that is also a row after (the middle of a chain of changes of one sale)
--- cancels out first. Runs in the report's REPEATABLE READ transaction
+-- lost (a changed sale's row before, -1) and gained (its row after, +1;
+-- layers.unseen_rows, where the middle of a chain of changes of one sale
+-- cancels out); counts and sums add up exactly, the cost at the product's
+-- cost as the report's SELECT takes it. A new row takes its names from the
+-- products, categories and stores. A change of those tables in a column the
+-- report reads (a name, a cost) rebuilds it; a sum that turns NULL or zero,
+-- or a quantity or cost that is NULL, adds the day and product up again
+-- from its sales (layers.refined_recompute, by the report's refresh_by and
+-- refresh_from lines). Runs in the report's REPEATABLE READ transaction
 -- (layers.refined_unseen). Answers as layers.refined_refresh: {"full": why}
 -- or {"groups", "deleted", "inserted"} (a row updated counts in both).
-CREATE OR REPLACE FUNCTION layers.refresh_vendas_diarias(p_report text, p_sql text, p_depends text[])
+CREATE OR REPLACE FUNCTION layers.refresh_vendas_diarias(p_report text, p_sql text, p_depends text[],
+                                                         p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -21,7 +22,6 @@ DECLARE
     n_del bigint;
     n_upd bigint;
     n_ins bigint;
-    n_again bigint;
 BEGIN
     SELECT * INTO u FROM layers.refined_unseen(p_report, p_sql, p_depends);
     IF u.why IS NOT NULL THEN
@@ -35,20 +35,14 @@ BEGIN
 
     DROP TABLE IF EXISTS pg_temp.vd_delta;
     CREATE TEMP TABLE vd_delta ON COMMIT DROP AS
-    WITH imagens AS (
-        SELECT img, sum(sign) AS sign FROM (
-            SELECT old_row AS img, -1 AS sign FROM pg_temp.unseen_changes WHERE old_row IS NOT NULL
-            UNION ALL
-            SELECT new_row, 1 FROM pg_temp.unseen_changes WHERE new_row IS NOT NULL) i
-        GROUP BY img HAVING sum(sign) <> 0
-    ), grupos AS (
+    WITH grupos AS (
         -- the report's joins: a sale of a product or store not there is not in it
         SELECT (v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS dia, v.produto_id, v.loja_id,
                sum(i.sign) AS vendas, sum(i.sign * v.quantidade) AS itens, sum(i.sign * v.total) AS receita,
                sum(i.sign * (v.quantidade * p.custo)) AS custo,
                coalesce(sum(i.sign) FILTER (WHERE v.promocao_id IS NOT NULL), 0) AS vendas_em_promocao,
                bool_or(v.quantidade IS NULL OR v.total IS NULL OR p.custo IS NULL) AS tem_nulo
-          FROM imagens i
+          FROM layers.unseen_rows('marketplace_vendas') i
          CROSS JOIN LATERAL jsonb_populate_record(NULL::trusted.marketplace_vendas, i.img) v
           JOIN trusted.marketplace_produtos p ON p.id = v.produto_id
           JOIN trusted.marketplace_lojas l ON l.id = v.loja_id
@@ -75,7 +69,6 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.vd_again;
     CREATE TEMP TABLE vd_again ON COMMIT DROP AS SELECT DISTINCT dia, produto_id FROM pg_temp.vd_delta WHERE de_novo;
     DELETE FROM pg_temp.vd_delta d USING pg_temp.vd_again a WHERE a.dia = d.dia AND a.produto_id = d.produto_id;
-    ANALYZE pg_temp.vd_again;
 
     DELETE FROM refined.vendas_diarias r USING pg_temp.vd_delta d
      WHERE d.vendas = 0 AND r.dia = d.dia AND r.produto_id = d.produto_id AND r.loja_id = d.loja_id;
@@ -97,30 +90,14 @@ BEGIN
      WHERE NOT d.existe AND d.vendas > 0;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
 
-    -- the days and products added up again: the report's own SELECT over
-    -- their sales only (found through the index on day and product)
-    IF EXISTS (SELECT 1 FROM pg_temp.vd_again) THEN
-        DELETE FROM refined.vendas_diarias r USING pg_temp.vd_again a
-         WHERE r.dia = a.dia AND r.produto_id = a.produto_id;
-        GET DIAGNOSTICS n_again = ROW_COUNT;
-        n_del := n_del + n_again;
-        DROP TABLE IF EXISTS pg_temp.vd_sales;
-        CREATE TEMP TABLE vd_sales ON COMMIT DROP AS
-        SELECT t.* FROM trusted.marketplace_vendas t
-         WHERE ((t.data_venda AT TIME ZONE 'America/Sao_Paulo')::date, t.produto_id)
-               IN (SELECT dia, produto_id FROM pg_temp.vd_again);
-        EXECUTE format('INSERT INTO refined.vendas_diarias %s',
-                       regexp_replace(regexp_replace(p_sql, '[\s;]+$', ''),
-                                      '\mtrusted\.marketplace_vendas\M', 'pg_temp.vd_sales', 'g'));
-        GET DIAGNOSTICS n_again = ROW_COUNT;
-        n_ins := n_ins + n_again;
-        DROP TABLE pg_temp.vd_sales;
-    END IF;
+    -- the days and products added up again (by the report's refresh_by and
+    -- refresh_from lines)
+    SELECT n_del + x.deleted, n_ins + x.inserted INTO n_del, n_ins
+      FROM layers.refined_recompute(p_report, p_sql, p_refresh_by, p_maps, 'vd_again') x;
 
     DROP TABLE pg_temp.vd_again;
     DROP TABLE pg_temp.vd_delta;
     DROP TABLE pg_temp.unseen_changes;
-    UPDATE control.refined_state SET snapshot = u.snap, refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, u.snap);
     RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del + n_upd, 'inserted', n_ins + n_upd);
 END $$;

@@ -1,17 +1,17 @@
 -- Refreshes refined.vendas_produto_mes (sql/refined/vendas_produto_mes.sql)
 -- from the changed sales alone: each (month, product, promotion) row moves by
 -- the sales it lost (a changed sale's row before, -1) and gained (its row
--- after, +1). Counts and sums add up exactly. The first and last sale move
--- with the sales gained, unless a sale lost was the first or the last one
--- and none gained reaches that far (or a sum turns NULL or zero, or a
--- quantity is NULL): then the month and product are added up again from
--- their sales, through the index of the report's `-- index:` line. A row before that is also a row after (the
--- middle of a chain of changes of one sale, several runs unseen) cancels
--- out first, so every row left is a sale as the report counted it or as it
--- is now. Runs in the report's REPEATABLE READ transaction
+-- after, +1; layers.unseen_rows, where the middle of a chain of changes of
+-- one sale cancels out). Counts and sums add up exactly. The first and last
+-- sale move with the sales gained, unless a sale lost was the first or the
+-- last one and none gained reaches that far (or a sum turns NULL or zero, or
+-- a quantity is NULL): then the month and product are added up again from
+-- its sales (layers.refined_recompute, by the report's refresh_by and
+-- refresh_from lines). Runs in the report's REPEATABLE READ transaction
 -- (layers.refined_unseen). Answers as layers.refined_refresh: {"full": why}
 -- or {"groups", "deleted", "inserted"} (a row updated counts in both).
-CREATE OR REPLACE FUNCTION layers.refresh_vendas_produto_mes(p_report text, p_sql text, p_depends text[])
+CREATE OR REPLACE FUNCTION layers.refresh_vendas_produto_mes(p_report text, p_sql text, p_depends text[],
+                                                             p_refresh_by text, p_maps jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -20,7 +20,6 @@ DECLARE
     n_del bigint;
     n_upd bigint;
     n_ins bigint;
-    n_again bigint;
 BEGIN
     SELECT * INTO u FROM layers.refined_unseen(p_report, p_sql, p_depends);
     IF u.why IS NOT NULL THEN
@@ -29,17 +28,11 @@ BEGIN
 
     DROP TABLE IF EXISTS pg_temp.vpm_delta;
     CREATE TEMP TABLE vpm_delta ON COMMIT DROP AS
-    WITH imagens AS (
-        SELECT img, sum(sign) AS sign FROM (
-            SELECT old_row AS img, -1 AS sign FROM pg_temp.unseen_changes WHERE old_row IS NOT NULL
-            UNION ALL
-            SELECT new_row, 1 FROM pg_temp.unseen_changes WHERE new_row IS NOT NULL) i
-        GROUP BY img HAVING sum(sign) <> 0
-    ), vendas AS (
+    WITH vendas AS (
         SELECT date_trunc('month', v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS mes, v.produto_id,
                coalesce(v.promocao_id, 0) AS promocao_id, i.sign, v.data_venda, v.quantidade, v.total,
                v.quantidade * v.preco_unitario AS pago
-          FROM imagens i, jsonb_populate_record(NULL::trusted.marketplace_vendas, i.img) v
+          FROM layers.unseen_rows('marketplace_vendas') i, jsonb_populate_record(NULL::trusted.marketplace_vendas, i.img) v
          WHERE NOT v._deleted
     ), grupos AS (
         SELECT mes, produto_id, promocao_id, sum(sign) AS vendas, sum(sign * quantidade) AS itens,
@@ -81,7 +74,6 @@ BEGIN
     CREATE TEMP TABLE vpm_again ON COMMIT DROP AS
     SELECT DISTINCT mes, produto_id FROM pg_temp.vpm_delta WHERE de_novo;
     DELETE FROM pg_temp.vpm_delta d USING pg_temp.vpm_again a WHERE a.mes = d.mes AND a.produto_id = d.produto_id;
-    ANALYZE pg_temp.vpm_again;  -- a few rows: the report's rows through its key, not a scan
 
     DELETE FROM refined.vendas_produto_mes r USING pg_temp.vpm_delta d
      WHERE d.vendas = 0 AND r.mes = d.mes AND r.produto_id = d.produto_id AND r.promocao_id = d.promocao_id;
@@ -99,30 +91,14 @@ BEGIN
       FROM pg_temp.vpm_delta WHERE NOT existe AND vendas > 0;
     GET DIAGNOSTICS n_ins = ROW_COUNT;
 
-    -- the months and products added up again: the report's own SELECT over
-    -- their sales only (found through the index on month and product)
-    IF EXISTS (SELECT 1 FROM pg_temp.vpm_again) THEN
-        DELETE FROM refined.vendas_produto_mes r USING pg_temp.vpm_again a
-         WHERE r.mes = a.mes AND r.produto_id = a.produto_id;
-        GET DIAGNOSTICS n_again = ROW_COUNT;
-        n_del := n_del + n_again;
-        DROP TABLE IF EXISTS pg_temp.vpm_sales;
-        CREATE TEMP TABLE vpm_sales ON COMMIT DROP AS
-        SELECT t.* FROM trusted.marketplace_vendas t
-         WHERE (date_trunc('month', t.data_venda AT TIME ZONE 'America/Sao_Paulo')::date, t.produto_id)
-               IN (SELECT mes, produto_id FROM pg_temp.vpm_again);
-        EXECUTE format('INSERT INTO refined.vendas_produto_mes %s',
-                       regexp_replace(regexp_replace(p_sql, '[\s;]+$', ''),
-                                      '\mtrusted\.marketplace_vendas\M', 'pg_temp.vpm_sales', 'g'));
-        GET DIAGNOSTICS n_again = ROW_COUNT;
-        n_ins := n_ins + n_again;
-        DROP TABLE pg_temp.vpm_sales;
-    END IF;
+    -- the months and products added up again (by the report's refresh_by and
+    -- refresh_from lines)
+    SELECT n_del + x.deleted, n_ins + x.inserted INTO n_del, n_ins
+      FROM layers.refined_recompute(p_report, p_sql, p_refresh_by, p_maps, 'vpm_again') x;
 
     DROP TABLE pg_temp.vpm_again;
     DROP TABLE pg_temp.vpm_delta;
     DROP TABLE pg_temp.unseen_changes;
-    UPDATE control.refined_state SET snapshot = u.snap, refreshed_at = now(), depends = p_depends
-     WHERE report = p_report;
+    PERFORM layers.refined_refreshed(p_report, p_depends, u.snap);
     RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del + n_upd, 'inserted', n_ins + n_upd);
 END $$;

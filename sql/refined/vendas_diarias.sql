@@ -9,6 +9,9 @@
 -- report. A day and product whose sums cannot be moved (a NULL) is added up
 -- again from its sales, found through the index below.
 -- refresh_with: layers.refresh_vendas_diarias
+-- (a day and product added up again: its sales found by these)
+-- refresh_by: dia, produto_id
+-- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
 -- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
 SELECT (v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS dia,
        v.produto_id, p.nome AS produto, p.categoria_id, c.nome AS categoria,

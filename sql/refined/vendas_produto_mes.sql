@@ -8,6 +8,9 @@
 -- depends: trusted.marketplace_vendas
 -- key: mes, produto_id, promocao_id
 -- refresh_with: layers.refresh_vendas_produto_mes
+-- (a month and product added up again: its sales found by these)
+-- refresh_by: mes, produto_id
+-- refresh_from: trusted.marketplace_vendas: date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
 -- index: trusted.marketplace_vendas ((date_trunc('month', data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
 SELECT date_trunc('month', v.data_venda AT TIME ZONE 'America/Sao_Paulo')::date AS mes,
        v.produto_id, coalesce(v.promocao_id, 0) AS promocao_id,

@@ -1,16 +1,20 @@
 // Incremental refresh of the REFINED reports (issue 14): after a full load,
 // an incremental pipeline run with updated, moved (to another day), inserted
-// and deleted sales refreshes the reports that say how (`-- refresh_by:`)
-// by the groups it changed, and every report then equals a full rebuild of
-// its own SELECT (both dumped sorted, as text). A change the refresh cannot
-// follow (a product's name: a table with no refresh_from) rebuilds the
-// report and says why; a change of a column no report reads (a product's
-// price, for vendas_diarias) does not; a snapshot (a full load) rebuilds.
-// The 30-day top reports follow their window: its end moving back or far
-// ahead, sales moved in and out of it. A refresh that fails rolls back whole
-// and the next run catches up.
+// and deleted sales refreshes the reports that say how — by the groups it
+// changed (`-- refresh_by:`; the lake's home gets one more report for this,
+// GROUPS_REPORT, the daily sales refreshed by day and product), or by a
+// function of their own (`-- refresh_with:`) — and every report then equals
+// a full rebuild of its own SELECT (both dumped sorted, as text). A change
+// the refresh cannot follow (a product's name: a table with no refresh_from)
+// rebuilds the report and says why; a change of a column no report reads (a
+// product's price, for the daily sales) does not; a snapshot (a full load)
+// rebuilds. The sales reports move by signed rows (edges, NULL sums, chains
+// of unseen changes); the 30-day top reports follow their window: its end
+// moving back or far ahead, sales moved in and out of it; the catalogue
+// follows the clock. A refresh that fails rolls back whole and the next run
+// catches up.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -20,11 +24,24 @@ import { SourceDb, assertSameRows, dumpRows, marketplaceEnv, registerDemoSources
 let lake;
 let src;
 let srv;
+let home;
+
+// The daily sales as vendas_diarias was before it moved by signed rows: the
+// refresh by groups (layers.refined_refresh), which sentimento_produtos uses.
+const GROUPS_REPORT = 'vendas_diarias_grupos';
+const groupsReportSql = () =>
+  readFileSync(path.join(ROOT, 'sql/refined/vendas_diarias.sql'), 'utf8')
+    .replace(/^-- refresh_with: .*\n/m, '')
+    .replace(/^-- \(a day and product added up again[^\n]*\n/m, '');
 
 before(async () => {
   lake = await Lake.create('refined-refresh');
   src = await SourceDb.create('refinedrefresh', { sales: 3000 });
-  srv = await lake.startServer({ env: marketplaceEnv(src) });
+  home = path.join(lake.tmp, 'home');
+  cpSync(path.join(ROOT, 'sql'), path.join(home, 'sql'), { recursive: true });
+  cpSync(path.join(ROOT, 'openapi'), path.join(home, 'openapi'), { recursive: true });
+  writeFileSync(path.join(home, 'sql/refined', `${GROUPS_REPORT}.sql`), groupsReportSql());
+  srv = await lake.startServer({ env: { ...marketplaceEnv(src), SHOPPERLAKE_HOME: home } });
   await registerDemoSources(srv);
 });
 
@@ -39,11 +56,12 @@ after(async () => {
 
 const REPORTS = readdirSync(path.join(ROOT, 'sql/refined'))
   .filter((f) => f.endsWith('.sql'))
-  .map((f) => f.slice(0, -4));
+  .map((f) => f.slice(0, -4))
+  .concat([GROUPS_REPORT]);
 
 // The report's own SELECT, as a full rebuild runs it.
 function reportSql(name) {
-  return readFileSync(path.join(ROOT, 'sql/refined', `${name}.sql`), 'utf8').replace(/[\s;]+$/, '');
+  return readFileSync(path.join(home, 'sql/refined', `${name}.sql`), 'utf8').replace(/[\s;]+$/, '');
 }
 
 // The refined step of a run: the one that is not deferred to another job.
@@ -111,11 +129,13 @@ describe('incremental refresh of the REFINED reports', () => {
 
     const run = await runPipeline(srv, 'marketplace_postgresql_incremental');
     const step = await refinedStep(run);
-    const vd = refreshedOf(step, 'vendas_diarias');
-    assert.ok(vd, `vendas_diarias refreshed incrementally: ${JSON.stringify(step)}`);
-    assert.ok(vd.groups >= 5, `the groups of the moved, updated, deleted and new sales: ${JSON.stringify(vd)}`);
-    assert.ok(vd.inserted > 0 && vd.deleted > 0, JSON.stringify(vd));
-    assert.ok(!step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
+    for (const r of ['vendas_diarias', GROUPS_REPORT]) {
+      const vd = refreshedOf(step, r);
+      assert.ok(vd, `${r} refreshed incrementally: ${JSON.stringify(step)}`);
+      assert.ok(vd.groups >= 5, `the groups of the moved, updated, deleted and new sales: ${JSON.stringify(vd)}`);
+      assert.ok(vd.inserted > 0 && vd.deleted > 0, JSON.stringify(vd));
+      assert.ok(!step.rebuilt.includes(r), JSON.stringify(step));
+    }
 
     // The moved sale left its day and reached the other, in the report itself.
     assert.equal(Number(await groupRow(oldDay)), oldBefore - 1, `day ${oldDay}, product ${product}: one sale fewer`);
@@ -136,24 +156,32 @@ describe('incremental refresh of the REFINED reports', () => {
   test('a product price change (a column vendas_diarias does not read) keeps the refresh; a name change rebuilds it, saying why', async () => {
     await src.sql("UPDATE produtos SET preco = preco + 1, updated_at = now() WHERE id = 3; UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now() WHERE id = (SELECT max(id) FROM vendas)");
     let step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
-    assert.ok(refreshedOf(step, 'vendas_diarias'), `refreshed despite the price change: ${JSON.stringify(step)}`);
+    for (const r of ['vendas_diarias', GROUPS_REPORT]) {
+      assert.ok(refreshedOf(step, r), `${r} refreshed despite the price change: ${JSON.stringify(step)}`);
+    }
     await assertReportsEqualFullRebuild('after a price change');
 
     await src.sql("UPDATE produtos SET nome = nome || ' (novo)', updated_at = now() WHERE id = 2");
     step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
-    assert.ok(step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
-    assert.match(step.rebuilt_because.vendas_diarias, /marketplace_produtos/);
+    for (const r of ['vendas_diarias', GROUPS_REPORT]) {
+      assert.ok(step.rebuilt.includes(r), JSON.stringify(step));
+      assert.match(step.rebuilt_because[r], /marketplace_produtos/);
+    }
     await assertReportsEqualFullRebuild('after a name change');
 
     // Nothing it reads changed: nothing to do, still a refresh.
     await src.sql("UPDATE clientes SET cidade = 'Campinas', updated_at = now() WHERE id = 1");
     step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
-    assert.equal(refreshedOf(step, 'vendas_diarias')?.groups, 0, JSON.stringify(step));
+    for (const r of ['vendas_diarias', GROUPS_REPORT]) {
+      assert.equal(refreshedOf(step, r)?.groups, 0, JSON.stringify(step));
+    }
     await assertReportsEqualFullRebuild('after a change no report reads');
 
     // A full load is a snapshot: the dimension tables changed as a whole.
     step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_full'));
-    assert.match(step.rebuilt_because?.vendas_diarias ?? '', /as a whole/, JSON.stringify(step));
+    for (const r of ['vendas_diarias', GROUPS_REPORT]) {
+      assert.match(step.rebuilt_because?.[r] ?? '', /as a whole/, JSON.stringify(step));
+    }
     await assertReportsEqualFullRebuild('after a full load of the dimensions');
   });
 });
