@@ -11,15 +11,17 @@
 // rebuilds. The sales reports move by signed rows (edges, NULL sums, chains
 // of unseen changes); the 30-day top reports follow their window: its end
 // moving back or far ahead, sales moved in and out of it; the catalogue
-// follows the clock. A refresh that fails rolls back whole and the next run
-// catches up.
+// follows the clock; sentimento_produtos (posts from the redesocial
+// simulator) refreshes by groups. A refresh that fails rolls back whole and
+// the next run catches up.
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Lake, ROOT } from './lib/harness.mjs';
-import { SourceDb, assertSameRows, dumpRows, marketplaceEnv, registerDemoSources, runPipeline } from './lib/marketplace.mjs';
+import { SourceDb, assertSameRows, dumpRows, marketplaceEnv, registerDemoSources, runLoad, runPipeline } from './lib/marketplace.mjs';
+import { CLIENT, Sim, postsDef } from './lib/redesocial.mjs';
 
 let lake;
 let src;
@@ -41,7 +43,9 @@ before(async () => {
   cpSync(path.join(ROOT, 'sql'), path.join(home, 'sql'), { recursive: true });
   cpSync(path.join(ROOT, 'openapi'), path.join(home, 'openapi'), { recursive: true });
   writeFileSync(path.join(home, 'sql/refined', `${GROUPS_REPORT}.sql`), groupsReportSql());
-  srv = await lake.startServer({ env: { ...marketplaceEnv(src), SHOPPERLAKE_HOME: home } });
+  srv = await lake.startServer({
+    env: { ...marketplaceEnv(src), SHOPPERLAKE_HOME: home, LAKE_SECRET_REDESOCIAL_CLIENT: CLIENT },
+  });
   await registerDemoSources(srv);
 });
 
@@ -412,6 +416,31 @@ describe('catalogo_produtos (refreshed by product, the clock included)', () => {
     assert.ok(step.rebuilt.includes('vendas_produto_mes'), JSON.stringify(step));
     assert.match(step.rebuilt_because?.catalogo_produtos ?? '', /vendas_produto_mes was rebuilt/, JSON.stringify(step));
     await assertReportsEqualFullRebuild('after vendas_produto_mes was rebuilt');
+  });
+});
+
+describe('sentimento_produtos (the refresh by groups, as the demo uses it)', () => {
+  let sim;
+  after(async () => {
+    await sim?.stop();
+  });
+  const jobRefinedStep = async (jobId) =>
+    JSON.parse(await lake.sql(`SELECT s FROM control.jobs j, jsonb_array_elements(j.steps) s
+                                WHERE j.id = ${jobId} AND s->>'name' = 'refined'`));
+
+  test('posts loaded, then more posts and edits: refreshed by day and product, equal to a full rebuild', { timeout: 120_000 }, async () => {
+    sim = await Sim.start(['--posts', 600, '--seed', 23]);
+    const source = (await srv.call('POST', '/v1/sources', 201, { body: postsDef(sim) })).body;
+    let step = await jobRefinedStep((await runLoad(srv, source.id, 'incremental')).id);
+    assert.ok(step.rebuilt.includes('sentimento_produtos'), `built: ${JSON.stringify(step)}`);
+    assert.notEqual(await lake.sql('SELECT count(*) FROM refined.sentimento_produtos'), '0');
+    await assertReportsEqualFullRebuild('after the first posts');
+
+    await sim.resize({ posts: 700 });
+    step = await jobRefinedStep((await runLoad(srv, source.id, 'incremental')).id);
+    const sp = refreshedOf(step, 'sentimento_produtos');
+    assert.ok(sp?.groups > 0 && !step.rebuilt.includes('sentimento_produtos'), `refreshed by groups: ${JSON.stringify(step)}`);
+    await assertReportsEqualFullRebuild('after more posts and edits');
   });
 });
 
