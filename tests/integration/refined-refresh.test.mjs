@@ -419,6 +419,22 @@ describe('catalogo_produtos (refreshed by product, the clock included)', () => {
   });
 });
 
+describe('a report that reads a report records the snapshot of what it read', () => {
+  test('its own snapshot, unless the report it reads lacks a change it sees: then that one\'s', async () => {
+    // One transaction: a sale's change vendas_produto_mes has not seen yet
+    // (as if a merge committed after its refresh, before the catalogue's).
+    const out = await lake.sql(`BEGIN;
+      SELECT layers.refined_snapshot(ARRAY['refined.vendas_produto_mes', 'trusted.marketplace_produtos'])::text
+             = (SELECT snapshot::text FROM control.refined_state WHERE report = 'vendas_produto_mes');
+      INSERT INTO control.trusted_changes (table_name, old_row, new_row) VALUES ('marketplace_vendas', NULL, '{}');
+      SELECT layers.refined_snapshot(ARRAY['refined.vendas_produto_mes', 'trusted.marketplace_produtos'])::text
+             = (SELECT snapshot::text FROM control.refined_state WHERE report = 'vendas_produto_mes');
+      SELECT layers.refined_snapshot(ARRAY['trusted.marketplace_produtos'])::text = pg_current_snapshot()::text;
+      ROLLBACK;`);
+    assert.deepEqual(out.split('\n').filter((l) => /^[tf]$/.test(l)), ['f', 't', 't'], out);
+  });
+});
+
 describe('sentimento_produtos (the refresh by groups, as the demo uses it)', () => {
   let sim;
   after(async () => {
