@@ -192,6 +192,16 @@ static bool qualified_name(PGconn *lake, const char *name, char *out, size_t len
 	return ok;
 }
 
+/* Lets the report's session lock go (report_begin); a failure is logged. */
+static void report_unlock(PGconn *lake, const struct report *rep)
+{
+	const char *params[1] = {rep->name};
+	char err[200];
+	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, err, sizeof err) != 0)
+		log_json(LOG_WARN, "refined: letting a report's lock go failed",
+			 json_pack("{s:s, s:s}", "report", rep->name, "error", err));
+}
+
 /* Opens a report's transaction: its lock (one writer per report, held by the
  * session so that it is taken before the transaction's snapshot), then a
  * REPEATABLE READ transaction that first locks the tables the report reads:
@@ -221,11 +231,8 @@ static int report_begin(PGconn *lake, const struct report *rep, char *msg, size_
 		goto unlock;
 	}
 	return 0;
-unlock:;
-	char ignored[200];
-	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, ignored,
-			   sizeof ignored) != 0)
-		log_json(LOG_WARN, "refined: letting a report's lock go failed", json_pack("{s:s}", "error", ignored));
+unlock:
+	report_unlock(lake, rep);
 	return -1;
 }
 
@@ -240,12 +247,7 @@ static int report_end(PGconn *lake, const struct report *rep, bool commit, char 
 		db_rollback(lake);
 		rc = -1;
 	}
-	const char *params[1] = {rep->name};
-	char ignored[200];
-	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, ignored,
-			   sizeof ignored) != 0)
-		log_json(LOG_WARN, "refined: letting a report's lock go failed",
-			 json_pack("{s:s, s:s}", "report", rep->name, "error", ignored));
+	report_unlock(lake, rep);
 	return rc;
 }
 

@@ -33,12 +33,11 @@ BEGIN
     IF why IS NOT NULL THEN
         RETURN jsonb_build_object('full', why);
     END IF;
+    why := layers.refined_unmapped(p_depends, p_maps);
+    IF why IS NOT NULL THEN
+        RETURN jsonb_build_object('full', why);
+    END IF;
     SELECT string_agg(format('%I', btrim(c)), ', ') INTO cols_by FROM unnest(string_to_array(p_refresh_by, ',')) c;
-    FOREACH dep IN ARRAY p_depends LOOP
-        IF NOT p_maps ? dep AND EXISTS (SELECT 1 FROM pg_temp.unseen_changes c WHERE 'trusted.' || c.table_name = dep) THEN
-            RETURN jsonb_build_object('full', format('%s changed columns the report reads and has no refresh_from', dep));
-        END IF;
-    END LOOP;
 
     -- The groups: each refresh_from table's rows before and after, mapped.
     DROP TABLE IF EXISTS pg_temp.refresh_groups;

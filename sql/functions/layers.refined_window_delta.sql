@@ -5,8 +5,8 @@
 -- 'n' / 'o' a changed sale's row after (+1) / before (-1), counted when it
 -- lies in the old window). With T the sales now, W0 / W1 the old / new
 -- window and N / O the rows after / before of the changes not seen yet
--- (a chain of changes of one key adds up to the first row before and the
--- last row after):
+-- (layers.unseen_rows: a chain of changes of one key adds up to the first
+-- row before and the last row after):
 --   sum over T in W1 = sum over T0 in W0 + sum over T in (W1 - W0)
 --                      - sum over T in (W0 - W1) + sum over N in W0 - sum over O in W0
 -- so counts and sums move by the sum of window_delta, exactly. The old
@@ -55,13 +55,9 @@ BEGIN
                      WHERE x.data_venda > g.lo AND x.data_venda <= g.hi AND NOT x._deleted) v
      WHERE g.lo < g.hi
     UNION ALL
-    SELECT CASE WHEN i.after THEN 'n' ELSE 'o' END::"char", CASE WHEN i.after THEN 1 ELSE -1 END,
+    SELECT CASE WHEN i.sign > 0 THEN 'n' ELSE 'o' END::"char", i.sign,
            r.loja_id, r.produto_id, r.cliente_id, r.quantidade, r.total
-      FROM (SELECT true AS after, new_row AS img FROM pg_temp.unseen_changes
-             WHERE table_name = 'marketplace_vendas' AND new_row IS NOT NULL
-            UNION ALL
-            SELECT false, old_row FROM pg_temp.unseen_changes
-             WHERE table_name = 'marketplace_vendas' AND old_row IS NOT NULL) i,
+      FROM layers.unseen_rows('marketplace_vendas') i,
            jsonb_populate_record(NULL::trusted.marketplace_vendas, i.img) r
      WHERE NOT r._deleted AND r.data_venda > s0 AND r.data_venda <= e0;
     -- a sum over NULLs only is NULL, not the 0 a difference gives

@@ -4,7 +4,8 @@
 -- up to date before this report), and those a promotion started or ended
 -- for since the last refresh (the catalogue shows the promotion running
 -- now) are deleted and recomputed: the report's SELECT over their rows of
--- the products and of vendas_produto_mes. A category or brand changed, or
+-- the products and of vendas_produto_mes (layers.refined_recompute, by the
+-- report's refresh_by and refresh_from lines). A category or brand changed, or
 -- vendas_produto_mes rebuilt since, rebuilds it.
 --
 -- The totals it reads are as of vendas_produto_mes's snapshot: when a sale
@@ -46,9 +47,9 @@ BEGIN
 
     DROP TABLE IF EXISTS pg_temp.cat_products;
     CREATE TEMP TABLE cat_products ON COMMIT DROP AS
-    SELECT DISTINCT id FROM (
+    SELECT DISTINCT produto_id FROM (
         SELECT CASE WHEN c.table_name = 'marketplace_produtos' THEN (x.img->>'id')::bigint
-                    ELSE (x.img->>'produto_id')::bigint END AS id
+                    ELSE (x.img->>'produto_id')::bigint END AS produto_id
           FROM pg_temp.unseen_changes c, LATERAL (VALUES (c.old_row), (c.new_row)) x(img)
          WHERE x.img IS NOT NULL
            AND c.table_name IN ('marketplace_produtos', 'marketplace_promocoes', 'marketplace_vendas')
@@ -56,26 +57,13 @@ BEGIN
         -- the clock: a promotion that started or ended since the last refresh
         SELECT pr.produto_id FROM trusted.marketplace_promocoes pr
          WHERE (pr.inicio > st.refreshed_at AND pr.inicio <= now()) OR (pr.fim > st.refreshed_at AND pr.fim <= now())
-    ) p WHERE id IS NOT NULL;
+    ) p WHERE produto_id IS NOT NULL;
     SELECT count(*) INTO n_groups FROM pg_temp.cat_products;
-    ANALYZE pg_temp.cat_products;
+    -- their rows of the products and of vendas_produto_mes, by the report's
+    -- refresh_by and refresh_from lines
+    SELECT x.deleted, x.inserted INTO n_del, n_ins
+      FROM layers.refined_recompute(p_report, p_sql, p_refresh_by, p_maps, 'cat_products') x;
 
-    DROP TABLE IF EXISTS pg_temp.cat_produtos;
-    CREATE TEMP TABLE cat_produtos ON COMMIT DROP AS
-    SELECT t.* FROM trusted.marketplace_produtos t WHERE t.id IN (SELECT id FROM pg_temp.cat_products);
-    DROP TABLE IF EXISTS pg_temp.cat_vendas;
-    CREATE TEMP TABLE cat_vendas ON COMMIT DROP AS
-    SELECT t.* FROM refined.vendas_produto_mes t WHERE t.produto_id IN (SELECT id FROM pg_temp.cat_products);
-    DELETE FROM refined.catalogo_produtos r WHERE r.produto_id IN (SELECT id FROM pg_temp.cat_products);
-    GET DIAGNOSTICS n_del = ROW_COUNT;
-    EXECUTE 'INSERT INTO refined.catalogo_produtos '
-            || regexp_replace(regexp_replace(regexp_replace(p_sql, '[\s;]+$', ''),
-                                             '\mtrusted\.marketplace_produtos\M', 'pg_temp.cat_produtos', 'g'),
-                              '\mrefined\.vendas_produto_mes\M', 'pg_temp.cat_vendas', 'g');
-    GET DIAGNOSTICS n_ins = ROW_COUNT;
-
-    DROP TABLE pg_temp.cat_produtos;
-    DROP TABLE pg_temp.cat_vendas;
     DROP TABLE pg_temp.cat_products;
     DROP TABLE pg_temp.unseen_changes;
     PERFORM layers.refined_refreshed(p_report, p_depends, layers.refined_snapshot(p_depends));

@@ -27,8 +27,8 @@ BEGIN
     IF u.why IS NOT NULL THEN
         RETURN jsonb_build_object('full', u.why);
     END IF;
-    SELECT format('trusted.%s changed columns the report reads (names, costs)', table_name) INTO why
-      FROM pg_temp.unseen_changes WHERE table_name <> 'marketplace_vendas' LIMIT 1;
+    -- a dimension's change it reads (a name, a cost): its refresh_from covers the sales only
+    why := layers.refined_unmapped(p_depends, p_maps);
     IF why IS NOT NULL THEN
         RETURN jsonb_build_object('full', why);
     END IF;

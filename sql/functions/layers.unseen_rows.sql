@@ -4,11 +4,13 @@
 -- middle of a chain of changes of one key, several runs unseen — cancels out,
 -- so each row left is one the report counted or one that is there now. What
 -- the refresh functions that move a report by signed rows add up.
-CREATE OR REPLACE FUNCTION layers.unseen_rows(p_table text) RETURNS TABLE (sign bigint, img jsonb)
+-- (its sign was bigint: a type a replace cannot change)
+DROP FUNCTION IF EXISTS layers.unseen_rows(text);
+CREATE OR REPLACE FUNCTION layers.unseen_rows(p_table text) RETURNS TABLE (sign integer, img jsonb)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN QUERY
-    SELECT sum(i.s)::bigint, i.img FROM (
+    SELECT sum(i.s)::integer, i.img FROM (
         SELECT -1 AS s, c.old_row AS img FROM pg_temp.unseen_changes c WHERE c.table_name = p_table AND c.old_row IS NOT NULL
         UNION ALL
         SELECT 1, c.new_row FROM pg_temp.unseen_changes c WHERE c.table_name = p_table AND c.new_row IS NOT NULL) i

@@ -5,6 +5,10 @@
 -- sales changed, and those a promotion started or ended for since (which
 -- promotion runs now changes with the clock alone).
 -- refresh_with: layers.refresh_catalogo_produtos
+-- (a product recomputed: its rows found by these)
+-- refresh_by: produto_id
+-- refresh_from: trusted.marketplace_produtos: id
+-- refresh_from: refined.vendas_produto_mes: produto_id
 -- depends: trusted.marketplace_produtos, trusted.marketplace_categorias, trusted.marketplace_marcas, trusted.marketplace_promocoes, trusted.marketplace_vendas, refined.vendas_produto_mes
 -- key: produto_id
 -- (the promotion running now is looked up per product through this index)

@@ -93,6 +93,24 @@ async function assertReportsEqualFullRebuild(what, table = (r) => `refined."${r}
 }
 
 const refreshedOf = (step, r) => step.refreshed.find((x) => x.report === r);
+
+// Runs fn while marking report r refreshed fails (a trigger on
+// control.table_refresh): its refresh rolls back and the job fails.
+async function withRefreshFailing(r, fn) {
+  await lake.sql(`
+    CREATE FUNCTION public.fail_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.layer = 'refined' AND NEW.table_name = '${r}' THEN RAISE EXCEPTION 'injected failure'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER fail_refresh BEFORE INSERT OR UPDATE ON control.table_refresh
+      FOR EACH ROW EXECUTE FUNCTION public.fail_refresh();`);
+  try {
+    await fn();
+  } finally {
+    await lake.sql('DROP TRIGGER fail_refresh ON control.table_refresh; DROP FUNCTION public.fail_refresh()');
+  }
+}
 const DAY = "(data_venda AT TIME ZONE 'America/Sao_Paulo')::date";
 
 describe('incremental refresh of the REFINED reports', () => {
@@ -352,21 +370,11 @@ describe('vendas_produto_mes (moved by the changed sales, not recomputed by grou
     const middle = group[1];
     const key = await vpmRow(middle);
     const countBefore = await reportCount(key);
-    await lake.sql(`
-      CREATE FUNCTION public.fail_vpm() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.layer = 'refined' AND NEW.table_name = 'vendas_produto_mes' THEN RAISE EXCEPTION 'injected failure'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER fail_vpm BEFORE INSERT OR UPDATE ON control.table_refresh
-        FOR EACH ROW EXECUTE FUNCTION public.fail_vpm();`);
-    try {
+    await withRefreshFailing('vendas_produto_mes', async () => {
       await src.sql(`UPDATE vendas SET quantidade = quantidade + 1, total = (quantidade + 1) * preco_unitario, updated_at = now() WHERE id = ${middle}`);
       const run = await runPipeline(srv, 'marketplace_postgresql_incremental', { expect: null });
       assert.ok(run.jobs.some((j) => j.state === 'JOB_STATE_FAILED'), JSON.stringify(run.job_counts));
-    } finally {
-      await lake.sql('DROP TRIGGER fail_vpm ON control.table_refresh; DROP FUNCTION public.fail_vpm()');
-    }
+    });
     await src.sql(`UPDATE vendas SET quantidade = quantidade + 4, total = (quantidade + 4) * preco_unitario, updated_at = now() WHERE id = ${middle}`);
     const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
     assert.ok(refreshedOf(step, 'vendas_produto_mes'), `refreshed: ${JSON.stringify(step)}`);
@@ -464,15 +472,7 @@ describe('a failed refresh', () => {
   test('rolls back whole, and the next run refreshes the groups it missed', async () => {
     const before = await dumpRows(lake.db, 'SELECT * FROM refined.vendas_diarias');
     const stateBefore = await lake.sql("SELECT snapshot FROM control.refined_state WHERE report = 'vendas_diarias'");
-    await lake.sql(`
-      CREATE FUNCTION public.fail_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.layer = 'refined' AND NEW.table_name = 'vendas_diarias' THEN RAISE EXCEPTION 'injected failure'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER fail_refresh BEFORE INSERT OR UPDATE ON control.table_refresh
-        FOR EACH ROW EXECUTE FUNCTION public.fail_refresh();`);
-    try {
+    await withRefreshFailing('vendas_diarias', async () => {
       await src.sql('DELETE FROM vendas WHERE id = (SELECT min(id) FROM vendas)');
       await src.changes(20, 50, 40);
       const run = await runPipeline(srv, 'marketplace_postgresql_incremental', { expect: null });
@@ -483,9 +483,7 @@ describe('a failed refresh', () => {
         stateBefore,
         'its snapshot is as it was: the changes are still unseen',
       );
-    } finally {
-      await lake.sql('DROP TRIGGER fail_refresh ON control.table_refresh; DROP FUNCTION public.fail_refresh()');
-    }
+    });
     const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
     assert.ok(refreshedOf(step, 'vendas_diarias')?.groups > 0, `the missed groups: ${JSON.stringify(step)}`);
     await assertReportsEqualFullRebuild('after the failed refresh and the next run');
