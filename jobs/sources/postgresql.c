@@ -21,7 +21,10 @@
  * that records the offset (the initial load). */
 #include "jobs/sources/kind.h"
 #include "jobs/sources/postgresql_discover.h"
+#include "jobs/sources/postgresql_binary.h"
 #include "jobs/layers/land.h"
+#include "jobs/layers/layers.h"
+#include "jobs/layers/trusted_stage.h"
 #include "lib/db.h"
 #include "lib/sqlident.h"
 #include "lib/dynbuf.h"
@@ -40,6 +43,11 @@ struct pg_load {
 	char *qtable;        /* "schema"."object" */
 	char *qobject;       /* "object", for ct."object" */
 	struct dynbuf sql;   /* the COPY query being built */
+	long long job_id;
+	bool may_stage;      /* a snapshot may be read in binary, TRUSTED built beside LAND */
+	unsigned *src_oids;  /* each declared column's type in the source */
+	int *types;          /* a binary snapshot's converter types; NULL: text */
+	int ncols;
 };
 
 static int source_error(struct load_error *err, PGconn *src, PGresult *r, const char *what)
@@ -98,7 +106,7 @@ static int check_catalog(struct pg_load *l, struct load_error *err)
 {
 	const char *params[1] = {l->qtable};
 	PGresult *r = PQexecParams(l->src,
-		"SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+		"SELECT a.attname, a.atttypid FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
 		"AND a.attnum > 0 AND NOT a.attisdropped", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		source_error(err, l->src, r, "catalog");
@@ -110,11 +118,14 @@ static int check_catalog(struct pg_load *l, struct load_error *err)
 		rc = load_fail(err, JOB_PERMANENT, "table %s does not exist in the source", l->qtable);
 	size_t i;
 	json_t *col;
+	l->ncols = (int)json_array_size(json_object_get(l->source, "columns"));
+	l->src_oids = calloc((size_t)l->ncols + 1, sizeof *l->src_oids);
 	json_array_foreach(json_object_get(l->source, "columns"), i, col) {
 		const char *name = json_string_value(json_object_get(col, "name"));
 		bool found = false;
 		for (int k = 0; k < PQntuples(r) && !found; k++)
-			found = strcmp(PQgetvalue(r, k, 0), name) == 0;
+			if ((found = strcmp(PQgetvalue(r, k, 0), name) == 0) && l->src_oids)
+				l->src_oids[i] = (unsigned)strtoul(PQgetvalue(r, k, 1), NULL, 10);
 		if (!found && rc == 0)
 			rc = load_fail(err, JOB_PERMANENT, "column %s does not exist in source table %s", name, l->qtable);
 	}
@@ -167,13 +178,81 @@ static int ct_enabled(struct pg_load *l, struct load_error *err)
 	return 0;
 }
 
-/* Streams the source COPY into the LAND COPY. */
+/* Where a source COPY's messages go: text rows into LAND as they are; a
+ * binary snapshot's rows into LAND as text (postgresql_binary.h) and, as
+ * they are, into the typed table beside it (trusted_stage.h). Rows are
+ * gathered into CopyData messages of BATCH_BYTES or more: a message per
+ * row costs the lake backend a protocol round per row. */
+struct relay {
+	PGconn *lake;
+	struct dynbuf land;          /* LAND text not sent yet */
+	const char *lake_failed;
+	const int *types;            /* a binary snapshot's column types; NULL: text */
+	int ncols;
+	bool header_read, trailer_read;
+	struct trusted_stage *stage;
+};
+
+static void relay_flush(struct relay *r)
+{
+	if (!r->lake_failed && r->land.len > 0 && PQputCopyData(r->lake, r->land.data, (int)r->land.len) != 1)
+		r->lake_failed = PQerrorMessage(r->lake);
+	r->land.len = 0;
+}
+
+/* Takes one source message; returns the rows it held, or a PGBIN_ error. */
+static int relay_message(struct relay *r, const char *buf, size_t n)
+{
+	int rows = 0;
+	if (!r->types) {
+		dynbuf_add(&r->land, buf, n);
+		rows = 1;
+	} else {
+		const unsigned char *p = (const unsigned char *)buf;
+		size_t o = 0;
+		trusted_stage_put(r->stage, buf, n);
+		if (!r->header_read) {
+			long h = pgbin_header_len(p, n);
+			if (h < 0)
+				return PGBIN_BAD;
+			o = (size_t)h;
+			r->header_read = true;
+		}
+		while (o < n) {
+			size_t used;
+			int end;
+			if (r->trailer_read)
+				return PGBIN_BAD;
+			int rc = pgbin_tuple_text(&r->land, p + o, n - o, r->types, r->ncols, &used, &end);
+			if (rc != PGBIN_OK)
+				return rc;
+			o += used;
+			r->trailer_read = end;
+			if (!end) {
+				dynbuf_add(&r->land, "\t\\N\t\\N\n", 7); /* no change version or operation */
+				rows++;
+			}
+		}
+	}
+	if (r->land.failed)
+		return PGBIN_NOMEM;
+	if (r->land.len >= BATCH_BYTES)
+		relay_flush(r);
+	return rows;
+}
+
+/* Streams the source COPY into the LAND COPY (and the stage, if any). */
 static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *land_table,
 		       struct load_result *res, struct load_error *err)
 {
 	char msg[512];
-	if (land_copy_begin(l->lake, l->source, land_table, msg, sizeof msg) != 0)
+	struct relay rl = {.lake = l->lake, .types = l->types, .ncols = l->ncols};
+	if (l->types) /* (before LAND's COPY: it asks the lake about the partition) */
+		rl.stage = trusted_stage_begin(w, l->source, l->job_id, land_table);
+	if (land_copy_begin(l->lake, l->source, land_table, msg, sizeof msg) != 0) {
+		trusted_stage_end(rl.stage, false, 0);
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+	}
 
 	PGresult *r = PQexec(l->src, l->sql.data);
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -181,34 +260,25 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 		PQclear(r);
 		long long ignored;
 		land_copy_end(l->lake, "source query failed", &ignored, msg, sizeof msg);
+		trusted_stage_end(rl.stage, false, 0);
 		return -1;
 	}
 	PQclear(r);
-
-	/* Rows are gathered into one CopyData message of up to BATCH bytes: a
-	 * message per row costs the lake backend a protocol round per row. */
-	char *buf, *batch = malloc(BATCH_BYTES);
-	size_t used = 0;
-	int n;
-	long long rows = 0;
-	const char *lake_failed = batch ? NULL : "out of memory";
+	dynbuf_init(&rl.land, 0);
+	char *buf;
+	int n, bad = 0;
+	long long rows = 0, next_progress = PROGRESS_EVERY;
 	while ((n = PQgetCopyData(l->src, &buf, 0)) > 0) {
-		if (!lake_failed && used + (size_t)n > BATCH_BYTES) {
-			if (PQputCopyData(l->lake, batch, (int)used) != 1)
-				lake_failed = PQerrorMessage(l->lake);
-			used = 0;
-		}
-		if (!lake_failed && (size_t)n > BATCH_BYTES) {
-			if (PQputCopyData(l->lake, buf, n) != 1)
-				lake_failed = PQerrorMessage(l->lake);
-		} else if (!lake_failed) {
-			memcpy(batch + used, buf, (size_t)n);
-			used += (size_t)n;
-		}
+		int got = bad || rl.lake_failed ? 0 : relay_message(&rl, buf, (size_t)n);
 		PQfreemem(buf);
-		if (++rows % PROGRESS_EVERY == 0) {
+		if (got < 0)
+			bad = got;
+		else
+			rows += got;
+		if (rows >= next_progress || bad || rl.lake_failed) {
+			next_progress = rows + PROGRESS_EVERY;
 			atomic_store(&w->rows_read, rows);
-			if (worker_should_stop(w) || lake_failed) {
+			if (worker_should_stop(w) || rl.lake_failed || bad) {
 				worker_interrupt(w); /* the source stops sending; drain below */
 				break;
 			}
@@ -217,9 +287,11 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	/* Drain what is left of the source COPY (after an interrupt too). */
 	while (n > 0 && (n = PQgetCopyData(l->src, &buf, 0)) > 0)
 		PQfreemem(buf);
-	if (!lake_failed && used > 0 && !worker_should_stop(w) && PQputCopyData(l->lake, batch, (int)used) != 1)
-		lake_failed = PQerrorMessage(l->lake);
-	free(batch);
+	if (!bad && !worker_should_stop(w))
+		relay_flush(&rl);
+	if (!bad && l->types && !rl.trailer_read && !rl.lake_failed && !worker_should_stop(w))
+		bad = PGBIN_BAD; /* the rows ended early */
+	dynbuf_free(&rl.land);
 	atomic_store(&w->rows_read, rows);
 	res->rows_read = rows;
 
@@ -227,24 +299,60 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	while ((r = PQgetResult(l->src))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && source_ok) {
 			source_ok = false;
-			if (!worker_should_stop(w))
+			if (!worker_should_stop(w) && !bad)
 				source_error(err, l->src, r, "copy");
 		}
 		PQclear(r);
 	}
+	int rc = -1;
+	long long ignored;
 	if (worker_should_stop(w)) {
-		long long ignored;
 		land_copy_end(l->lake, "cancelled", &ignored, msg, sizeof msg);
-		return load_fail(err, JOB_CANCELLED, "cancelled after %lld rows", rows);
-	}
-	if (!source_ok || lake_failed) {
-		long long ignored;
+		load_fail(err, JOB_CANCELLED, "cancelled after %lld rows", rows);
+	} else if (bad) {
+		land_copy_end(l->lake, "source data unreadable", &ignored, msg, sizeof msg);
+		load_fail(err, bad == PGBIN_NOMEM ? JOB_TRANSIENT : JOB_PERMANENT,
+			  bad == PGBIN_NOMEM ? "out of memory" : "the source's binary COPY data is not what its "
+			  "column types send (row %lld)", rows + 1);
+	} else if (!source_ok || rl.lake_failed) {
 		land_copy_end(l->lake, "source failed", &ignored, msg, sizeof msg);
-		return lake_failed ? load_fail(err, JOB_TRANSIENT, "lake copy: %s", lake_failed) : -1;
+		if (rl.lake_failed)
+			load_fail(err, JOB_TRANSIENT, "lake copy: %s", rl.lake_failed);
+	} else if (land_copy_end(l->lake, NULL, &res->rows_written, msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
+	} else {
+		rc = 0;
 	}
-	if (land_copy_end(l->lake, NULL, &res->rows_written, msg, sizeof msg) != 0)
-		return load_fail(err, JOB_TRANSIENT, "lake copy: %s", msg);
-	return 0;
+	trusted_stage_end(rl.stage, rc == 0, res->rows_written);
+	return rc;
+}
+
+/* A snapshot is read in binary when every declared column has in the
+ * source the very type it is declared with in the lake (binary values are
+ * read as that type), and one postgresql_binary.h turns into text. Returns
+ * the columns' converter types (malloc'd), or NULL: the load stays text. */
+static int *binary_types(struct pg_load *l)
+{
+	char *columns = json_dumps(json_object_get(l->source, "columns"), JSON_COMPACT);
+	const char *params[1] = {columns};
+	PGresult *r = columns ? PQexecParams(l->lake, "SELECT coalesce(to_regtype(x->>'type')::oid, 0) "
+					"FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, i) ORDER BY i",
+					1, NULL, params, NULL, NULL, 0) : NULL;
+	free(columns);
+	int *types = NULL;
+	if (l->src_oids && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == l->ncols && l->ncols > 0 &&
+	    (types = malloc((size_t)l->ncols * sizeof *types))) {
+		for (int i = 0; i < l->ncols && types; i++) {
+			unsigned declared = (unsigned)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+			types[i] = declared == l->src_oids[i] ? pgbin_type_of_oid(declared) : -1;
+			if (types[i] < 0) {
+				free(types);
+				types = NULL;
+			}
+		}
+	}
+	PQclear(r);
+	return types;
 }
 
 static int build_query(struct pg_load *l, const struct claimed_job *job, struct load_result *res,
@@ -321,8 +429,12 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 			return load_fail(err, JOB_TRANSIENT, "out of memory");
 	} else {
 		res->snapshot = true;
-		if (!add_select_list(l, "t", NULL, NULL) || !sql_add(l, "NULL, NULL FROM ") ||
-		    !sql_add(l, l->qtable) || !sql_add(l, " t"))
+		l->types = l->may_stage ? binary_types(l) : NULL;
+		if (!add_select_list(l, "t", NULL, NULL))
+			return load_fail(err, JOB_TRANSIENT, "out of memory");
+		if (l->types)
+			l->sql.len -= 2; /* the last ", ": binary rows carry the source columns only */
+		if (!sql_add(l, l->types ? " FROM " : "NULL, NULL FROM ") || !sql_add(l, l->qtable) || !sql_add(l, " t"))
 			return load_fail(err, JOB_TRANSIENT, "out of memory");
 	}
 
@@ -354,7 +466,16 @@ static int build_query(struct pg_load *l, const struct claimed_job *job, struct 
 static int extract_pg(struct worker_slot *w, const struct claimed_job *job, json_t *source,
 		      const char *land_table, struct load_result *res, struct load_error *err)
 {
-	struct pg_load l = {.lake = w->lake, .source = source};
+	struct pg_load l = {.lake = w->lake, .source = source, .job_id = job->id};
+	char lake_table[160];
+	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	char *trusted_override = layers_override(w, lake_table, "trusted");
+	/* TRUSTED built beside LAND is a snapshot's without soft deletes (those
+	 * keep the old keys) and without an override of the TRUSTED step */
+	l.may_stage = !trusted_override &&
+		      !json_is_true(json_object_get(json_object_get(source, "options"), "soft_delete"));
+	free(trusted_override);
 	char msg[512];
 	int rc = -1;
 
@@ -382,7 +503,7 @@ static int extract_pg(struct worker_slot *w, const struct claimed_job *job, json
 	if (check_catalog(&l, err) != 0 || build_query(&l, job, res, err) != 0)
 		goto out;
 	atomic_store(&w->rows_estimate, res->rows_estimate);
-	if (!dynbuf_addstr(&l.sql, ") TO STDOUT")) {
+	if (!dynbuf_addstr(&l.sql, l.types ? ") TO STDOUT (FORMAT binary)" : ") TO STDOUT")) {
 		load_fail(err, JOB_TRANSIENT, "out of memory");
 		goto out;
 	}
@@ -392,6 +513,8 @@ out:
 	if (l.src)
 		PQfinish(l.src); /* read-only: closing ends the transaction */
 	dynbuf_free(&l.sql);
+	free(l.src_oids);
+	free(l.types);
 	free(l.qtable);
 	free(l.qobject);
 	return rc;

@@ -48,6 +48,7 @@ DECLARE
     same_new text;       -- b."a", b."b"::text, ...
     n_changed bigint;    -- the batch's rows that are new or changed
     rebuild boolean := false;  -- a big batch of changes into a filled TRUSTED: built aside
+    stage regclass;      -- the snapshot typed while it landed (layers.trusted_stage)
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -101,6 +102,7 @@ BEGIN
     IF top_job IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
     END IF;
+    stage := layers.trusted_stage(p_source, top_job);
 
     -- Built aside and swapped in (layers.trusted_swap) rather than merged row
     -- by row: a snapshot that is the whole batch, or any batch when TRUSTED
@@ -132,12 +134,16 @@ BEGIN
                                 'THEN layers.delete_in_batch() END) IS NULL', t, top_job)
                     ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
                                 keys_t, pick) END;
-                swapped := layers.trusted_swap(p_source, rows_from);
+                swapped := layers.trusted_swap(p_source, rows_from, false,
+                                               CASE WHEN attempt = 1 AND snap_job = top_job THEN stage END, top_job);
                 UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
                  WHERE source_id = p_source;
+                IF stage IS NOT NULL AND NOT (swapped->>'staged')::boolean THEN
+                    EXECUTE format('DROP TABLE IF EXISTS %s', stage);
+                END IF;
                 RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',
                                           'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
-                                          'replaced', true);
+                                          'replaced', true, 'typed_while_landing', swapped->'staged');
             EXCEPTION
                 WHEN integrity_constraint_violation OR SQLSTATE 'LK001' THEN
                     NULL;  -- a key twice, or a delete: the next attempt picks the newest row per key
@@ -145,6 +151,10 @@ BEGIN
                     EXIT;  -- a bad value: the merge below quarantines it
             END;
         END LOOP;
+    END IF;
+
+    IF stage IS NOT NULL THEN
+        EXECUTE format('DROP TABLE IF EXISTS %s', stage);  -- not taken: RAW's rows are typed below
     END IF;
 
     -- The batch, typed in the same pass: the newest RAW row per key among the

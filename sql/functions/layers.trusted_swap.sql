@@ -13,8 +13,15 @@
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
 -- With p_kept, p_rows also carries each row's _deleted and _merged_at (rows
 -- kept from the live table keep theirs).
+-- With p_stage (layers.trusted_stage: the snapshot's rows, typed while they
+-- landed) that table becomes the new one instead, when the live table's
+-- columns are the source's followed by the four the lake adds, as the merge
+-- makes them: the four are added without writing a row (constant defaults),
+-- and p_rows is not read. Returns "staged": true then.
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text);
-CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text, p_kept boolean DEFAULT false) RETURNS jsonb
+DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text, boolean);
+CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text, p_kept boolean DEFAULT false,
+                                               p_stage regclass DEFAULT NULL, p_job bigint DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     s control.sources;
@@ -28,6 +35,7 @@ DECLARE
     n_deleted bigint := 0;
     default_setup text := current_setting('parallel_setup_cost');
     default_tuple text := current_setting('parallel_tuple_cost');
+    staged boolean := false;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -56,11 +64,33 @@ BEGIN
      WHERE d.adrelid = format('trusted.%I', t)::regclass AND NOT a.attisdropped;
 
     EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
-    -- a parallel plan for the casts, whatever the batch's size looks like
-    PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
-    EXECUTE format('CREATE TABLE trusted.%I AS SELECT %s FROM %s', swap, select_list, p_rows);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
+    IF p_stage IS NOT NULL THEN
+        -- the live table's columns, and what the stage would become
+        staged := (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+                     FROM pg_attribute a
+                    WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped)
+                  = (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+                       FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped)
+                    || ARRAY['_job_id bigint', '_change_version bigint', '_deleted boolean',
+                             '_merged_at timestamp with time zone'];
+    END IF;
+    IF staged THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN _job_id bigint DEFAULT %s, ADD COLUMN _change_version bigint, '
+                       'ADD COLUMN _deleted boolean DEFAULT false, ADD COLUMN _merged_at timestamptz DEFAULT %L',
+                       p_stage, p_job, now());
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN _job_id DROP DEFAULT, ALTER COLUMN _deleted DROP DEFAULT, '
+                       'ALTER COLUMN _merged_at DROP DEFAULT', p_stage);
+        EXECUTE format('ALTER TABLE %s SET SCHEMA trusted', p_stage);
+        EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', (SELECT relname FROM pg_class WHERE oid = p_stage), swap);
+        n := (obj_description(p_stage, 'pg_class')::jsonb->>'rows')::bigint;
+        EXECUTE format('COMMENT ON TABLE trusted.%I IS NULL', swap);
+    ELSE
+        -- a parallel plan for the casts, whatever the batch's size looks like
+        PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
+        EXECUTE format('CREATE TABLE trusted.%I AS SELECT %s FROM %s', swap, select_list, p_rows);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
+    END IF;
     EXECUTE format('ALTER TABLE trusted.%I %s', swap,
                    concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
     IF layers.has_rows(format('trusted.%I', t)::regclass) THEN
@@ -70,5 +100,5 @@ BEGIN
     -- in the live table's place, with its other indexes, grants, options, comments
     PERFORM layers.swap_in(format('trusted.%I', t)::regclass, format('trusted.%I', swap)::regclass);
     EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', t, swap || '_pkey', left(t, 58) || '_pkey');
-    RETURN jsonb_build_object('rows', n, 'deleted', n_deleted);
+    RETURN jsonb_build_object('rows', n, 'deleted', n_deleted, 'staged', staged);
 END $$;

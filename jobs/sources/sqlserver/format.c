@@ -15,6 +15,7 @@
  * in its own offset with +HH:MM, GUIDs upper case, binary as \x hex (bytea's
  * input form), bit as 1 or 0. */
 #include "jobs/sources/sqlserver/format.h"
+#include "jobs/sources/copy_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,54 +35,15 @@ static int addf(struct dynbuf *out, const char *text)
 	return add(out, text, strlen(text));
 }
 
-/* Writes v in decimal ending just before `end`; returns where it starts.
- * (snprintf costs a microsecond a value at millions of rows.) */
-static char *digits_before(char *end, unsigned long long v)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
-}
-
 static int add_int(struct dynbuf *out, long long v)
 {
-	char buf[24], *end = buf + sizeof buf;
-	char *p = digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-	if (v < 0)
-		*--p = '-';
-	return add(out, p, (size_t)(end - p));
+	return copy_text_add_int(out, v) ? MSSQL_FMT_OK : MSSQL_FMT_NOMEM;
 }
 
-/* `width` digits of v, zero-padded, at p; returns p + width. */
-static char *fixed_digits(char *p, unsigned long long v, int width)
-{
-	for (int i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	return p + width;
-}
-
-/* Text as one COPY field: backslash, tab, newline and CR escaped. */
 static int add_text(struct dynbuf *out, const unsigned char *s, size_t n)
 {
-	size_t start = 0;
-	if (!dynbuf_reserve(out, n))
-		return MSSQL_FMT_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		if (c == 0)
-			return MSSQL_FMT_NUL;
-		if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
-			continue;
-		const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
-		if (!dynbuf_add(out, s + start, i - start) || !dynbuf_add(out, esc, 2))
-			return MSSQL_FMT_NOMEM;
-		start = i + 1;
-	}
-	return add(out, (const char *)s + start, n - start);
+	int rc = copy_text_add_field(out, s, n);
+	return rc == COPY_TEXT_OK ? MSSQL_FMT_OK : rc == COPY_TEXT_NUL ? MSSQL_FMT_NUL : MSSQL_FMT_NOMEM;
 }
 
 /* An unsigned 128-bit magnitude scaled by 10^scale, with its sign. */
@@ -175,16 +137,9 @@ static int add_real(struct dynbuf *out, float f)
 
 void mssql_civil_from_days(long long days, int *y, int *m, int *d)
 {
-	/* H. Hinnant's civil_from_days, from 1900-01-01 (= day -25567 of 1970) */
-	long long z = days - 25567 + 719468;
-	long long era = (z >= 0 ? z : z - 146096) / 146097;
-	long long doe = z - era * 146097;
-	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long long mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	long long year;
+	copy_text_civil_from_days(days - 25567, &year, m, d); /* 1900-01-01 is day -25567 of 1970 */
+	*y = (int)year;
 }
 
 /* YYYY-MM-DD (years 1 to 9999) */
@@ -192,24 +147,24 @@ static size_t date_text(char *buf, long long days)
 {
 	int y, m, d;
 	mssql_civil_from_days(days, &y, &m, &d);
-	char *p = fixed_digits(buf, (unsigned)y, 4);
+	char *p = copy_text_fixed_digits(buf, (unsigned)y, 4);
 	*p++ = '-';
-	p = fixed_digits(p, (unsigned)m, 2);
+	p = copy_text_fixed_digits(p, (unsigned)m, 2);
 	*p++ = '-';
-	p = fixed_digits(p, (unsigned)d, 2);
+	p = copy_text_fixed_digits(p, (unsigned)d, 2);
 	return (size_t)(p - buf);
 }
 
 /* HH:MM:SS.fffffff of 0 <= ticks < one day */
 static size_t time_text(char *buf, long long ticks)
 {
-	char *p = fixed_digits(buf, (unsigned long long)(ticks / 36000000000LL), 2);
+	char *p = copy_text_fixed_digits(buf, (unsigned long long)(ticks / 36000000000LL), 2);
 	*p++ = ':';
-	p = fixed_digits(p, (unsigned long long)(ticks / 600000000 % 60), 2);
+	p = copy_text_fixed_digits(p, (unsigned long long)(ticks / 600000000 % 60), 2);
 	*p++ = ':';
-	p = fixed_digits(p, (unsigned long long)(ticks / 10000000 % 60), 2);
+	p = copy_text_fixed_digits(p, (unsigned long long)(ticks / 10000000 % 60), 2);
 	*p++ = '.';
-	p = fixed_digits(p, (unsigned long long)(ticks % 10000000), 7);
+	p = copy_text_fixed_digits(p, (unsigned long long)(ticks % 10000000), 7);
 	return (size_t)(p - buf);
 }
 
@@ -240,9 +195,9 @@ static int add_datetime(struct dynbuf *out, bool has_date, long long days, bool 
 		o += time_text(text + o, ticks);
 	if (has_offset) {
 		text[o++] = offset < 0 ? '-' : '+';
-		char *p = fixed_digits(text + o, (unsigned)abs(offset) / 60, 2);
+		char *p = copy_text_fixed_digits(text + o, (unsigned)abs(offset) / 60, 2);
 		*p++ = ':';
-		p = fixed_digits(p, (unsigned)abs(offset) % 60, 2);
+		p = copy_text_fixed_digits(p, (unsigned)abs(offset) % 60, 2);
 		o = (size_t)(p - text);
 	}
 	return add(out, text, o);

@@ -1,0 +1,235 @@
+/* The typed table built beside LAND (see trusted_stage.h). The stage's COPY
+ * is written by a thread of its own: the load's thread hands it full
+ * buffers and goes on feeding LAND, so neither backend waits for the other
+ * (with one thread writing both, each blocked write stalled the two). */
+#include "jobs/layers/trusted_stage.h"
+#include "lib/db.h"
+#include "lib/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STAGE_BUFFER (256 * 1024)
+#define STAGE_QUEUED 4 /* full buffers waiting, at most: the memory bound */
+
+struct stage_buffer {
+	char *data;
+	size_t used;
+	struct stage_buffer *next;
+};
+
+struct trusted_stage {
+	PGconn *conn;
+	char source_id[24], job_id[24];
+	struct stage_buffer *filling;  /* the load's thread's */
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct stage_buffer *head, *tail; /* full buffers, oldest first */
+	int queued;
+	bool closing;                  /* no more buffers will come */
+	bool failed;                   /* a write failed: the rest is dropped */
+};
+
+static struct stage_buffer *buffer_new(void)
+{
+	struct stage_buffer *b = calloc(1, sizeof *b);
+	if (b && !(b->data = malloc(STAGE_BUFFER))) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+static void buffer_free(struct stage_buffer *b)
+{
+	if (b)
+		free(b->data);
+	free(b);
+}
+
+static void *writer_main(void *arg)
+{
+	struct trusted_stage *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->closing)
+			pthread_cond_wait(&s->changed, &s->lock);
+		struct stage_buffer *b = s->head;
+		if (!b)
+			break;
+		s->head = b->next;
+		if (!s->head)
+			s->tail = NULL;
+		s->queued--;
+		bool skip = s->failed;
+		pthread_cond_broadcast(&s->changed);
+		pthread_mutex_unlock(&s->lock);
+		bool ok = skip || PQputCopyData(s->conn, b->data, (int)b->used) == 1;
+		buffer_free(b);
+		pthread_mutex_lock(&s->lock);
+		if (!ok)
+			s->failed = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Hands the filling buffer to the writer, waiting while STAGE_QUEUED are. */
+static void hand_over(struct trusted_stage *s)
+{
+	struct stage_buffer *b = s->filling;
+	s->filling = NULL;
+	if (!b)
+		return;
+	pthread_mutex_lock(&s->lock);
+	while (s->queued >= STAGE_QUEUED && !s->failed)
+		pthread_cond_wait(&s->changed, &s->lock);
+	if (s->failed) {
+		buffer_free(b);
+	} else {
+		if (s->tail)
+			s->tail->next = b;
+		else
+			s->head = b;
+		s->tail = b;
+		s->queued++;
+		pthread_cond_broadcast(&s->changed);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns, char *msg,
+		  size_t msglen)
+{
+	if (!(s->conn = db_connect(w->app->cfg.database_url, "shopperlake-stage", msg, msglen)))
+		return false;
+	const char *params[4] = {s->source_id, s->job_id, oid, columns};
+	if (db_exec(s->conn, "BEGIN", msg, msglen) != 0)
+		return false;
+	PGresult *r = PQexecParams(s->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb)", 4, NULL,
+				   params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return false;
+	}
+	char copy[300];
+	snprintf(copy, sizeof copy, "COPY %s FROM STDIN (FORMAT binary, FREEZE)", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	r = PQexec(s->conn, copy);
+	bool copying = PQresultStatus(r) == PGRES_COPY_IN;
+	if (!copying)
+		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return copying && pthread_create(&s->writer, NULL, writer_main, s) == 0;
+}
+
+struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
+					  const char *land_table)
+{
+	char msg[256] = "cannot start", oid[24];
+	/* the LAND partition's OID, which RAW's partition keeps: it names this
+	 * attempt of the load (a retry makes a new partition) */
+	const char *lp[1] = {land_table};
+	PGresult *r = PQexecParams(w->lake, "SELECT $1::regclass::oid", 1, NULL, lp, NULL, NULL, 0);
+	bool have_oid = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (have_oid)
+		snprintf(oid, sizeof oid, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	char *columns = json_dumps(json_object_get(source, "columns"), JSON_COMPACT);
+	struct trusted_stage *s = calloc(1, sizeof *s);
+	if (s) {
+		pthread_mutex_init(&s->lock, NULL);
+		pthread_cond_init(&s->changed, NULL);
+		snprintf(s->source_id, sizeof s->source_id, "%lld",
+			 (long long)json_integer_value(json_object_get(source, "id")));
+		snprintf(s->job_id, sizeof s->job_id, "%lld", job_id);
+	}
+	if (have_oid && columns && s && start(s, w, oid, columns, msg, sizeof msg)) {
+		free(columns);
+		return s;
+	}
+	msg[strcspn(msg, "\n")] = 0;
+	log_json(LOG_WARN, "no typed copy beside LAND; TRUSTED types RAW's rows instead",
+		 json_pack("{s:I, s:s}", "job_id", (json_int_t)job_id, "reason", msg));
+	free(columns);
+	if (s) {
+		if (s->conn)
+			PQfinish(s->conn);
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->changed);
+		free(s);
+	}
+	return NULL;
+}
+
+void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
+{
+	while (s && n > 0) {
+		if (!s->filling && !(s->filling = buffer_new())) {
+			pthread_mutex_lock(&s->lock);
+			s->failed = true;
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		size_t take = STAGE_BUFFER - s->filling->used < n ? STAGE_BUFFER - s->filling->used : n;
+		memcpy(s->filling->data + s->filling->used, bytes, take);
+		s->filling->used += take;
+		bytes += take;
+		n -= take;
+		if (s->filling->used == STAGE_BUFFER)
+			hand_over(s);
+	}
+}
+
+bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
+{
+	if (!s)
+		return false;
+	if (keep)
+		hand_over(s);
+	buffer_free(s->filling);
+	pthread_mutex_lock(&s->lock);
+	if (!keep)
+		s->failed = true; /* the writer drops what is queued */
+	s->closing = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->writer, NULL);
+	keep = keep && !s->failed;
+
+	bool kept = false;
+	long long rows = -1;
+	char msg[256] = "";
+	if (PQputCopyEnd(s->conn, keep ? NULL : "the load did not keep it") == 1) {
+		PGresult *r;
+		while ((r = PQgetResult(s->conn))) {
+			if (PQresultStatus(r) == PGRES_COMMAND_OK)
+				rows = atoll(PQcmdTuples(r));
+			else if (keep && !msg[0])
+				snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+			PQclear(r);
+		}
+	}
+	char count[24];
+	snprintf(count, sizeof count, "%lld", rows);
+	const char *params[3] = {s->source_id, s->job_id, count};
+	if (keep && rows == land_rows &&
+	    db_exec_params(s->conn, "SELECT layers.trusted_stage_done($1, $2, $3)", 3, params, msg, sizeof msg) == 0 &&
+	    db_commit(s->conn, msg, sizeof msg) == 0)
+		kept = true;
+	if (keep && !kept) {
+		msg[strcspn(msg, "\n")] = 0;
+		log_json(LOG_WARN, "the typed copy beside LAND was not kept; TRUSTED types RAW's rows instead",
+			 json_pack("{s:I, s:I, s:s}", "rows", (json_int_t)rows, "land_rows", (json_int_t)land_rows,
+				   "reason", msg[0] ? msg : "row counts differ"));
+	}
+	PQfinish(s->conn); /* an open transaction ends rolled back */
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+	return kept;
+}

@@ -1,0 +1,62 @@
+/* COPY text pieces (see copy_text.h). */
+#include "jobs/sources/copy_text.h"
+
+char *copy_text_digits_before(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+char *copy_text_fixed_digits(char *p, unsigned long long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+bool copy_text_add_int(struct dynbuf *out, long long v)
+{
+	char buf[24], *end = buf + sizeof buf;
+	char *p = copy_text_digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+	if (v < 0)
+		*--p = '-';
+	return dynbuf_add(out, p, (size_t)(end - p));
+}
+
+int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n)
+{
+	size_t start = 0;
+	if (!dynbuf_reserve(out, n))
+		return COPY_TEXT_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (c == 0)
+			return COPY_TEXT_NUL;
+		if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
+			continue;
+		const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
+		if (!dynbuf_add(out, s + start, i - start) || !dynbuf_add(out, esc, 2))
+			return COPY_TEXT_NOMEM;
+		start = i + 1;
+	}
+	return dynbuf_add(out, s + start, n - start) ? COPY_TEXT_OK : COPY_TEXT_NOMEM;
+}
+
+void copy_text_civil_from_days(long long days, long long *y, int *m, int *d)
+{
+	/* H. Hinnant's civil_from_days: eras of 400 years from 0000-03-01 */
+	long long z = days + 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
