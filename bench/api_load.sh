@@ -52,7 +52,7 @@ H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: applica
 jq -c --arg url "http://127.0.0.1:$sim_port" '.[0] | .options.base_url = $url | .options.page_size = 1000' \
   sql/demo/sources_redesocial.json | curl -sf "${H[@]}" localhost:$lake_port/v1/sources -d @- >/dev/null
 job=$(curl -sf "${H[@]}" localhost:$lake_port/v1/sources/1/loads -d '{"load_type":"incremental"}' | jq .id)
-until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.5; done
+until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done
 j=$(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job)
 [[ -n ${BENCH_JOB_JSON:-} ]] && echo "$j" > "$BENCH_JOB_JSON"
 rows=$(jq -r .rows_written <<<"$j")

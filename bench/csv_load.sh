@@ -88,7 +88,7 @@ rss0=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 run_job() {
   local job
   job=$(curl -sf "${H[@]}" localhost:$http_port/v1/sources/$sid/loads -d "{\"load_type\":\"$1\"}" | jq .id)
-  until [[ $(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.5; done
+  until [[ $(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done
   job_json=$(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job)
   [[ $(jq -r .state <<<"$job_json") == JOB_STATE_DONE ]] || { echo "bench: job $job failed: $(jq -r .error <<<"$job_json")" >&2; exit 1; }
   grep '"sftp file landed"' "$log" | jq -c --argjson s "$(jq .duration_seconds <<<"$job_json")" \

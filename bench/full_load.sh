@@ -77,7 +77,7 @@ curl -sf "${H[@]}" localhost:18099/v1/sources -d "{\"system\":\"bench\",\"source
   \"database\":\"marketplace\",\"object\":\"vendas\",\"load_type\":\"full\",
   \"connection_secret\":\"env:LAKE_SECRET_BENCH_SRC_URL\",\"columns\":$columns}" >/dev/null
 job=$(curl -sf "${H[@]}" localhost:18099/v1/sources/1/loads -d '{"load_type":"full"}' | jq .id)
-until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.2; done
+until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done  # (jq costs 30 ms of CPU a poll: polling often would take the job's CPU)
 lake_json=$(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job)
 # the load proper: the extract+land step (source COPY -> LAND COPY), ms clock
 lake_s=$(jq -r '[.steps[] | select(.name == "land")][0] | [.started_at, .finished_at]

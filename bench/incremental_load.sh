@@ -46,7 +46,7 @@ for n in "${sizes[@]}"; do
   run() {
     local job j
     job=$(curl -sf "${H[@]}" localhost:$lake_port/v1/sources/1/loads -d "{\"load_type\":\"$1\"}" | jq .id)
-    until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 0.2; done
+    until [[ $(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done
     j=$(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job)
     printf "%-10s %-12s %10s %10s %12s %12s\n" "$n" "$2" "$(jq -r .rows_written <<<"$j")" \
       "$(jq -r .duration_seconds <<<"$j")" "$(step_seconds "$j" land)" "$(step_seconds "$j" trusted)"

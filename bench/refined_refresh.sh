@@ -61,7 +61,7 @@ pipeline() { # name -> run id, after the run ended
   local id state
   id=$(curl -sf "${H[@]}" -X POST localhost:$lake_port/v1/pipelines/$1/runs | jq .id)
   until [[ $(state=$(curl -sf "${H[@]}" localhost:$lake_port/v1/pipelines/$1/runs/$id | jq -r .state); echo "$state") =~ DONE|FAILED|CANCELLED ]]; do
-    sleep 0.2
+    sleep 1
   done
   state=$(curl -sf "${H[@]}" localhost:$lake_port/v1/pipelines/$1/runs/$id | jq -r .state)
   [[ $state == JOB_STATE_DONE ]] || { echo "pipeline $1 run $id: $state" >&2; exit 1; }

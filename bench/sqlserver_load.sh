@@ -99,7 +99,7 @@ register() { # system load_type offset_mode
 # runs a load; prints "land_seconds job_seconds rows"
 run_load() { # source_id load_type
   local job; job=$(api /v1/sources/$1/loads -d "{\"load_type\":\"$2\"}" | jq .id)
-  until [[ $(api /v1/jobs/$job | jq -r .state) =~ DONE|FAILED|CANCELLED ]]; do sleep 0.2; done
+  until [[ $(api /v1/jobs/$job | jq -r .state) =~ DONE|FAILED|CANCELLED ]]; do sleep 1; done
   api /v1/jobs/$job | jq -r '
     def secs: capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)") | (.h|tonumber)*3600 + (.m|tonumber)*60 + (.s|tonumber);
     if .state != "JOB_STATE_DONE" then "FAILED: \(.error)" | halt_error else . end

@@ -1,105 +1,20 @@
-/* The typed table built beside LAND (see trusted_stage.h). The stage's COPY
- * is written by a thread of its own: the load's thread hands it full
- * buffers and goes on feeding LAND, so neither backend waits for the other
- * (with one thread writing both, each blocked write stalled the two). */
+/* The typed table built beside LAND (see trusted_stage.h). Its COPY is
+ * written by a thread of its own (lib/copy_writer.h), so the load's thread
+ * goes on feeding LAND while the stage's backend takes its rows. */
 #include "jobs/layers/trusted_stage.h"
+#include "lib/copy_writer.h"
 #include "lib/db.h"
 #include "lib/log.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STAGE_BUFFER (256 * 1024)
-#define STAGE_QUEUED 4 /* full buffers waiting, at most: the memory bound */
-
-struct stage_buffer {
-	char *data;
-	size_t used;
-	struct stage_buffer *next;
-};
-
 struct trusted_stage {
 	PGconn *conn;
 	char source_id[24], job_id[24];
-	struct stage_buffer *filling;  /* the load's thread's */
-	pthread_t writer;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct stage_buffer *head, *tail; /* full buffers, oldest first */
-	int queued;
-	bool closing;                  /* no more buffers will come */
-	bool failed;                   /* a write failed: the rest is dropped */
+	struct copy_writer *writer;
 };
-
-static struct stage_buffer *buffer_new(void)
-{
-	struct stage_buffer *b = calloc(1, sizeof *b);
-	if (b && !(b->data = malloc(STAGE_BUFFER))) {
-		free(b);
-		b = NULL;
-	}
-	return b;
-}
-
-static void buffer_free(struct stage_buffer *b)
-{
-	if (b)
-		free(b->data);
-	free(b);
-}
-
-static void *writer_main(void *arg)
-{
-	struct trusted_stage *s = arg;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->head && !s->closing)
-			pthread_cond_wait(&s->changed, &s->lock);
-		struct stage_buffer *b = s->head;
-		if (!b)
-			break;
-		s->head = b->next;
-		if (!s->head)
-			s->tail = NULL;
-		s->queued--;
-		bool skip = s->failed;
-		pthread_cond_broadcast(&s->changed);
-		pthread_mutex_unlock(&s->lock);
-		bool ok = skip || PQputCopyData(s->conn, b->data, (int)b->used) == 1;
-		buffer_free(b);
-		pthread_mutex_lock(&s->lock);
-		if (!ok)
-			s->failed = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-/* Hands the filling buffer to the writer, waiting while STAGE_QUEUED are. */
-static void hand_over(struct trusted_stage *s)
-{
-	struct stage_buffer *b = s->filling;
-	s->filling = NULL;
-	if (!b)
-		return;
-	pthread_mutex_lock(&s->lock);
-	while (s->queued >= STAGE_QUEUED && !s->failed)
-		pthread_cond_wait(&s->changed, &s->lock);
-	if (s->failed) {
-		buffer_free(b);
-	} else {
-		if (s->tail)
-			s->tail->next = b;
-		else
-			s->head = b;
-		s->tail = b;
-		s->queued++;
-		pthread_cond_broadcast(&s->changed);
-	}
-	pthread_mutex_unlock(&s->lock);
-}
 
 static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns, char *msg,
 		  size_t msglen)
@@ -124,7 +39,7 @@ static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oi
 	if (!copying)
 		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
-	return copying && pthread_create(&s->writer, NULL, writer_main, s) == 0;
+	return copying && (s->writer = copy_writer_start(s->conn)) != NULL;
 }
 
 struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
@@ -142,8 +57,6 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 	char *columns = json_dumps(json_object_get(source, "columns"), JSON_COMPACT);
 	struct trusted_stage *s = calloc(1, sizeof *s);
 	if (s) {
-		pthread_mutex_init(&s->lock, NULL);
-		pthread_cond_init(&s->changed, NULL);
 		snprintf(s->source_id, sizeof s->source_id, "%lld",
 			 (long long)json_integer_value(json_object_get(source, "id")));
 		snprintf(s->job_id, sizeof s->job_id, "%lld", job_id);
@@ -159,8 +72,6 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 	if (s) {
 		if (s->conn)
 			PQfinish(s->conn);
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->changed);
 		free(s);
 	}
 	return NULL;
@@ -168,38 +79,15 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 
 void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
 {
-	while (s && n > 0) {
-		if (!s->filling && !(s->filling = buffer_new())) {
-			pthread_mutex_lock(&s->lock);
-			s->failed = true;
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-		size_t take = STAGE_BUFFER - s->filling->used < n ? STAGE_BUFFER - s->filling->used : n;
-		memcpy(s->filling->data + s->filling->used, bytes, take);
-		s->filling->used += take;
-		bytes += take;
-		n -= take;
-		if (s->filling->used == STAGE_BUFFER)
-			hand_over(s);
-	}
+	if (s)
+		copy_writer_put(s->writer, bytes, n);
 }
 
 bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
 {
 	if (!s)
 		return false;
-	if (keep)
-		hand_over(s);
-	buffer_free(s->filling);
-	pthread_mutex_lock(&s->lock);
-	if (!keep)
-		s->failed = true; /* the writer drops what is queued */
-	s->closing = true;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->writer, NULL);
-	keep = keep && !s->failed;
+	keep = copy_writer_finish(s->writer, !keep) && keep;
 
 	bool kept = false;
 	long long rows = -1;
@@ -228,8 +116,6 @@ bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
 				   "reason", msg[0] ? msg : "row counts differ"));
 	}
 	PQfinish(s->conn); /* an open transaction ends rolled back */
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->changed);
 	free(s);
 	return kept;
 }
