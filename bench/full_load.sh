@@ -34,8 +34,9 @@ cols="id, produto_id, loja_id, cliente_id, promocao_id, data_venda, quantidade, 
 columns=$(jq -c '.[] | select(.object == "vendas") | .columns' sql/demo/sources.json)
 typed=$(jq -r 'map("\(.name) \(.type)") | join(", ")' <<<"$columns")
 
+# Each tool starts from a checkpoint, so none pays for the WAL another one wrote.
 fresh_lake() {
-  psql -XAtq "$sup" -c "drop database if exists $1 with (force)" -c "create database $1 owner lake"
+  psql -XAtq "$sup" -c "drop database if exists $1 with (force)" -c "create database $1 owner lake" -c "checkpoint"
 }
 now() { date +%s.%N; }
 
