@@ -5,6 +5,8 @@
 --   RAW: a day's partition goes when the day ended more than
 --     options.retention.raw ago (default 365 days) and every row in it was
 --     merged;
+--   a typed copy left beside LAND by a snapshot (layers.trusted_stage) goes
+--     when its job has ended;
 --   job history: jobs that ended more than `job_history_days` ago (0 = keep)
 --     are deleted with their log lines (a schedule run keeps its record;
 --     each source keeps its latest job).
@@ -72,6 +74,21 @@ BEGIN
                 END;
             END LOOP;
         END IF;
+    END LOOP;
+    -- typed copies a snapshot left beside LAND (layers.trusted_stage_create)
+    -- and no merge took or dropped: their job has ended, or is gone
+    FOR p IN SELECT c.oid::regclass::text AS rel, substring(c.relname FROM '-j([0-9]+)$')::bigint AS job_id
+               FROM pg_class c
+              WHERE c.relnamespace = 'land'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'stage-s%-j%'
+    LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM control.jobs j WHERE j.id = p.job_id
+                                 AND j.state NOT IN ('JOB_STATE_DONE', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'));
+        BEGIN
+            EXECUTE format('DROP TABLE %s', p.rel);
+            dropped := dropped || jsonb_build_object('layer', 'land', 'partition', p.rel, 'job_id', p.job_id);
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
     END LOOP;
     IF job_history_days > 0 THEN
         DELETE FROM control.jobs j

@@ -197,6 +197,12 @@ describe('a PostgreSQL snapshot read in binary', () => {
                     DO $$ BEGIN EXECUTE format('COMMENT ON TABLE land."stage-s${bin.id}-j${binJob.id}" IS %L',
                       jsonb_build_object('land', ${oid}, 'columns', current_setting('x.c'), 'rows', 1)); END $$`);
     assert.equal(await lake.sql(`SELECT layers.trusted_stage(${bin.id}, ${binJob.id})::text`), `land."stage-s${bin.id}-j${binJob.id}"`);
-    await lake.sql(`DROP TABLE land."stage-s${bin.id}-j${binJob.id}"`);
+    // one no merge will ever look at (its job has ended): retention drops it, and only it
+    await lake.sql(`CREATE TABLE land."stage-s${txt.id}-j${txtJob.id}" (id bigint)`);
+    const kept = await lake.sql(`SELECT layers.retention(now(), 0)->'dropped'`);
+    assert.match(kept, new RegExp(`stage-s${bin.id}-j${binJob.id}`));
+    assert.match(kept, new RegExp(`stage-s${txt.id}-j${txtJob.id}`));
+    assert.equal(await stages(), '0');
+    assert.equal(await lake.sql(`SELECT count(*) FROM raw.bin_tipos`), String(3010 + 2961), 'RAW keeps its rows');
   });
 });
