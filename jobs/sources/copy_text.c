@@ -47,6 +47,36 @@ int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n)
 	return dynbuf_add(out, s + start, n - start) ? COPY_TEXT_OK : COPY_TEXT_NOMEM;
 }
 
+char *copy_text_put_field(char *o, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		switch (c) {
+		case 0:
+			return NULL;
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = '\\';
+			*o++ = 'r';
+			break;
+		default:
+			*o++ = (char)c;
+		}
+	}
+	return o;
+}
+
 void copy_text_civil_from_days(long long days, long long *y, int *m, int *d)
 {
 	/* H. Hinnant's civil_from_days: eras of 400 years from 0000-03-01 */

@@ -23,6 +23,10 @@ enum { COPY_TEXT_OK = 0, COPY_TEXT_NOMEM = -1, COPY_TEXT_NUL = -2 };
  * COPY_TEXT_NUL when s holds a NUL byte (no PostgreSQL text can). */
 int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n);
 
+/* The same written at o, which has room for 2 * n bytes; returns the end,
+ * or NULL when s holds a NUL byte. */
+char *copy_text_put_field(char *o, const unsigned char *s, size_t n);
+
 /* The proleptic Gregorian date `days` after 1970-01-01 (negative: before;
  * year 0 is 1 BC). */
 void copy_text_civil_from_days(long long days, long long *y, int *m, int *d);

@@ -58,41 +58,72 @@ long pgbin_header_len(const unsigned char *p, size_t n)
 	return (long)(19 + ext);
 }
 
-static int add(struct dynbuf *out, const char *s, size_t n)
-{
-	return dynbuf_add(out, s, n) ? PGBIN_OK : PGBIN_NOMEM;
-}
-
 static char *put(char *o, const char *s, size_t n)
 {
 	memcpy(o, s, n);
 	return o + n;
 }
 
+static char *put_int(char *o, long long v)
+{
+	char buf[24], *end = buf + sizeof buf;
+	char *b = copy_text_digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+	if (v < 0)
+		*--b = '-';
+	return put(o, b, (size_t)(end - b));
+}
+
+/* The most text a field can become, or 0 when its bytes cannot be a value
+ * of its type. Numerics are checked whole here (digits, sign, lengths). */
+static size_t field_bound(int type, const unsigned char *p, size_t len)
+{
+	static const size_t fixed[] = {[PGBIN_BOOL] = 1, [PGBIN_INT2] = 2, [PGBIN_INT4] = 4, [PGBIN_INT8] = 8,
+				       [PGBIN_DATE] = 4, [PGBIN_TIMESTAMP] = 8, [PGBIN_TIMESTAMPTZ] = 8,
+				       [PGBIN_UUID] = 16};
+	if (type < 0 || type > PGBIN_UUID || (fixed[type] && len != fixed[type]))
+		return 0;
+	switch (type) {
+	case PGBIN_BOOL:
+		return p[0] <= 1;
+	case PGBIN_INT2: case PGBIN_INT4: case PGBIN_INT8:
+		return 20;
+	case PGBIN_JSONB:
+		return len >= 1 && p[0] == 1 ? 2 * len + 1 : 0;
+	case PGBIN_TEXT:
+		return 2 * len + 1;
+	case PGBIN_DATE: case PGBIN_TIMESTAMP: case PGBIN_TIMESTAMPTZ:
+		return 48;
+	case PGBIN_UUID:
+		return 36;
+	default: /* numeric */
+		if (len < 8)
+			return 0;
+		int ndigits = (int16_t)get16(p), weight = (int16_t)get16(p + 2);
+		uint16_t sign = get16(p + 4), dscale = get16(p + 6);
+		if (sign == 0xC000 || sign == 0xD000 || sign == 0xF000)
+			return len == 8 ? 9 : 0;
+		if ((sign != 0 && sign != 0x4000) || ndigits < 0 || len != 8 + 2 * (size_t)ndigits || dscale > 0x3FFF)
+			return 0;
+		for (int i = 0; i < ndigits; i++)
+			if (get16(p + 8 + 2 * i) > 9999)
+				return 0;
+		return 2 + 4 * (size_t)(weight > 0 ? weight + 1 : 1) + 1 + dscale + 4;
+	}
+}
+
 /* numeric_out: the integer part without leading zeros ("0" when there is
  * none), then exactly dscale fraction digits. */
-static int add_numeric(struct dynbuf *out, const unsigned char *p, size_t len)
+static char *put_numeric(char *o, const unsigned char *p)
 {
-	if (len < 8)
-		return PGBIN_BAD;
 	int ndigits = (int16_t)get16(p), weight = (int16_t)get16(p + 2);
 	uint16_t sign = get16(p + 4), dscale = get16(p + 6);
 	if (sign == 0xC000)
-		return add(out, "NaN", 3);
+		return put(o, "NaN", 3);
 	if (sign == 0xD000)
-		return add(out, "Infinity", 8);
+		return put(o, "Infinity", 8);
 	if (sign == 0xF000)
-		return add(out, "-Infinity", 9);
-	if ((sign != 0 && sign != 0x4000) || ndigits < 0 || len != 8 + 2 * (size_t)ndigits || dscale > 0x3FFF)
-		return PGBIN_BAD;
+		return put(o, "-Infinity", 9);
 	const unsigned char *digits = p + 8;
-	for (int i = 0; i < ndigits; i++)
-		if (get16(digits + 2 * i) > 9999)
-			return PGBIN_BAD;
-	size_t most = 2 + 4 * (size_t)(weight > 0 ? weight + 1 : 1) + 1 + dscale + 4;
-	if (!dynbuf_reserve(out, most))
-		return PGBIN_NOMEM;
-	char *start = out->data + out->len, *o = start;
 	if (sign == 0x4000)
 		*o++ = '-';
 	if (weight < 0) {
@@ -100,12 +131,7 @@ static int add_numeric(struct dynbuf *out, const unsigned char *p, size_t len)
 	} else {
 		for (int d = 0; d <= weight; d++) {
 			unsigned dig = d < ndigits ? get16(digits + 2 * d) : 0;
-			if (d == 0) {
-				char buf[8], *end = buf + sizeof buf, *b = copy_text_digits_before(end, dig);
-				o = put(o, b, (size_t)(end - b));
-			} else {
-				o = copy_text_fixed_digits(o, dig, 4);
-			}
+			o = d == 0 ? put_int(o, dig) : copy_text_fixed_digits(o, dig, 4);
 		}
 	}
 	if (dscale > 0) {
@@ -117,9 +143,7 @@ static int add_numeric(struct dynbuf *out, const unsigned char *p, size_t len)
 		}
 		o = frac + dscale;
 	}
-	out->len += (size_t)(o - start);
-	out->data[out->len] = 0;
-	return PGBIN_OK;
+	return o;
 }
 
 /* YYYY-MM-DD (at least four year digits), the caller adds " BC" */
@@ -130,47 +154,38 @@ static char *date_text(char *o, long long days1970, bool *bc)
 	copy_text_civil_from_days(days1970, &y, &m, &d);
 	*bc = y <= 0;
 	unsigned long long year = (unsigned long long)(y > 0 ? y : 1 - y);
-	if (year > 9999) {
-		char buf[24], *end = buf + sizeof buf, *b = copy_text_digits_before(end, year);
-		o = put(o, b, (size_t)(end - b));
-	} else {
-		o = copy_text_fixed_digits(o, year, 4);
-	}
+	o = year > 9999 ? put_int(o, (long long)year) : copy_text_fixed_digits(o, year, 4);
 	*o++ = '-';
 	o = copy_text_fixed_digits(o, (unsigned)m, 2);
 	*o++ = '-';
 	return copy_text_fixed_digits(o, (unsigned)d, 2);
 }
 
-static int add_date(struct dynbuf *out, int32_t v)
+static char *put_date(char *o, int32_t v)
 {
 	if (v == INT32_MIN)
-		return add(out, "-infinity", 9);
+		return put(o, "-infinity", 9);
 	if (v == INT32_MAX)
-		return add(out, "infinity", 8);
-	char text[40], *o;
+		return put(o, "infinity", 8);
 	bool bc;
-	o = date_text(text, v + EPOCH_2000_DAYS, &bc);
-	if (bc)
-		o = put(o, " BC", 3);
-	return add(out, text, (size_t)(o - text));
+	o = date_text(o, v + EPOCH_2000_DAYS, &bc);
+	return bc ? put(o, " BC", 3) : o;
 }
 
 /* YYYY-MM-DD HH:MM:SS[.ffffff, trailing zeros cut][+00][ BC] */
-static int add_timestamp(struct dynbuf *out, int64_t v, bool tz)
+static char *put_timestamp(char *o, int64_t v, bool tz)
 {
 	if (v == INT64_MIN)
-		return add(out, "-infinity", 9);
+		return put(o, "-infinity", 9);
 	if (v == INT64_MAX)
-		return add(out, "infinity", 8);
+		return put(o, "infinity", 8);
 	long long days = v / USECS_PER_DAY, usec = v % USECS_PER_DAY;
 	if (usec < 0) {
 		usec += USECS_PER_DAY;
 		days--;
 	}
-	char text[64], *o;
 	bool bc;
-	o = date_text(text, days + EPOCH_2000_DAYS, &bc);
+	o = date_text(o, days + EPOCH_2000_DAYS, &bc);
 	long long secs = usec / 1000000, frac = usec % 1000000;
 	*o++ = ' ';
 	o = copy_text_fixed_digits(o, (unsigned long long)(secs / 3600), 2);
@@ -186,59 +201,48 @@ static int add_timestamp(struct dynbuf *out, int64_t v, bool tz)
 	}
 	if (tz)
 		o = put(o, "+00", 3);
-	if (bc)
-		o = put(o, " BC", 3);
-	return add(out, text, (size_t)(o - text));
+	return bc ? put(o, " BC", 3) : o;
 }
 
-static int add_uuid(struct dynbuf *out, const unsigned char *u)
+static char *put_uuid(char *o, const unsigned char *u)
 {
 	static const char hex[] = "0123456789abcdef";
-	char text[36];
-	int o = 0;
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
-			text[o++] = '-';
-		text[o++] = hex[u[i] >> 4];
-		text[o++] = hex[u[i] & 15];
+			*o++ = '-';
+		*o++ = hex[u[i] >> 4];
+		*o++ = hex[u[i] & 15];
 	}
-	return add(out, text, sizeof text);
+	return o;
 }
 
-static int add_field(struct dynbuf *out, int type, const unsigned char *p, size_t len)
+/* Writes one field checked by field_bound; NULL when text holds a NUL. */
+static char *put_field(char *o, int type, const unsigned char *p, size_t len)
 {
-	static const size_t fixed[] = {[PGBIN_BOOL] = 1, [PGBIN_INT2] = 2, [PGBIN_INT4] = 4, [PGBIN_INT8] = 8,
-				       [PGBIN_DATE] = 4, [PGBIN_TIMESTAMP] = 8, [PGBIN_TIMESTAMPTZ] = 8,
-				       [PGBIN_UUID] = 16};
-	if (type < 0 || type > PGBIN_UUID || (fixed[type] && len != fixed[type]))
-		return PGBIN_BAD;
-	int rc;
 	switch (type) {
 	case PGBIN_BOOL:
-		return p[0] > 1 ? PGBIN_BAD : add(out, p[0] ? "t" : "f", 1);
+		*o++ = p[0] ? 't' : 'f';
+		return o;
 	case PGBIN_INT2:
-		return copy_text_add_int(out, (int16_t)get16(p)) ? PGBIN_OK : PGBIN_NOMEM;
+		return put_int(o, (int16_t)get16(p));
 	case PGBIN_INT4:
-		return copy_text_add_int(out, (int32_t)get32(p)) ? PGBIN_OK : PGBIN_NOMEM;
+		return put_int(o, (int32_t)get32(p));
 	case PGBIN_INT8:
-		return copy_text_add_int(out, (int64_t)get64(p)) ? PGBIN_OK : PGBIN_NOMEM;
+		return put_int(o, (int64_t)get64(p));
 	case PGBIN_JSONB:
-		if (len < 1 || p[0] != 1)
-			return PGBIN_BAD;
 		p++, len--;
 		/* fall through */
 	case PGBIN_TEXT:
-		rc = copy_text_add_field(out, p, len);
-		return rc == COPY_TEXT_OK ? PGBIN_OK : rc == COPY_TEXT_NUL ? PGBIN_BAD : PGBIN_NOMEM;
+		return copy_text_put_field(o, p, len);
 	case PGBIN_NUMERIC:
-		return add_numeric(out, p, len);
+		return put_numeric(o, p);
 	case PGBIN_DATE:
-		return add_date(out, (int32_t)get32(p));
+		return put_date(o, (int32_t)get32(p));
 	case PGBIN_TIMESTAMP:
 	case PGBIN_TIMESTAMPTZ:
-		return add_timestamp(out, (int64_t)get64(p), type == PGBIN_TIMESTAMPTZ);
+		return put_timestamp(o, (int64_t)get64(p), type == PGBIN_TIMESTAMPTZ);
 	default:
-		return add_uuid(out, p);
+		return put_uuid(o, p);
 	}
 }
 
@@ -256,26 +260,46 @@ int pgbin_tuple_text(struct dynbuf *out, const unsigned char *p, size_t n, const
 	}
 	if (fields != ncols)
 		return PGBIN_BAD;
-	size_t o = 2;
+	/* first the lengths and bounds, so the text is written in one go */
+	size_t o = 2, most = (size_t)ncols;
 	for (int i = 0; i < ncols; i++) {
 		if (n - o < 4)
 			return PGBIN_BAD;
 		int32_t len = (int32_t)get32(p + o);
 		o += 4;
-		if (i > 0 && !dynbuf_addc(out, '\t'))
-			return PGBIN_NOMEM;
 		if (len == -1) {
-			if (!dynbuf_add(out, "\\N", 2))
-				return PGBIN_NOMEM;
+			most += 2;
 			continue;
 		}
 		if (len < 0 || (size_t)len > n - o)
 			return PGBIN_BAD;
-		int rc = add_field(out, types[i], p + o, (size_t)len);
-		if (rc != PGBIN_OK)
-			return rc;
+		size_t bound = field_bound(types[i], p + o, (size_t)len);
+		if (bound == 0)
+			return PGBIN_BAD;
+		most += bound;
 		o += (size_t)len;
 	}
 	*used = o;
+	if (!dynbuf_reserve(out, most))
+		return PGBIN_NOMEM;
+	char *start = out->data + out->len, *w = start;
+	o = 2;
+	for (int i = 0; i < ncols; i++) {
+		int32_t len = (int32_t)get32(p + o);
+		o += 4;
+		if (i > 0)
+			*w++ = '\t';
+		if (len == -1) {
+			w = put(w, "\\N", 2);
+			continue;
+		}
+		if (!(w = put_field(w, types[i], p + o, (size_t)len))) {
+			out->data[out->len] = 0; /* the buffer as it was */
+			return PGBIN_BAD;        /* a NUL in text: no PostgreSQL text has one */
+		}
+		o += (size_t)len;
+	}
+	out->len += (size_t)(w - start);
+	out->data[out->len] = 0;
 	return PGBIN_OK;
 }

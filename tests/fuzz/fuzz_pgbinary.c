@@ -9,8 +9,7 @@
  *  - a tuple accepted consumes at least its field count and no more than
  *    it was given, and its text is one line: exactly ncols - 1 tabs, no
  *    newline, CR or NUL (escapes keep them out);
- *  - a refused tuple never makes the reader go on (no partial row is
- *    counted).
+ *  - a refused tuple leaves the output as it was (no partial row).
  * A violated invariant aborts, which libFuzzer reports as a crash. */
 #include "tests/fuzz/fuzz.h"
 #include "jobs/sources/postgresql_binary.h"
@@ -40,9 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t used = 0;
 		int end = 0;
 		b.len = 0;
+		if (b.data)
+			b.data[0] = 0;
 		int rc = pgbin_tuple_text(&b, p + o, n - o, types, ncols, &used, &end);
-		if (rc != PGBIN_OK)
+		if (rc != PGBIN_OK) {
+			CHECK(b.len == 0 && (!b.data || b.data[0] == 0)); /* a refused tuple leaves nothing */
 			break;
+		}
 		CHECK(used >= 2 && used <= n - o);
 		o += used;
 		if (end)
