@@ -33,7 +33,8 @@ export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 SHOPPERLAKE_LOG_LEVE
 export LAKE_SECRET_REDESOCIAL_CLIENT=redesocial-client:redesocial-secret SHOPPERLAKE_BUCKET_DIR=$PWD/var/bench-bucket
 rm -rf var/bench-bucket
 build-release/shopperlake & pid=$!
-trap 'kill $pid $sim 2>/dev/null' EXIT
+# the lake database goes at the end: autovacuum freezing its rows would slow whatever runs next
+trap 'kill $pid $sim 2>/dev/null; wait $pid 2>/dev/null; psql -XAtq "$sup" -c "drop database if exists bench_api with (force)"' EXIT
 for _ in $(seq 50); do curl -sf localhost:$lake_port/readyz >/dev/null && curl -sf localhost:$sim_port/_control/stats >/dev/null && break; sleep 0.2; done
 
 # the anchor: page through everything with curl alone

@@ -148,7 +148,8 @@ lake_rows=$(jq -r .rows <<<"$landed")
 sftp_s=$(jq -rs 'map(.download_ms + .land_ms) | min / 1000' <<<"$landed $again")
 land_s=$(jq -r '.land_ms / 1000' <<<"$again")
 kill $pid; wait $pid 2>/dev/null || true
-trap 'tests/fixtures/sftp/sshd.sh stop "$sftp"' EXIT
+# the lake database goes at the end: autovacuum freezing its rows would slow whatever runs next
+trap 'tests/fixtures/sftp/sshd.sh stop "$sftp"; psql -XAtq "$sup" -c "drop database if exists bench_csv with (force)"' EXIT
 
 rate() { echo "$1 / $2" | bc -l; }
 printf "\nCSV -> LAND, %s rows, %s MB (source, lake and sshd on one machine, %s CPUs)\n" "$rows" "$((bytes / 1024 / 1024))" "$(nproc)"

@@ -77,7 +77,8 @@ fresh_lake bench_lake
 export SHOPPERLAKE_DATABASE_URL=$(scripts/pg url $dir bench_lake) SHOPPERLAKE_PORT=18099 SHOPPERLAKE_WORKERS=1
 export SHOPPERLAKE_ADMIN_TOKEN=bench-admin-token-0123456789 LAKE_SECRET_BENCH_SRC_URL=$src SHOPPERLAKE_LOG_LEVEL=warn
 build-release/shopperlake & pid=$!
-trap 'kill $pid 2>/dev/null' EXIT
+# (our database too, at the end: autovacuum freezing it would slow whatever runs next)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; psql -XAtq "$sup" -c "drop database if exists bench_lake with (force)"' EXIT
 for _ in $(seq 50); do curl -sf localhost:18099/readyz >/dev/null && break; sleep 0.2; done
 H=(-H "Authorization: Bearer $SHOPPERLAKE_ADMIN_TOKEN" -H 'Content-Type: application/json')
 curl -sf "${H[@]}" localhost:18099/v1/sources -d "{\"system\":\"bench\",\"source_type\":\"postgresql\",
