@@ -48,7 +48,8 @@ BEGIN
 
     DROP TABLE IF EXISTS pg_temp.capture_old;
     SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source;
-    IF p_phase = 'whole' OR last_job IS NULL OR to_regclass(format('trusted.%I', t)) IS NULL
+    -- (0: the TRUSTED step made the source's row, no merge has run yet)
+    IF p_phase = 'whole' OR coalesce(last_job, 0) = 0 OR to_regclass(format('trusted.%I', t)) IS NULL
        OR to_regclass(format('raw.%I', t)) IS NULL THEN
         IF p_phase = 'whole' OR to_regclass(format('raw.%I', t)) IS NOT NULL THEN
             INSERT INTO control.trusted_changes (table_name, whole) VALUES (t, true);
