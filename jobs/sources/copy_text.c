@@ -1,6 +1,8 @@
 /* COPY text pieces (see copy_text.h). */
 #include "jobs/sources/copy_text.h"
 
+#include <string.h>
+
 char *copy_text_digits_before(char *end, unsigned long long v)
 {
 	do {
@@ -17,34 +19,6 @@ char *copy_text_fixed_digits(char *p, unsigned long long v, int width)
 		v /= 10;
 	}
 	return p + width;
-}
-
-bool copy_text_add_int(struct dynbuf *out, long long v)
-{
-	char buf[24], *end = buf + sizeof buf;
-	char *p = copy_text_digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-	if (v < 0)
-		*--p = '-';
-	return dynbuf_add(out, p, (size_t)(end - p));
-}
-
-int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n)
-{
-	size_t start = 0;
-	if (!dynbuf_reserve(out, n))
-		return COPY_TEXT_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		if (c == 0)
-			return COPY_TEXT_NUL;
-		if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
-			continue;
-		const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
-		if (!dynbuf_add(out, s + start, i - start) || !dynbuf_add(out, esc, 2))
-			return COPY_TEXT_NOMEM;
-		start = i + 1;
-	}
-	return dynbuf_add(out, s + start, n - start) ? COPY_TEXT_OK : COPY_TEXT_NOMEM;
 }
 
 char *copy_text_put_field(char *o, const unsigned char *s, size_t n)
@@ -75,6 +49,39 @@ char *copy_text_put_field(char *o, const unsigned char *s, size_t n)
 		}
 	}
 	return o;
+}
+
+char *copy_text_put_int(char *o, long long v)
+{
+	char buf[24], *end = buf + sizeof buf;
+	char *b = copy_text_digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+	if (v < 0)
+		*--b = '-';
+	memcpy(o, b, (size_t)(end - b));
+	return o + (end - b);
+}
+
+bool copy_text_add_int(struct dynbuf *out, long long v)
+{
+	if (!dynbuf_reserve(out, 20))
+		return false;
+	out->len = (size_t)(copy_text_put_int(out->data + out->len, v) - out->data);
+	out->data[out->len] = 0;
+	return true;
+}
+
+int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n)
+{
+	if (!dynbuf_reserve(out, 2 * n))
+		return COPY_TEXT_NOMEM;
+	char *end = copy_text_put_field(out->data + out->len, s, n);
+	if (!end) {
+		out->data[out->len] = 0; /* the buffer as it was */
+		return COPY_TEXT_NUL;
+	}
+	out->len = (size_t)(end - out->data);
+	out->data[out->len] = 0;
+	return COPY_TEXT_OK;
 }
 
 void copy_text_civil_from_days(long long days, long long *y, int *m, int *d)

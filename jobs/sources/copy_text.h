@@ -15,12 +15,15 @@
 char *copy_text_digits_before(char *end, unsigned long long v);
 /* `width` digits of v, zero-padded, at p; returns p + width. */
 char *copy_text_fixed_digits(char *p, unsigned long long v, int width);
+/* v in decimal at o (room for 20 bytes); returns the end. */
+char *copy_text_put_int(char *o, long long v);
 /* Appends v in decimal; false when the buffer failed. */
 bool copy_text_add_int(struct dynbuf *out, long long v);
 
 enum { COPY_TEXT_OK = 0, COPY_TEXT_NOMEM = -1, COPY_TEXT_NUL = -2 };
 /* Appends s as one COPY text field: backslash, tab, newline and CR escaped.
- * COPY_TEXT_NUL when s holds a NUL byte (no PostgreSQL text can). */
+ * COPY_TEXT_NUL when s holds a NUL byte (no PostgreSQL text can); the
+ * buffer is then as it was. */
 int copy_text_add_field(struct dynbuf *out, const unsigned char *s, size_t n);
 
 /* The same written at o, which has room for 2 * n bytes; returns the end,

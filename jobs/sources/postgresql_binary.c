@@ -64,15 +64,6 @@ static char *put(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-static char *put_int(char *o, long long v)
-{
-	char buf[24], *end = buf + sizeof buf;
-	char *b = copy_text_digits_before(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-	if (v < 0)
-		*--b = '-';
-	return put(o, b, (size_t)(end - b));
-}
-
 /* The most text a field can become, or 0 when its bytes cannot be a value
  * of its type. Numerics are checked whole here (digits, sign, lengths). */
 static size_t field_bound(int type, const unsigned char *p, size_t len)
@@ -131,7 +122,7 @@ static char *put_numeric(char *o, const unsigned char *p)
 	} else {
 		for (int d = 0; d <= weight; d++) {
 			unsigned dig = d < ndigits ? get16(digits + 2 * d) : 0;
-			o = d == 0 ? put_int(o, dig) : copy_text_fixed_digits(o, dig, 4);
+			o = d == 0 ? copy_text_put_int(o, dig) : copy_text_fixed_digits(o, dig, 4);
 		}
 	}
 	if (dscale > 0) {
@@ -154,7 +145,7 @@ static char *date_text(char *o, long long days1970, bool *bc)
 	copy_text_civil_from_days(days1970, &y, &m, &d);
 	*bc = y <= 0;
 	unsigned long long year = (unsigned long long)(y > 0 ? y : 1 - y);
-	o = year > 9999 ? put_int(o, (long long)year) : copy_text_fixed_digits(o, year, 4);
+	o = year > 9999 ? copy_text_put_int(o, (long long)year) : copy_text_fixed_digits(o, year, 4);
 	*o++ = '-';
 	o = copy_text_fixed_digits(o, (unsigned)m, 2);
 	*o++ = '-';
@@ -224,11 +215,11 @@ static char *put_field(char *o, int type, const unsigned char *p, size_t len)
 		*o++ = p[0] ? 't' : 'f';
 		return o;
 	case PGBIN_INT2:
-		return put_int(o, (int16_t)get16(p));
+		return copy_text_put_int(o, (int16_t)get16(p));
 	case PGBIN_INT4:
-		return put_int(o, (int32_t)get32(p));
+		return copy_text_put_int(o, (int32_t)get32(p));
 	case PGBIN_INT8:
-		return put_int(o, (int64_t)get64(p));
+		return copy_text_put_int(o, (int64_t)get64(p));
 	case PGBIN_JSONB:
 		p++, len--;
 		/* fall through */
