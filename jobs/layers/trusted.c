@@ -95,12 +95,8 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	/* One TRUSTED step of a source at a time, from its first statement:
 	 * two (a job taken back while its first worker still merges) would both
 	 * make the tables of a first load at once, and take the rows before
-	 * the merge from a table the other is changing. The source's row of
-	 * control.layer_state is the lock (the merge takes it again). */
-	if (db_exec_params(w->lake, "INSERT INTO control.layer_state (source_id) VALUES ($1) ON CONFLICT DO NOTHING",
-			   1, params, msg, sizeof msg) != 0 ||
-	    db_exec_params(w->lake, "SELECT 1 FROM control.layer_state WHERE source_id = $1 FOR UPDATE", 1, params, msg,
-			   sizeof msg) != 0) {
+	 * the merge from a table the other is changing. */
+	if (db_exec_params(w->lake, "SELECT layers.layer_state_lock($1)", 1, params, msg, sizeof msg) != 0) {
 		load_fail(err, job_lake_outcome(w), "trusted: %s", msg);
 		goto out;
 	}

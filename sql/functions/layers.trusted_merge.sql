@@ -96,8 +96,7 @@ BEGIN
       FROM jsonb_array_elements(s.columns) WITH ORDINALITY AS e(x, i)
       LEFT JOIN pg_attribute a ON a.attrelid = format('raw.%I', t)::regclass AND a.attname = x->>'name' AND NOT a.attisdropped
      WHERE (x->>'key')::boolean;
-    INSERT INTO control.layer_state (source_id) VALUES (p_source) ON CONFLICT DO NOTHING;
-    SELECT merged_through_job INTO last_job FROM control.layer_state WHERE source_id = p_source FOR UPDATE;
+    last_job := layers.layer_state_lock(p_source);
     SELECT j.top_job, j.snap_job, j.jobs INTO top_job, snap_job, n_jobs FROM layers.raw_jobs_after(p_source, last_job) j;
     IF top_job IS NULL THEN
         RETURN jsonb_build_object('merged', 0, 'deleted', 0, 'quarantined', 0, 'through_job', last_job);
