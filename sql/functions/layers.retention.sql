@@ -47,12 +47,9 @@ BEGIN
                     unmerged := unmerged || jsonb_build_object('layer', 'land', 'partition', p.rel, 'job_id', p.job_id);
                     CONTINUE;
                 END IF;
-                BEGIN
-                    EXECUTE format('DROP TABLE %s', p.rel);
+                IF layers.drop_if_free(p.rel) THEN
                     dropped := dropped || jsonb_build_object('layer', 'land', 'partition', p.rel, 'job_id', p.job_id);
-                EXCEPTION WHEN lock_not_available THEN
-                    NULL;
-                END;
+                END IF;
             END LOOP;
         END IF;
         IF to_regclass(format('raw.%I', t)) IS NOT NULL THEN
@@ -66,12 +63,9 @@ BEGIN
                     unmerged := unmerged || jsonb_build_object('layer', 'raw', 'partition', p.rel, 'job_id', top);
                     CONTINUE;
                 END IF;
-                BEGIN
-                    EXECUTE format('DROP TABLE %s', p.rel);
+                IF layers.drop_if_free(p.rel) THEN
                     dropped := dropped || jsonb_build_object('layer', 'raw', 'partition', p.rel, 'until', p.upto);
-                EXCEPTION WHEN lock_not_available THEN
-                    NULL;
-                END;
+                END IF;
             END LOOP;
         END IF;
     END LOOP;
@@ -83,12 +77,9 @@ BEGIN
     LOOP
         CONTINUE WHEN EXISTS (SELECT 1 FROM control.jobs j WHERE j.id = p.job_id
                                  AND j.state NOT IN ('JOB_STATE_DONE', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'));
-        BEGIN
-            EXECUTE format('DROP TABLE %s', p.rel);
+        IF layers.drop_if_free(p.rel) THEN
             dropped := dropped || jsonb_build_object('layer', 'land', 'partition', p.rel, 'job_id', p.job_id);
-        EXCEPTION WHEN lock_not_available THEN
-            NULL;
-        END;
+        END IF;
     END LOOP;
     IF job_history_days > 0 THEN
         DELETE FROM control.jobs j
