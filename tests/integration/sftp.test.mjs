@@ -505,3 +505,129 @@ describe('faults', () => {
     assert.match(job.error, /options\.known_host is required/);
   });
 });
+
+// A source's first load is typed while it lands (jobs/sources/sftp/csv_stage.c):
+// TRUSTED takes the typed table built beside LAND instead of casting RAW.
+// Whatever it holds must be what the cast of RAW's text gives, to the digit.
+describe('typed while landing', () => {
+  const TYPED = [
+    { name: 'id', type: 'bigint', key: true },
+    { name: 'i2', type: 'smallint' },
+    { name: 'i4', type: 'integer' },
+    { name: 'n', type: 'numeric(12,2)' },
+    { name: 'nu', type: 'numeric' },
+    { name: 'd', type: 'date' },
+    { name: 'ts', type: 'timestamp' },
+    { name: 'b', type: 'boolean' },
+    { name: 't', type: 'text' },
+    { name: 'v', type: 'varchar' },
+  ];
+  const names = TYPED.map((c) => c.name);
+  const header = names.join(',') + '\n';
+  const quote = (v) => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const line = (vals) => vals.map(quote).join(',') + '\n';
+  const trustedStep = (job) => job.steps.find((s) => s.name === 'trusted');
+  // a row's text on one line (values hold CR and LF)
+  const oneLine = (r) => `replace(replace(${r}::text, E'\\n', '\\n'), E'\\r', '\\r')`;
+  // TRUSTED as text, and RAW cast to the declared types the way the merge casts it
+  const typedRows = (s) =>
+    rows(`SELECT ${oneLine(`row(${names.join(', ')}, _job_id, _change_version, _deleted)`)} FROM trusted.${table(s)} ORDER BY id`);
+  const castRows = (s) =>
+    rows(`SELECT ${oneLine(`row(${TYPED.map((c) => `b.${c.name}::${c.type}`).join(', ')}, b._job_id, b.sys_change_version, false)`)}
+            FROM raw.${table(s)} b ORDER BY b.id::bigint`);
+  const stages = (s) => lake.sql(`SELECT count(*) FROM pg_class WHERE relname LIKE 'stage-s${s.id}-%'`);
+
+  const EDGES = [
+    ['9223372036854775807', '-32768', '-2147483648', '-0', '0.000', '0001-01-01', '0001-01-01 00:00:00.5', 't', 'a,b', 'ação 🎉'],
+    ['-9223372036854775808', '32767', '2147483647', '007', '-0', '9999-12-31', '9999-12-31 23:59:59.999999', 'FALSE', 'tab\there', ''],
+    ['0', '+5', '00012', '.5', '12345678901234567890.123456789012345678901234567890', '2024-02-29', '2024-01-01T12:34:56', 'yes', 'back\\slash \\N', 'x'],
+    ['1', '-0', '-1', '5.', '-.75', '2000-01-01', '1999-12-31 23:59', 'OFF', 'line\nbreak\r\nand CR', '\\'],
+    ['2', '', '', '1.005', '10000', '1999-12-31', '2000-01-01 00:00:00', 'On', '', ''],
+    ['3', '1', '2', '-1.005', '0.0001', '1900-03-01', '1970-01-01 00:00:00.000001', '0', '"quoted"', 'tab'],
+    ['4', '7', '8', '9999999999.99', '100000000', '2100-02-28', '2024-02-29 12:00:00.1', '1', ' spaces ', 'v'],
+    ['5', '9', '10', '0.001', '99990000', '1582-10-10', '2038-01-19 03:14:07', 'N', '\\t literal', 'w'],
+    ['6', '11', '12', '-0.004', '-100000000.00000001', '2000-02-29', '1900-01-01 00:00', 'y', 'ünïcödé', 'z'],
+    ['7', '13', '14', '123.4567', '5', '0999-01-01', '2000-01-01 00:00:00.000000', 'Off', 'x', 'y'],
+  ];
+  function randomRows(n, firstId) {
+    const out = [];
+    const rnd = (k) => Math.floor(Math.random() * k);
+    const digits = (k) => Array.from({ length: k }, () => rnd(10)).join('');
+    const pad = (v, w) => String(v).padStart(w, '0');
+    for (let i = 0; i < n; i++) {
+      const y = 1 + rnd(9999), m = 1 + rnd(12), d = 1 + rnd(28);
+      const date = `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+      out.push([
+        String(firstId + i),
+        String(rnd(65536) - 32768),
+        String(rnd(2 ** 32) - 2 ** 31),
+        `${rnd(2) ? '-' : ''}${digits(rnd(11))}.${digits(rnd(5))}`.replace(/^-?\.$/, '0'),
+        `${rnd(2) ? '-' : ''}${digits(1 + rnd(30))}${rnd(2) ? '.' + digits(rnd(30)) : ''}`,
+        date,
+        `${date} ${pad(rnd(24), 2)}:${pad(rnd(60), 2)}:${pad(rnd(60), 2)}${rnd(2) ? '.' + digits(1 + rnd(6)) : ''}`,
+        ['t', 'f', 'true', 'false', '1', '0'][rnd(6)],
+        rnd(10) ? Array.from({ length: rnd(20) }, () => String.fromCodePoint(1 + rnd(0x2ff))).join('') : '',
+        digits(rnd(8)),
+      ]);
+    }
+    return out;
+  }
+
+  test('edge values and 3 000 random rows in two files: TRUSTED is the cast of RAW, digit for digit', async () => {
+    const a = header + EDGES.map(line).join('') + randomRows(1500, 100).map(line).join('');
+    const b = header + randomRows(1500, 100000).map(line).join('');
+    const s = await sftpSource(remoteDir({ 'a.csv': a, 'b.csv': b }), {}, TYPED);
+    const job = await load(s);
+    assert.equal(job.rows_written, 3010);
+    assert.equal(trustedStep(job).result.typed_while_landing, true, 'the first load took the typed copy');
+    const typed = await typedRows(s);
+    assert.equal(typed.length, 3010);
+    assert.deepEqual(typed, await castRows(s));
+    // a few by hand: rounding to the scale, zero's sign, the extremes
+    assert.deepEqual(await rows(`SELECT n, nu, ts FROM trusted.${table(s)} WHERE id IN (1, 2, 3) ORDER BY id`), [
+      '5.00|-0.75|1999-12-31 23:59:00',
+      '1.01|10000|2000-01-01 00:00:00',
+      '-1.01|0.0001|1970-01-01 00:00:00.000001',
+    ]);
+    assert.equal(await stages(s), '0', 'the typed copy became TRUSTED');
+
+    // the next load merges into a filled TRUSTED: no typed copy is made
+    writeFileSync(path.join(s.options.directory, 'c.csv'), header + line(['1', '1', '1', '1', '1', '2024-01-01', '2024-01-01 00:00', 't', 'new', 'v']));
+    const next = await load(s);
+    assert.notEqual(trustedStep(next).result.typed_while_landing, true);
+    assert.equal(await lake.sql(`SELECT t FROM trusted.${table(s)} WHERE id = 1`), 'new');
+    assert.equal(await stages(s), '0');
+  });
+
+  test('a value in another form gives the copy up: the cast reads it, as before', async () => {
+    const csv = header + line(['1', ' 42', ' 7 ', '1e3', '-1.5E-2', '2024-1-2', '2024-01-02 10:00:00+00', 'tru', 'x', 'y']) +
+      line(['2', '1', '2', '3', '4', '2024-01-02', '2024-01-02 10:00', 't', 'x', 'y']);
+    const s = await sftpSource(remoteDir({ 'a.csv': csv }), {}, TYPED);
+    const job = await load(s);
+    assert.notEqual(trustedStep(job).result.typed_while_landing, true);
+    assert.deepEqual(await typedRows(s), await castRows(s));
+    assert.equal(await lake.sql(`SELECT i2 || '|' || n || '|' || nu || '|' || d || '|' || b FROM trusted.${table(s)} WHERE id = 1`),
+      '42|1000.00|-0.015|2024-01-02|true');
+    assert.equal(await stages(s), '0');
+  });
+
+  test('a value the column refuses, or a key twice: the copy is dropped, quarantine and newest row as before', async () => {
+    // 12345678901 does not fit numeric(12,2): the typed COPY fails, the cast quarantines it
+    const bad = header + line(['1', '1', '1', '12345678901', '1', '2024-01-01', '2024-01-01 00:00', 't', 'x', 'y']) +
+      line(['2', '1', '1', '1', '1', '2024-01-01', '2024-01-01 00:00', 't', 'x', 'y']);
+    const s = await sftpSource(remoteDir({ 'a.csv': bad }), {}, TYPED);
+    const job = await load(s);
+    assert.notEqual(trustedStep(job).result.typed_while_landing, true);
+    assert.deepEqual(await rows(`SELECT id FROM trusted.${table(s)}`), ['2']);
+    assert.deepEqual(await rows(`SELECT column_name, value FROM trusted.${table(s)}_quarantine`), ['n|12345678901']);
+    assert.equal(await stages(s), '0');
+
+    const twice = header + line(['1', '1', '1', '1', '1', '2024-01-01', '2024-01-01 00:00', 't', 'old', 'y']) +
+      line(['1', '2', '2', '2', '2', '2024-01-02', '2024-01-02 00:00', 'f', 'new', 'y']);
+    const d = await sftpSource(remoteDir({ 'a.csv': twice }), {}, TYPED);
+    const dj = await load(d);
+    assert.notEqual(trustedStep(dj).result.typed_while_landing, true);
+    assert.deepEqual(await rows(`SELECT id, t FROM trusted.${table(d)}`), ['1|new']);
+    assert.equal(await stages(d), '0');
+  });
+});
