@@ -14,53 +14,26 @@ struct trusted_stage {
 	PGconn *conn;
 	char source_id[24], job_id[24];
 	struct copy_writer *writer;
-	size_t ncols;
-	unsigned *oids;            /* the table's column types */
-	int *typmods;
 };
 
-/* The table's column types, for a caller that types the rows itself. */
-static bool read_columns(struct trusted_stage *s, const char *table, char *msg, size_t msglen)
-{
-	const char *params[1] = {table};
-	PGresult *r = PQexecParams(s->conn, "SELECT atttypid, atttypmod FROM pg_attribute WHERE attrelid = $1::regclass "
-				   "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", 1, NULL, params, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
-	s->ncols = ok ? (size_t)PQntuples(r) : 0;
-	s->oids = calloc(s->ncols + 1, sizeof *s->oids);
-	s->typmods = calloc(s->ncols + 1, sizeof *s->typmods);
-	ok = ok && s->oids && s->typmods;
-	for (size_t i = 0; ok && i < s->ncols; i++) {
-		s->oids[i] = (unsigned)strtoul(PQgetvalue(r, (int)i, 0), NULL, 10);
-		s->typmods[i] = atoi(PQgetvalue(r, (int)i, 1));
-	}
-	PQclear(r);
-	return ok;
-}
-
-static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns,
-		  bool bookkeeping, char *msg, size_t msglen)
+static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns, char *msg,
+		  size_t msglen)
 {
 	if (!(s->conn = db_connect(w->app->cfg.database_url, "shopperlake-stage", msg, msglen)))
 		return false;
-	const char *params[5] = {s->source_id, s->job_id, oid, columns, bookkeeping ? "true" : "false"};
+	const char *params[4] = {s->source_id, s->job_id, oid, columns};
 	if (db_exec(s->conn, "BEGIN", msg, msglen) != 0)
 		return false;
-	PGresult *r = PQexecParams(s->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb, $5)", 5, NULL,
+	PGresult *r = PQexecParams(s->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb)", 4, NULL,
 				   params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
 		return false;
 	}
-	char table[256], copy[300];
-	snprintf(table, sizeof table, "%s", PQgetvalue(r, 0, 0));
+	char copy[300];
+	snprintf(copy, sizeof copy, "COPY %s FROM STDIN (FORMAT binary, FREEZE)", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (!read_columns(s, table, msg, msglen))
-		return false;
-	snprintf(copy, sizeof copy, "COPY %s FROM STDIN (FORMAT binary, FREEZE)", table);
 	r = PQexec(s->conn, copy);
 	bool copying = PQresultStatus(r) == PGRES_COPY_IN;
 	if (!copying)
@@ -70,7 +43,7 @@ static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oi
 }
 
 struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
-					  const char *land_table, bool bookkeeping)
+					  const char *land_table)
 {
 	char msg[256] = "cannot start", oid[24];
 	/* the LAND partition's OID, which RAW's partition keeps: it names this
@@ -88,7 +61,7 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 			 (long long)json_integer_value(json_object_get(source, "id")));
 		snprintf(s->job_id, sizeof s->job_id, "%lld", job_id);
 	}
-	if (have_oid && columns && s && start(s, w, oid, columns, bookkeeping, msg, sizeof msg)) {
+	if (have_oid && columns && s && start(s, w, oid, columns, msg, sizeof msg)) {
 		free(columns);
 		return s;
 	}
@@ -99,18 +72,9 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 	if (s) {
 		if (s->conn)
 			PQfinish(s->conn);
-		free(s->oids);
-		free(s->typmods);
 		free(s);
 	}
 	return NULL;
-}
-
-size_t trusted_stage_columns(const struct trusted_stage *s, const unsigned **oids, const int **typmods)
-{
-	*oids = s->oids;
-	*typmods = s->typmods;
-	return s->ncols;
 }
 
 void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
@@ -152,8 +116,6 @@ bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
 				   "reason", msg[0] ? msg : "row counts differ"));
 	}
 	PQfinish(s->conn); /* an open transaction ends rolled back */
-	free(s->oids);
-	free(s->typmods);
 	free(s);
 	return kept;
 }

@@ -1,6 +1,6 @@
-/* TRUSTED built from the stream: while a PostgreSQL snapshot (or a CSV
- * source's first load) lands, its rows fill a typed table beside it,
- * land."stage-s<source>-j<job>", on a lake connection of their own, committed just before the load's
+/* TRUSTED built from the stream: while a PostgreSQL snapshot lands, the
+ * same binary rows fill a typed table beside it, land."stage-s<source>-j<job>",
+ * on a lake connection of their own, committed just before the load's
  * transaction (layers.trusted_stage_create). The TRUSTED merge takes that
  * table for the new TRUSTED (key index, swap) instead of typing RAW's rows
  * again, when it is the copy of the very LAND partition RAW now holds and
@@ -20,17 +20,11 @@
 struct trusted_stage;
 
 /* Opens the connection, makes the table (the source's declared columns,
- * typed; with `bookkeeping`, then _job_id and _change_version, for loads
- * whose rows carry their own change version) and starts its binary COPY.
- * `land_table` is the job's LAND partition, made in the worker's open
- * transaction. NULL when any of it fails: the load goes on without a
- * stage. */
+ * typed) and starts its binary COPY. `land_table` is the job's LAND
+ * partition, made in the worker's open transaction. NULL when any of it
+ * fails: the load goes on without a stage. */
 struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
-					  const char *land_table, bool bookkeeping);
-
-/* The table's columns: how many, and their type OIDs and typmods, for a
- * caller that types the rows itself (jobs/sources/copy_typed.h). */
-size_t trusted_stage_columns(const struct trusted_stage *s, const unsigned **oids, const int **typmods);
+					  const char *land_table);
 
 /* Passes on binary COPY bytes as the source sent them (header, rows,
  * trailer). A failure is kept for trusted_stage_end. */

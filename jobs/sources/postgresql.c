@@ -248,7 +248,7 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	char msg[512];
 	struct relay rl = {.lake = l->lake, .types = l->types, .ncols = l->ncols};
 	if (l->types) /* (before LAND's COPY: it asks the lake about the partition) */
-		rl.stage = trusted_stage_begin(w, l->source, l->job_id, land_table, false);
+		rl.stage = trusted_stage_begin(w, l->source, l->job_id, land_table);
 	if (land_copy_begin(l->lake, l->source, land_table, msg, sizeof msg) != 0) {
 		trusted_stage_end(rl.stage, false, 0);
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);

@@ -133,12 +133,8 @@ BEGIN
                                 'THEN layers.delete_in_batch() END) IS NULL', t, top_job)
                     ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
                                 keys_t, pick) END;
-                -- the stage is the top job's rows: the batch when that job is
-                -- a snapshot or the only one (a stage holds no delete: the
-                -- loads that fill one, snapshots and files, send none)
                 swapped := layers.trusted_swap(p_source, rows_from, false,
-                                               CASE WHEN attempt = 1 AND (snap_job = top_job OR n_jobs = 1) THEN stage END,
-                                               top_job);
+                                               CASE WHEN attempt = 1 AND snap_job = top_job THEN stage END, top_job);
                 UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
                  WHERE source_id = p_source;
                 IF stage IS NOT NULL AND NOT (swapped->>'staged')::boolean THEN
@@ -179,19 +175,19 @@ BEGIN
         EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick_raw);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
         EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
-                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b.*) '
+                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
                        'FROM batch b CROSS JOIN LATERAL ('
-                       '  SELECT x->>''name'' AS name, to_jsonb(b.*)->>(x->>''name'') AS value, '
-                       '         layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') AS reason '
+                       '  SELECT x->>''name'' AS name, to_jsonb(b)->>(x->>''name'') AS value, '
+                       '         layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') AS reason '
                        '  FROM jsonb_array_elements($1) WITH ORDINALITY AS c(x, i) '
-                       '  WHERE layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') IS NOT NULL '
+                       '  WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL '
                        '  ORDER BY i LIMIT 1) e', t || '_quarantine',
                        (SELECT string_agg(format('%L, b.%I', x->>'name', x->>'name'), ', ')
                           FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
             USING s.columns;
         GET DIAGNOSTICS n_quarantined = ROW_COUNT;
         EXECUTE format('DELETE FROM batch b WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1) x '
-                       'WHERE layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') IS NOT NULL)')
+                       'WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL)')
             USING s.columns;
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s%s FROM batch b', typed_cols, extra);
     END;

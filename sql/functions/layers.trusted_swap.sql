@@ -13,13 +13,11 @@
 -- Returns {"rows": n, "deleted": keys the live table had and the new lacks}.
 -- With p_kept, p_rows also carries each row's _deleted and _merged_at (rows
 -- kept from the live table keep theirs).
--- With p_stage (layers.trusted_stage: the job's rows, typed while they
+-- With p_stage (layers.trusted_stage: the snapshot's rows, typed while they
 -- landed) that table becomes the new one instead, when the live table's
 -- columns are the source's followed by the four the lake adds, as the merge
--- makes them: those of the four the stage lacks (all four, or _deleted and
--- _merged_at after a CSV load's _job_id and _change_version) are added
--- without writing a row (constant defaults), and p_rows is not read.
--- Returns "staged": true then.
+-- makes them: the four are added without writing a row (constant defaults),
+-- and p_rows is not read. Returns "staged": true then.
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text);
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text, boolean);
 CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text, p_kept boolean DEFAULT false,
@@ -38,11 +36,6 @@ DECLARE
     default_setup text := current_setting('parallel_setup_cost');
     default_tuple text := current_setting('parallel_tuple_cost');
     staged boolean := false;
-    four text[] := ARRAY['_job_id bigint', '_change_version bigint', '_deleted boolean',
-                         '_merged_at timestamp with time zone'];
-    stage_cols text[];
-    n_have integer;      -- how many of the four the stage has (0, or 2: _job_id, _change_version)
-    add_list text;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -72,25 +65,21 @@ BEGIN
 
     EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
     IF p_stage IS NOT NULL THEN
-        -- the live table's columns, and what the stage would become: its own
-        -- (the source's, then none or the first two of the four) and the rest
-        -- of the four
-        stage_cols := (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-                         FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped);
-        n_have := CASE WHEN stage_cols[cardinality(stage_cols) - 1:] = four[1:2] THEN 2 ELSE 0 END;
+        -- the live table's columns, and what the stage would become
         staged := (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
                      FROM pg_attribute a
                     WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped)
-                  = stage_cols || four[n_have + 1:];
+                  = (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+                       FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped)
+                    || ARRAY['_job_id bigint', '_change_version bigint', '_deleted boolean',
+                             '_merged_at timestamp with time zone'];
     END IF;
     IF staged THEN
-        -- the missing ones as constant defaults: no row is written
-        add_list := concat_ws(', ',
-            CASE WHEN n_have = 0 THEN format('ADD COLUMN _job_id bigint DEFAULT %s, ADD COLUMN _change_version bigint', p_job) END,
-            format('ADD COLUMN _deleted boolean DEFAULT false, ADD COLUMN _merged_at timestamptz DEFAULT %L', now()));
-        EXECUTE format('ALTER TABLE %s %s', p_stage, add_list);
-        EXECUTE format('ALTER TABLE %s %s ALTER COLUMN _deleted DROP DEFAULT, ALTER COLUMN _merged_at DROP DEFAULT',
-                       p_stage, CASE WHEN n_have = 0 THEN 'ALTER COLUMN _job_id DROP DEFAULT,' ELSE '' END);
+        EXECUTE format('ALTER TABLE %s ADD COLUMN _job_id bigint DEFAULT %s, ADD COLUMN _change_version bigint, '
+                       'ADD COLUMN _deleted boolean DEFAULT false, ADD COLUMN _merged_at timestamptz DEFAULT %L',
+                       p_stage, p_job, now());
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN _job_id DROP DEFAULT, ALTER COLUMN _deleted DROP DEFAULT, '
+                       'ALTER COLUMN _merged_at DROP DEFAULT', p_stage);
         EXECUTE format('ALTER TABLE %s SET SCHEMA trusted', p_stage);
         EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', (SELECT relname FROM pg_class WHERE oid = p_stage), swap);
         n := (obj_description(p_stage, 'pg_class')::jsonb->>'rows')::bigint;

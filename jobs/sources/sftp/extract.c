@@ -29,7 +29,6 @@
  * text and reason; more than options.max_reject_pct of a file's rows there
  * fails the load (permanently: the file must change). */
 #include "jobs/sources/sftp/csv_copy.h"
-#include "jobs/sources/sftp/csv_stage.h"
 #include "jobs/sources/kind.h"
 #include "jobs/layers/land.h"
 #include "jobs/sources/sftp/fetch.h"
@@ -63,8 +62,6 @@ struct sftp_load {
 	size_t ncols;
 	bool full;                 /* a full load takes every file again */
 
-	struct csv_stage *stage;   /* the rows typed beside LAND (csv_stage.h), or NULL */
-	bool stage_tried;
 	FILE *spool;               /* the current file's rejects */
 	char lake_error[512];      /* why the lake refused rows */
 
@@ -156,7 +153,6 @@ static int setup(struct sftp_load *l, json_t *source, struct load_error *err)
 static int put_rows(void *arg, const char *data, size_t len)
 {
 	struct sftp_load *l = arg;
-	csv_stage_rows(l->stage, data, len);
 	if (PQputCopyData(l->w->lake, data, (int)len) == 1)
 		return 0;
 	snprintf(l->lake_error, sizeof l->lake_error, "%s", PQerrorMessage(l->w->lake));
@@ -200,10 +196,6 @@ static int landing_begin(struct landing *g, struct sftp_load *l, const struct sf
 			    sizeof msg);
 	if (!g->c)
 		return load_fail(err, JOB_PERMANENT, "%s: %s", f->name, msg);
-	if (!l->stage_tried) { /* (before LAND's COPY: it asks the lake) */
-		l->stage_tried = true;
-		l->stage = csv_stage_begin(l->w, l->source, l->job->id, l->land_table, l->ncols);
-	}
 	if (land_copy_begin_extra(l->w->lake, l->source, l->land_table, ", _file, _line", msg, sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 	g->copying = true;
@@ -333,8 +325,6 @@ static int stream_begin(struct sftp_load *l, const struct sftp_file *f, const ch
 			struct load_error *err)
 {
 	char msg[512], sql[400];
-	if (st->began)
-		csv_stage_spoil(l->stage, "a download was retried");
 	if (db_exec(l->w->lake, st->began ? "ROLLBACK TO SAVEPOINT sftp_stream" : "SAVEPOINT sftp_stream", msg,
 		    sizeof msg) != 0)
 		return load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
@@ -353,8 +343,6 @@ static int stream_begin(struct sftp_load *l, const struct sftp_file *f, const ch
 static int stream_undo(struct sftp_load *l, struct stream *st, char *msg, size_t msglen)
 {
 	landing_free(&st->g);
-	if (st->began)
-		csv_stage_spoil(l->stage, "a file's rows were taken back");
 	return st->began ? db_exec(l->w->lake, "ROLLBACK TO SAVEPOINT sftp_stream", msg, msglen) : 0;
 }
 
@@ -583,7 +571,6 @@ static int extract_sftp(struct worker_slot *w, const struct claimed_job *job, js
 		if (load_one(&l, &files[i], err) != 0)
 			goto out;
 	}
-	rc = 0;
 	res->snapshot = false;
 	res->rows_read = l.rows + l.rejected;
 	res->rows_written = l.rows;
@@ -595,9 +582,8 @@ static int extract_sftp(struct worker_slot *w, const struct claimed_job *job, js
 			   (json_int_t)nfiles, "loaded", l.loaded, "already_loaded", l.skipped, "left_for_later",
 			   l.waiting, "unchanged", l.unchanged, "rows", (json_int_t)l.rows, "rejected",
 			   (json_int_t)l.rejected));
+	rc = 0;
 out:
-	/* committed now, just before the load's transaction */
-	csv_stage_end(l.stage, rc == 0, l.rows);
 	sftp_files_free(files, nfiles);
 	if (l.session_open)
 		sftp_close(&l.s);
