@@ -91,8 +91,11 @@ run_job() {
   until [[ $(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done
   job_json=$(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job)
   [[ $(jq -r .state <<<"$job_json") == JOB_STATE_DONE ]] || { echo "bench: job $job failed: $(jq -r .error <<<"$job_json")" >&2; exit 1; }
-  grep '"sftp file landed"' "$log" | jq -c --argjson s "$(jq .duration_seconds <<<"$job_json")" \
-    "select(.job_id == $job) + {job_seconds: \$s}" | tail -1
+  steps=$(jq -r '[.steps[] | {n: .name, s: ([.started_at, .finished_at]
+    | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
+    | .[1] - .[0])} | "\(.n) \(.s * 100 | round / 100)"] | join(", ")' <<<"$job_json")
+  grep '"sftp file landed"' "$log" | jq -c --argjson s "$(jq .duration_seconds <<<"$job_json")" --arg steps "$steps" \
+    "select(.job_id == $job) + {job_seconds: \$s, steps: \$steps}" | tail -1
 }
 landed=$(run_job incremental); [[ -n $landed ]] || exit 1
 job_s=$(jq -r .job_seconds <<<"$landed")
@@ -160,6 +163,7 @@ printf "%-40s %10.2f %12.0f %12s\n" "shopperlake bucket file -> LAND" "$land_s" 
 printf "%-40s %10.2f %12.0f %12s\n" "shopperlake SFTP -> LAND" "$sftp_s" "$(rate "$lake_rows" "$sftp_s")" "$rss_peak"
 printf "%-40s %10.2f %12s %12s\n" "shopperlake first job (+ RAW, TRUSTED)" "$job_s" "-" "-"
 printf "%-40s %10.2f %12s %12s\n" "the same file again (filled TRUSTED)" "$(jq -r .job_seconds <<<"$again")" "-" "-"
+printf "first job's steps (s): %s\n" "$(jq -r .steps <<<"$landed")"
 printf "rows: \\copy %s, pgloader %s, shopperlake %s; shopperlake RSS at start %s MB, peak %s MB\n" \
   "$copy_rows" "$pgl_rows" "$lake_rows" "$((rss0 / 1024))" "$rss_peak"
 printf "bucket -> LAND / \\copy: %.0f %% (goal >= 90 %%)\n" "$(echo "100 * $copy_s / $land_s" | bc -l)"

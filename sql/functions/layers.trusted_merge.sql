@@ -175,19 +175,19 @@ BEGIN
         EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick_raw);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
         EXECUTE format('INSERT INTO trusted.%I (_job_id, key, column_name, value, reason, row) '
-                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b) '
+                       'SELECT b._job_id, jsonb_build_object(%s), e.name, e.value, e.reason, to_jsonb(b.*) '
                        'FROM batch b CROSS JOIN LATERAL ('
-                       '  SELECT x->>''name'' AS name, to_jsonb(b)->>(x->>''name'') AS value, '
-                       '         layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') AS reason '
+                       '  SELECT x->>''name'' AS name, to_jsonb(b.*)->>(x->>''name'') AS value, '
+                       '         layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') AS reason '
                        '  FROM jsonb_array_elements($1) WITH ORDINALITY AS c(x, i) '
-                       '  WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL '
+                       '  WHERE layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') IS NOT NULL '
                        '  ORDER BY i LIMIT 1) e', t || '_quarantine',
                        (SELECT string_agg(format('%L, b.%I', x->>'name', x->>'name'), ', ')
                           FROM jsonb_array_elements(s.columns) x WHERE (x->>'key')::boolean))
             USING s.columns;
         GET DIAGNOSTICS n_quarantined = ROW_COUNT;
         EXECUTE format('DELETE FROM batch b WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1) x '
-                       'WHERE layers.cast_error(to_jsonb(b)->>(x->>''name''), x->>''type'') IS NOT NULL)')
+                       'WHERE layers.cast_error(to_jsonb(b.*)->>(x->>''name''), x->>''type'') IS NOT NULL)')
             USING s.columns;
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT %s%s FROM batch b', typed_cols, extra);
     END;

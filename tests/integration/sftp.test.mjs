@@ -505,3 +505,25 @@ describe('faults', () => {
     assert.match(job.error, /options\.known_host is required/);
   });
 });
+
+describe('quarantine', () => {
+  // columns named like the merge's own aliases (b, t): the whole-row
+  // reference of the quarantine once read column b instead of the row, and
+  // the load failed on the bad value instead of keeping it aside
+  test('a value that does not cast is quarantined, whatever the columns are named', async () => {
+    const columns = [
+      { name: 'id', type: 'bigint', key: true },
+      { name: 'n', type: 'numeric(12,2)' },
+      { name: 'b', type: 'boolean' },
+      { name: 't', type: 'text' },
+    ];
+    const csv = 'id,n,b,t\n1,12345678901,t,x\n2,1.5,f,y\n3,abc,yes,z\n';
+    const s = await sftpSource(remoteDir({ 'a.csv': csv }), {}, columns);
+    await load(s);
+    assert.deepEqual(await rows(`SELECT id, n, b, t FROM trusted.${table(s)} ORDER BY id`), ['2|1.50|f|y']);
+    assert.deepEqual(await rows(`SELECT key, column_name, value, row->>'t' FROM trusted.${table(s)}_quarantine ORDER BY key->>'id'`), [
+      '{"id": "1"}|n|12345678901|x',
+      '{"id": "3"}|n|abc|z',
+    ]);
+  });
+});
