@@ -29,7 +29,10 @@ static const char sql_claim[] =
 	"         < (SELECT max_parallel FROM control.pipeline_runs pr WHERE pr.id = j.pipeline_run_id))"
 	"  ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	" UPDATE control.jobs j SET state = 'JOB_STATE_RUNNING', worker = $1, heartbeat_at = now(),"
-	"   started_at = coalesce(j.started_at, now()), attempt = j.attempt + 1, error = NULL, error_kind = NULL"
+	/* the statement's time, not the transaction's: the transaction began
+	 * before the lock wait, maybe before the job this one waited for ended */
+	"   started_at = coalesce(j.started_at, statement_timestamp()), attempt = j.attempt + 1, error = NULL,"
+	"   error_kind = NULL"
 	" FROM cand WHERE j.id = cand.id"
 	" RETURNING j.id, coalesce(j.source_id, 0), j.attempt, j.max_attempts, j.load_type, j.name,"
 	"   j.loaded_at IS NOT NULL, j.steps";
