@@ -53,7 +53,7 @@ INSERT INTO tipos VALUES
 const RANDOM = `
 INSERT INTO tipos
 SELECT g, random() < 0.5,
-       (random() * 65535 - 32767)::int, (random() * 4e9 - 2e9)::bigint::int, (random() * 1e18 - 5e17)::bigint,
+       (random() * 65534 - 32767)::int, (random() * 4e9 - 2e9)::bigint::int, (random() * 1e18 - 5e17)::bigint,
        CASE WHEN g % 17 = 0 THEN NULL ELSE round(((random() - 0.5) * 10 ^ (g % 25))::numeric, g % 15) END,
        round((random() * 1e9)::numeric, 2),
        (SELECT string_agg(chr(s - s + 1 + (random() * CASE WHEN g % 3 = 0 THEN 130 ELSE 1200 END)::int), '') FROM generate_series(1, g % 40 + 1) s),
