@@ -58,9 +58,8 @@ j=$(curl -sf "${H[@]}" localhost:$lake_port/v1/jobs/$job)
 [[ -n ${BENCH_JOB_JSON:-} ]] && echo "$j" > "$BENCH_JOB_JSON"
 rows=$(jq -r .rows_written <<<"$j")
 # the extract+land step (pages -> LAND COPY) and every step's seconds, ms clock
-secs='map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber)) | .[1] - .[0]'
-ex=$(jq -r "[.steps[] | select(.name == \"extract\")][0] | [.started_at, .finished_at] | $secs" <<<"$j")
-steps=$(jq -r "[.steps[] | {n: .name, s: ([.started_at, .finished_at] | $secs)} | \"\\(.n) \\(.s * 100 | round / 100)\"] | join(\", \")" <<<"$j")
+ex=$(jq -r -L bench 'include "steps"; step_seconds("extract")' <<<"$j")
+steps=$(jq -r -L bench 'include "steps"; steps_line(100)' <<<"$j")
 wait=$(jq -r '[.steps[] | select(.name == "extract")][0].network_wait_seconds' <<<"$j")
 total=$(jq -r .duration_seconds <<<"$j")
 rss=$(( $(awk '/VmHWM/ {print $2}' /proc/$pid/status) / 1024 ))

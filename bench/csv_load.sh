@@ -93,9 +93,7 @@ run_job() {
   until [[ $(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done
   job_json=$(curl -sf "${H[@]}" localhost:$http_port/v1/jobs/$job)
   [[ $(jq -r .state <<<"$job_json") == JOB_STATE_DONE ]] || { echo "bench: job $job failed: $(jq -r .error <<<"$job_json")" >&2; exit 1; }
-  steps=$(jq -r '[.steps[] | {n: .name, s: ([.started_at, .finished_at]
-    | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
-    | .[1] - .[0])} | "\(.n) \(.s * 100 | round / 100)"] | join(", ")' <<<"$job_json")
+  steps=$(jq -r -L bench 'include "steps"; steps_line(100)' <<<"$job_json")
   grep '"sftp file landed"' "$log" | jq -c --argjson s "$(jq .duration_seconds <<<"$job_json")" --arg steps "$steps" \
     "select(.job_id == $job) + {job_seconds: \$s, steps: \$steps}" | tail -1
 }

@@ -104,9 +104,7 @@ job=$(curl -sf "${H[@]}" localhost:18099/v1/sources/1/loads -d '{"load_type":"fu
 until [[ $(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job | jq -r .state) =~ DONE|FAILED ]]; do sleep 1; done  # (jq costs 30 ms of CPU a poll: polling often would take the job's CPU)
 lake_json=$(curl -sf "${H[@]}" localhost:18099/v1/jobs/$job)
 # the load proper: the extract+land step (source COPY -> LAND COPY), ms clock
-lake_s=$(jq -r '[.steps[] | select(.name == "land")][0] | [.started_at, .finished_at]
-  | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
-  | .[1] - .[0]' <<<"$lake_json")
+lake_s=$(jq -r -L bench 'include "steps"; step_seconds("land")' <<<"$lake_json")
 job_s=$(jq -r .duration_seconds <<<"$lake_json")
 lake_rows=$(jq -r .rows_written <<<"$lake_json")
 lake_rss=$(( $(awk '/VmHWM/ {print $2}' /proc/$pid/status) / 1024 ))
@@ -118,9 +116,7 @@ printf "%-28s %10.2f %12.0f %12s\n" "  into a table made in its tx" "$pipe_tx_s"
 printf "%-28s %10.2f %12.0f %12s\n" "pgloader, typed (anchor)" "$pgl_s" "$(echo "$pgl_rows / $pgl_s" | bc -l)" "$pgl_rss"
 printf "%-28s %10.2f %12.0f %12s\n" "shopperlake extract+land" "$lake_s" "$(echo "$lake_rows / $lake_s" | bc -l)" "$lake_rss"
 printf "(the whole shopperlake job, with RAW, TRUSTED and checks: %s s)\n" "$job_s"
-printf "steps (s): %s\n" "$(jq -r '[.steps[] | {n: .name, s: ([.started_at, .finished_at]
-  | map(capture("T(?<h>..):(?<m>..):(?<s>..\\.[0-9]+)Z") | (.h | tonumber) * 3600 + (.m | tonumber) * 60 + (.s | tonumber))
-  | .[1] - .[0])} | "\(.n) \(.s * 1000 | round / 1000)"] | join(", ")' <<<"$lake_json")"
+printf "steps (s): %s\n" "$(jq -r -L bench 'include "steps"; steps_line(1000)' <<<"$lake_json")"
 printf "shopperlake / pipe throughput: %.0f %%   shopperlake / pgloader: %.1fx   (issue 3's goals for extract+land: >= 90 %%, >= 2x, RSS < 100 MB; a snapshot's extract+land step also fills the typed table now)\n" \
   "$(echo "100 * $pipe_s / $lake_s" | bc -l)" "$(echo "$pgl_s / $lake_s" | bc -l)"
 printf "whole job / psql pipe: %.2fx (goal <= 2x)   whole job / pgloader typed: %.2fx (goal < 1)\n" \
