@@ -85,10 +85,12 @@ int layers_trusted(struct worker_slot *w, long long job_id, long long source_id,
 	worker_set_source(w, w->lake);
 	if (db_exec(w->lake, "BEGIN", msg, sizeof msg) != 0 ||
 	    db_exec(w->lake, "SET LOCAL client_min_messages = warning", msg, sizeof msg) != 0 ||
-	    /* the merge sorts the batch by key: let a big one sort in memory,
-	     * and build a swapped-in table's key index in memory too */
+	    /* the merge sorts the batch by key: let a big one sort in memory */
 	    db_exec(w->lake, "SET LOCAL work_mem = '256MB'", msg, sizeof msg) != 0 ||
-	    db_exec(w->lake, "SET LOCAL maintenance_work_mem = '256MB'", msg, sizeof msg) != 0) {
+	    /* but a swapped-in table's key index builds faster from sorted
+	     * runs merged than from one big in-memory sort (5 M keys: 1.1-1.4 s
+	     * at 64 MB against 2.1-2.6 s at 256 MB; 1 M keys: the same) */
+	    db_exec(w->lake, "SET LOCAL maintenance_work_mem = '64MB'", msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}

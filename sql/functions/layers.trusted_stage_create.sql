@@ -4,6 +4,9 @@
 -- layers.trusted_stage checks before TRUSTED takes it: the OID of the job's
 -- LAND partition (RAW keeps it) and the md5 of the columns. A former attempt's
 -- table is replaced. Returns the table's quoted name, for the COPY.
+-- The key columns are NOT NULL from the start, as TRUSTED's key makes them:
+-- the COPY checks each row as it comes, where a SET NOT NULL at the swap
+-- would read the whole table again (0.7 s at 5 M rows).
 CREATE OR REPLACE FUNCTION layers.trusted_stage_create(p_source bigint, p_job bigint, p_land oid, p_columns jsonb)
 RETURNS text
 LANGUAGE plpgsql AS $$
@@ -13,7 +16,8 @@ BEGIN
     SET LOCAL client_min_messages = warning;
     EXECUTE format('DROP TABLE IF EXISTS %s', stage);
     EXECUTE format('CREATE TABLE %s (%s)', stage,
-                   (SELECT string_agg(format('%I %s', x->>'name', x->>'type'), ', ' ORDER BY i)
+                   (SELECT string_agg(format('%I %s%s', x->>'name', x->>'type',
+                                          CASE WHEN (x->>'key')::boolean THEN ' NOT NULL' ELSE '' END), ', ' ORDER BY i)
                       FROM jsonb_array_elements(p_columns) WITH ORDINALITY AS e(x, i)));
     EXECUTE format('COMMENT ON TABLE %s IS %L', stage,
                    jsonb_build_object('land', p_land, 'columns', md5(p_columns::text)));

@@ -36,6 +36,7 @@ DECLARE
     default_setup text := current_setting('parallel_setup_cost');
     default_tuple text := current_setting('parallel_tuple_cost');
     staged boolean := false;
+    live_not_null name[];
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -53,8 +54,9 @@ BEGIN
                                          FROM jsonb_array_elements(s.columns) x WHERE x->>'name' = a.attname),
                                       format('NULL::%s', format_type(a.atttypid, a.atttypmod)))
                       END || format(' AS %I', a.attname), ', ' ORDER BY a.attnum),
-           string_agg(format('ALTER %I SET NOT NULL', a.attname), ', ') FILTER (WHERE a.attnotnull)
-      INTO select_list, alter_list
+           string_agg(format('ALTER %I SET NOT NULL', a.attname), ', ') FILTER (WHERE a.attnotnull),
+           array_agg(a.attname) FILTER (WHERE a.attnotnull)
+      INTO select_list, alter_list, live_not_null
       FROM pg_attribute a
      WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
     SELECT concat_ws(', ', alter_list, string_agg(format('ALTER %I SET DEFAULT %s', a.attname,
@@ -75,9 +77,14 @@ BEGIN
                              '_merged_at timestamp with time zone'];
     END IF;
     IF staged THEN
-        EXECUTE format('ALTER TABLE %s ADD COLUMN _job_id bigint DEFAULT %s, ADD COLUMN _change_version bigint, '
-                       'ADD COLUMN _deleted boolean DEFAULT false, ADD COLUMN _merged_at timestamptz DEFAULT %L',
-                       p_stage, p_job, now());
+        -- NOT NULL where the live table has it, said as the column comes: a
+        -- constant default proves it without reading a row, where the
+        -- SET NOT NULL below would read the whole table (0.7 s at 5 M rows)
+        EXECUTE format('ALTER TABLE %s ADD COLUMN _job_id bigint %s DEFAULT %s, ADD COLUMN _change_version bigint, '
+                       'ADD COLUMN _deleted boolean %s DEFAULT false, ADD COLUMN _merged_at timestamptz %s DEFAULT %L',
+                       p_stage, CASE WHEN '_job_id' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END, p_job,
+                       CASE WHEN '_deleted' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END,
+                       CASE WHEN '_merged_at' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END, now());
         EXECUTE format('ALTER TABLE %s ALTER COLUMN _job_id DROP DEFAULT, ALTER COLUMN _deleted DROP DEFAULT, '
                        'ALTER COLUMN _merged_at DROP DEFAULT', p_stage);
         EXECUTE format('ALTER TABLE %s SET SCHEMA trusted', p_stage);
