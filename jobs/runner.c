@@ -6,6 +6,7 @@
 #include "jobs/runner.h"
 #include "jobs/layers/land.h"
 #include "jobs/layers/layers.h"
+#include "jobs/layers/trusted_stage.h"
 #include "jobs/sources/kind.h"
 #include "lib/db.h"
 #include "lib/log.h"
@@ -108,6 +109,8 @@ out:
 		mark_rolled_back(steps, steps_before);
 	}
 	job_settle_files(w, rc != 0);
+	/* the typed copy beside LAND committed meanwhile; TRUSTED may take it */
+	trusted_stage_finish(res.stage);
 	free(res.offset_after);
 	return rc;
 }

@@ -1,11 +1,13 @@
 /* The typed table built beside LAND (see trusted_stage.h). Its COPY is
  * written by a thread of its own (lib/copy_writer.h), so the load's thread
- * goes on feeding LAND while the stage's backend takes its rows. */
+ * goes on feeding LAND while the stage's backend takes its rows; its end
+ * (key index, commit) runs on another, while the load commits. */
 #include "jobs/layers/trusted_stage.h"
 #include "lib/copy_writer.h"
 #include "lib/db.h"
 #include "lib/log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,10 @@ struct trusted_stage {
 	PGconn *conn;
 	char source_id[24], job_id[24];
 	struct copy_writer *writer;
+	bool keep, kept;             /* asked to keep; committed */
+	long long land_rows;
+	pthread_t ending;            /* stage_ending, while the load commits */
+	bool ending_started;
 };
 
 static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns, char *msg,
@@ -83,13 +89,12 @@ void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
 		copy_writer_put(s->writer, bytes, n);
 }
 
-bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
+/* The stage's last part, on a thread of its own: ends the COPY and, when
+ * kept, builds the key and commits (layers.trusted_stage_done). */
+static void *stage_ending(void *arg)
 {
-	if (!s)
-		return false;
-	keep = copy_writer_finish(s->writer, !keep) && keep;
-
-	bool kept = false;
+	struct trusted_stage *s = arg;
+	bool keep = copy_writer_finish(s->writer, !s->keep) && s->keep;
 	long long rows = -1;
 	char msg[256] = "";
 	if (PQputCopyEnd(s->conn, keep ? NULL : "the load did not keep it") == 1) {
@@ -105,17 +110,45 @@ bool trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
 	char count[24];
 	snprintf(count, sizeof count, "%lld", rows);
 	const char *params[3] = {s->source_id, s->job_id, count};
-	if (keep && rows == land_rows &&
+	if (keep && rows == s->land_rows &&
 	    db_exec_params(s->conn, "SELECT layers.trusted_stage_done($1, $2, $3)", 3, params, msg, sizeof msg) == 0 &&
 	    db_commit(s->conn, msg, sizeof msg) == 0)
-		kept = true;
-	if (keep && !kept) {
+		s->kept = true;
+	if (keep && !s->kept) {
 		msg[strcspn(msg, "\n")] = 0;
 		log_json(LOG_WARN, "the typed copy beside LAND was not kept; TRUSTED types RAW's rows instead",
-			 json_pack("{s:I, s:I, s:s}", "rows", (json_int_t)rows, "land_rows", (json_int_t)land_rows,
+			 json_pack("{s:I, s:I, s:s}", "rows", (json_int_t)rows, "land_rows", (json_int_t)s->land_rows,
 				   "reason", msg[0] ? msg : "row counts differ"));
 	}
 	PQfinish(s->conn); /* an open transaction ends rolled back */
+	s->conn = NULL;
+	return NULL;
+}
+
+struct trusted_stage *trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
+{
+	if (!s)
+		return NULL;
+	s->keep = keep;
+	s->land_rows = land_rows;
+	if (keep && pthread_create(&s->ending, NULL, stage_ending, s) == 0) {
+		s->ending_started = true;
+		return s;
+	}
+	stage_ending(s);
+	if (keep)
+		return s; /* (no thread: it ended here) */
+	free(s);
+	return NULL;
+}
+
+bool trusted_stage_finish(struct trusted_stage *s)
+{
+	if (!s)
+		return false;
+	if (s->ending_started)
+		pthread_join(s->ending, NULL);
+	bool kept = s->kept;
 	free(s);
 	return kept;
 }

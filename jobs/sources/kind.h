@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct trusted_stage;
+
 struct load_result {
 	char *offset_after;        /* malloc'd; NULL = none (a full source) */
 	long long rows_read;
@@ -25,6 +27,7 @@ struct load_result {
 	double wait_seconds;       /* time spent waiting on the source's network (API loads) */
 	long long rows_rejected;   /* rows that did not fit, kept in LAND's _rejects table */
 	char notice[256];          /* something the user should know about this load ("" = none) */
+	struct trusted_stage *stage; /* a typed copy still committing: trusted_stage_finish */
 };
 
 /* Returns 0, or -1 with err filled. `land_table` is the quoted LAND table. */

@@ -323,7 +323,8 @@ static int stream_rows(struct worker_slot *w, struct pg_load *l, const char *lan
 	} else {
 		rc = 0;
 	}
-	trusted_stage_end(rl.stage, rc == 0, res->rows_written);
+	/* (its commit goes on while the load's does: the runner waits for it) */
+	res->stage = trusted_stage_end(rl.stage, rc == 0, res->rows_written);
 	return rc;
 }
 

@@ -17,7 +17,8 @@
 -- landed) that table becomes the new one instead, when the live table's
 -- columns are the source's followed by the four the lake adds, as the merge
 -- makes them: the four are added without writing a row (constant defaults),
--- and p_rows is not read. Returns "staged": true then.
+-- and p_rows is not read; its key index, when it has one, is the new table's.
+-- Returns "staged": true then.
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text);
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text, boolean);
 CREATE OR REPLACE FUNCTION layers.trusted_swap(p_source bigint, p_rows text, p_kept boolean DEFAULT false,
@@ -37,6 +38,7 @@ DECLARE
     default_tuple text := current_setting('parallel_tuple_cost');
     staged boolean := false;
     live_not_null name[];
+    stage_key name;
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -91,6 +93,11 @@ BEGIN
         EXECUTE format('ALTER TABLE trusted.%I RENAME TO %I', (SELECT relname FROM pg_class WHERE oid = p_stage), swap);
         n := (obj_description(p_stage, 'pg_class')::jsonb->>'rows')::bigint;
         EXECUTE format('COMMENT ON TABLE trusted.%I IS NULL', swap);
+        -- the key index the stage built as it committed (layers.trusted_stage_done)
+        SELECT conname INTO stage_key FROM pg_constraint WHERE conrelid = p_stage AND contype = 'p';
+        IF stage_key IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE trusted.%I RENAME CONSTRAINT %I TO %I', swap, stage_key, swap || '_pkey');
+        END IF;
     ELSE
         -- a parallel plan for the casts, whatever the batch's size looks like
         PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
@@ -98,8 +105,11 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
     END IF;
-    EXECUTE format('ALTER TABLE trusted.%I %s', swap,
-                   concat_ws(', ', alter_list, format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys)));
+    alter_list := concat_ws(', ', alter_list, CASE WHEN stage_key IS NULL
+                                                   THEN format('ADD CONSTRAINT %I PRIMARY KEY (%s)', swap || '_pkey', keys) END);
+    IF alter_list <> '' THEN
+        EXECUTE format('ALTER TABLE trusted.%I %s', swap, alter_list);
+    END IF;
     IF layers.has_rows(format('trusted.%I', t)::regclass) THEN
         EXECUTE format('SELECT count(*) FROM trusted.%I t WHERE NOT EXISTS (SELECT 1 FROM trusted.%I b WHERE %s)',
                        t, swap, key_match) INTO n_deleted;
