@@ -2,8 +2,9 @@
 -- {name, path}; each becomes trusted.<table>_<name> with the parent's key,
 -- the position in the array and the element (jsonb, plus its text when it is
 -- a scalar). Runs right after layers.trusted_merge in the same transaction and
--- reads its pg_temp.typed (the merged rows, typed, with their _record): the
--- children of every merged key are replaced.
+-- reads its pg_temp.typed (the merged rows, typed, with each child's array in
+-- a column child_<md5 of the path>): the children of every merged key are
+-- replaced.
 -- JIT is off: the planner counts 100 elements per array (jsonb_array_elements'
 -- default), so a 200 000-row batch looks like 20 M rows and compiling with
 -- optimization cost more than it saved (200 000 posts' hashtags: 3.2 s with JIT,
@@ -15,6 +16,7 @@ DECLARE
     t text;
     child jsonb;
     ct text;
+    arr name;            -- typed's column with the child's array
     key_defs text;
     key_cols text;
     key_match text;
@@ -34,9 +36,6 @@ BEGIN
     IF to_regclass('pg_temp.typed') IS NULL THEN
         RETURN counts;  -- nothing new was merged
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.typed') AND attname = '_record') THEN
-        RETURN counts;
-    END IF;
     SELECT string_agg(format('%I %s', x->>'name', x->>'type'), ', '),
            string_agg(format('%I', x->>'name'), ', '),
            string_agg(format('c.%I = b.%I', x->>'name', x->>'name'), ' AND '),
@@ -47,6 +46,11 @@ BEGIN
 
     FOR child IN SELECT x FROM jsonb_array_elements(s.options->'children') x LOOP
         ct := t || '_' || (child->>'name');
+        -- the array at the child's path, as the merge typed it (a child
+        -- added to the options since the merge read them waits for the next)
+        arr := 'child_' || md5(child->>'path');
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.typed')
+                                  AND attname = arr AND NOT attisdropped);
         EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, position integer NOT NULL, '
                        'value jsonb, value_text text, PRIMARY KEY (%s, position))', ct, key_defs, key_cols);
         -- a big batch into an empty child table (the first load): its key
@@ -73,11 +77,10 @@ BEGIN
         EXECUTE format('INSERT INTO trusted.%I (%s, position, value, value_text) '
                        'SELECT %s, e.pos, e.val, CASE WHEN jsonb_typeof(e.val) IN (''string'', ''number'', ''boolean'') '
                        'THEN e.val #>> ''{}'' END '
-                       'FROM typed y CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(y._record #> $1) = ''array'' '
-                       'THEN y._record #> $1 ELSE ''[]'' END) WITH ORDINALITY AS e(val, pos) '
+                       'FROM typed y CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(y.%I) = ''array'' '
+                       'THEN y.%I ELSE ''[]'' END) WITH ORDINALITY AS e(val, pos) '
                        'WHERE y.sys_change_operation IS DISTINCT FROM ''D''',
-                       ct, key_cols, key_from_typed)
-            USING string_to_array(child->>'path', '.');
+                       ct, key_cols, key_from_typed, arr, arr);
         GET DIAGNOSTICS n = ROW_COUNT;
         IF pk IS NOT NULL THEN
             EXECUTE format('ALTER TABLE trusted.%I ADD CONSTRAINT %I PRIMARY KEY (%s, position)', ct, pk, key_cols);

@@ -40,7 +40,7 @@ DECLARE
     with_children boolean;
     pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key (keys_t)
     pick_raw text;       -- the same by keys_c
-    extra text;          -- the change columns (and _record) typed carries
+    extra text;          -- the change columns (and child arrays) typed carries
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
     not_swapped text;    -- why TRUSTED may not be built aside (layers.swap_blocker)
@@ -158,14 +158,23 @@ BEGIN
 
     -- The batch, typed in the same pass: the newest RAW row per key among the
     -- new jobs (from the latest snapshot on), cast once into pg_temp.typed,
-    -- with an API source's _record for layers.trusted_children. Only when a
+    -- with an API source's child arrays for layers.trusted_children. Only when a
     -- value does not cast is the untyped batch kept (pg_temp.batch), to
     -- quarantine the rows that hold one and type the rest.
     DROP TABLE IF EXISTS pg_temp.batch;
     DROP TABLE IF EXISTS pg_temp.typed;
+    -- An API source's child arrays ride along, each as its own column named
+    -- after its path (layers.trusted_children), not the whole _record: the
+    -- batch's sort and the temp table then carry a few bytes a row, not the
+    -- record (200 000 posts: the sort's memory 195 -> 85 MB, typing and
+    -- children 4.2 -> 3.3 s).
     extra := ', b._job_id, b.sys_change_version, b.sys_change_operation' ||
              CASE WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('raw.%I', t))
-                               AND attname = '_record' AND NOT attisdropped) THEN ', b._record' ELSE '' END;
+                               AND attname = '_record' AND NOT attisdropped)
+                  THEN coalesce((SELECT string_agg(format(', b._record #> %L AS %I', string_to_array(ch->>'path', '.'),
+                                                          'child_' || md5(ch->>'path')), '')
+                                   FROM jsonb_array_elements(coalesce(s.options->'children', '[]')) ch), '')
+                  ELSE '' END;
     BEGIN
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s%s %s',
                        keys_t, typed_cols, extra, pick);
@@ -213,7 +222,7 @@ BEGIN
     ELSE
         -- a temp table has no statistics: without them the planner may join a
         -- small batch to a big TRUSTED table with a full scan (the joins need
-        -- only the keys and the operation; _record would cost the most to sample)
+        -- only the keys and the operation; the child arrays would cost the most to sample)
         EXECUTE format('ANALYZE pg_temp.typed (%s, sys_change_operation)', keys);
 
         IF snap_job IS NOT NULL THEN
