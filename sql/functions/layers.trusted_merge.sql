@@ -41,6 +41,8 @@ DECLARE
     pick text;           -- FROM raw ... ORDER BY: the batch's rows, newest first per key (keys_t)
     pick_raw text;       -- the same by keys_c
     extra text;          -- the change columns (and child arrays) typed carries
+    default_setup text := current_setting('parallel_setup_cost');
+    default_tuple text := current_setting('parallel_tuple_cost');
     pk name;             -- TRUSTED's primary key constraint
     bulk boolean;        -- TRUSTED is empty and the batch big: insert, index after
     not_swapped text;    -- why TRUSTED may not be built aside (layers.swap_blocker)
@@ -176,9 +178,14 @@ BEGIN
                                    FROM jsonb_array_elements(coalesce(s.options->'children', '[]')) ch), '')
                   ELSE '' END;
     BEGIN
+        -- a parallel plan for the casts and the sort, as layers.trusted_swap
+        -- asks (200 000 posts: 0.76 s against 1.0 s); a batch whose RAW
+        -- partitions are under min_parallel_table_scan_size stays on one core
+        PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0.001', true);
         EXECUTE format('CREATE TEMP TABLE typed ON COMMIT DROP AS SELECT DISTINCT ON (%s) %s%s %s',
                        keys_t, typed_cols, extra, pick);
         GET DIAGNOSTICS n_batch = ROW_COUNT;
+        PERFORM set_config('parallel_setup_cost', default_setup, true), set_config('parallel_tuple_cost', default_tuple, true);
     EXCEPTION WHEN data_exception THEN
         -- slow path: find each bad row's first bad column
         EXECUTE format('CREATE TEMP TABLE batch ON COMMIT DROP AS SELECT DISTINCT ON (%s) * %s', keys_c, pick_raw);
