@@ -3,8 +3,8 @@
 -- the position in the array and the element (jsonb, plus its text when it is
 -- a scalar). Runs right after layers.trusted_merge in the same transaction and
 -- reads its pg_temp.typed (the merged rows, typed, with each child's array in
--- a column child_<md5 of the path>): the children of every merged key are
--- replaced.
+-- a column of its own, layers.child_column): the children of every merged key
+-- are replaced.
 -- JIT is off: the planner counts 100 elements per array (jsonb_array_elements'
 -- default), so a 200 000-row batch looks like 20 M rows and compiling with
 -- optimization cost more than it saved (200 000 posts' hashtags: 3.2 s with JIT,
@@ -48,7 +48,7 @@ BEGIN
         ct := t || '_' || (child->>'name');
         -- the array at the child's path, as the merge typed it (a child
         -- added to the options since the merge read them waits for the next)
-        arr := 'child_' || md5(child->>'path');
+        arr := layers.child_column(child->>'path');
         CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.typed')
                                   AND attname = arr AND NOT attisdropped);
         EXECUTE format('CREATE TABLE IF NOT EXISTS trusted.%I (%s, position integer NOT NULL, '
