@@ -1,7 +1,7 @@
-/* The typed table built beside LAND (see trusted_stage.h). Its COPY is
+/* The typed tables built beside LAND (see trusted_stage.h). Each COPY is
  * written by a thread of its own (lib/copy_writer.h), so the load's thread
- * goes on feeding LAND while the stage's backend takes its rows; its end
- * (key index, commit) runs on another, while the load commits. */
+ * goes on feeding LAND while the stage's backends take their rows; their end
+ * (key indexes, commits) runs on another, while the load commits. */
 #include "jobs/layers/trusted_stage.h"
 #include "lib/copy_writer.h"
 #include "lib/db.h"
@@ -12,117 +12,295 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct trusted_stage {
+/* one table's COPY on a connection of its own */
+struct stage_copy {
 	PGconn *conn;
-	char source_id[24], job_id[24];
 	struct copy_writer *writer;
+	long long sent;              /* rows handed over (a child table's) */
+};
+
+struct trusted_stage {
+	char source_id[24], job_id[24];
+	struct stage_copy main;
+	struct stage_copy children[TRUSTED_STAGE_CHILDREN];
+	int n_children;
+	json_t *twice;               /* keys that may have landed twice; NULL: any */
 	bool keep, kept;             /* asked to keep; committed */
 	long long land_rows;
 	pthread_t ending;            /* stage_ending, while the load commits */
 	bool ending_started;
 };
 
-static bool start(struct trusted_stage *s, struct worker_slot *w, const char *oid, const char *columns, char *msg,
-		  size_t msglen)
+/* Connects, makes table `child` (0: the main one) with
+ * layers.trusted_stage_create and starts its COPY: binary for a snapshot
+ * (`children` NULL), text for changes. */
+static bool copy_start(struct stage_copy *c, struct worker_slot *w, const struct trusted_stage *s, const char *oid,
+		       const char *columns, const char *children, int child, char *msg, size_t msglen)
 {
-	if (!(s->conn = db_connect(w->app->cfg.database_url, "shopperlake-stage", msg, msglen)))
+	if (!(c->conn = db_connect(w->app->cfg.database_url, "shopperlake-stage", msg, msglen)))
 		return false;
-	const char *params[4] = {s->source_id, s->job_id, oid, columns};
-	if (db_exec(s->conn, "BEGIN", msg, msglen) != 0)
+	char n[12];
+	snprintf(n, sizeof n, "%d", child);
+	const char *params[6] = {s->source_id, s->job_id, oid, columns, children, n};
+	if (db_exec(c->conn, "BEGIN", msg, msglen) != 0)
 		return false;
-	PGresult *r = PQexecParams(s->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb)", 4, NULL,
-				   params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb, $5::jsonb, $6::integer)",
+				   6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
 		return false;
 	}
-	char copy[300];
-	snprintf(copy, sizeof copy, "COPY %s FROM STDIN (FORMAT binary, FREEZE)", PQgetvalue(r, 0, 0));
+	size_t len = strlen(PQgetvalue(r, 0, 0)) + 64;
+	char *copy = malloc(len);
+	if (copy)
+		snprintf(copy, len, "COPY %s FROM STDIN (FORMAT %s, FREEZE)", PQgetvalue(r, 0, 0),
+			 children ? "text" : "binary");
 	PQclear(r);
-	r = PQexec(s->conn, copy);
+	if (!copy) {
+		snprintf(msg, msglen, "out of memory");
+		return false;
+	}
+	r = PQexec(c->conn, copy);
+	free(copy);
 	bool copying = PQresultStatus(r) == PGRES_COPY_IN;
 	if (!copying)
 		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
-	return copying && (s->writer = copy_writer_start(s->conn)) != NULL;
+	return copying && (c->writer = copy_writer_start(c->conn)) != NULL;
 }
 
-struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
-					  const char *land_table)
+/* Ends a COPY: sends what is queued and the end (or, without `keep`, an
+ * error that rolls it back). Returns the rows it took, -1 when it failed. */
+static long long copy_end(struct stage_copy *c, bool keep, char *msg, size_t msglen)
 {
-	char msg[256] = "cannot start", oid[24];
-	/* the LAND partition's OID, which RAW's partition keeps: it names this
-	 * attempt of the load (a retry makes a new partition) */
-	const char *lp[1] = {land_table};
-	PGresult *r = PQexecParams(w->lake, "SELECT $1::regclass::oid", 1, NULL, lp, NULL, NULL, 0);
-	bool have_oid = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-	if (have_oid)
-		snprintf(oid, sizeof oid, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	char *columns = json_dumps(json_object_get(source, "columns"), JSON_COMPACT);
-	struct trusted_stage *s = calloc(1, sizeof *s);
-	if (s) {
-		snprintf(s->source_id, sizeof s->source_id, "%lld",
-			 (long long)json_integer_value(json_object_get(source, "id")));
-		snprintf(s->job_id, sizeof s->job_id, "%lld", job_id);
-	}
-	if (have_oid && columns && s && start(s, w, oid, columns, msg, sizeof msg)) {
-		free(columns);
-		return s;
-	}
-	msg[strcspn(msg, "\n")] = 0;
-	log_json(LOG_WARN, "no typed copy beside LAND; TRUSTED types RAW's rows instead",
-		 json_pack("{s:I, s:s}", "job_id", (json_int_t)job_id, "reason", msg));
-	free(columns);
-	if (s) {
-		if (s->conn)
-			PQfinish(s->conn);
-		free(s);
-	}
-	return NULL;
-}
-
-void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
-{
-	if (s)
-		copy_writer_put(s->writer, bytes, n);
-}
-
-/* The stage's last part, on a thread of its own: ends the COPY and, when
- * kept, builds the key and commits (layers.trusted_stage_done). */
-static void *stage_ending(void *arg)
-{
-	struct trusted_stage *s = arg;
-	bool keep = copy_writer_finish(s->writer, !s->keep) && s->keep;
+	if (!c->conn)
+		return -1;
+	bool ok = c->writer && copy_writer_finish(c->writer, !keep) && keep;
+	c->writer = NULL;
 	long long rows = -1;
-	char msg[256] = "";
-	if (PQputCopyEnd(s->conn, keep ? NULL : "the load did not keep it") == 1) {
+	if (PQputCopyEnd(c->conn, ok ? NULL : "the load did not keep it") == 1) {
 		PGresult *r;
-		while ((r = PQgetResult(s->conn))) {
+		while ((r = PQgetResult(c->conn))) {
 			if (PQresultStatus(r) == PGRES_COMMAND_OK)
 				rows = atoll(PQcmdTuples(r));
-			else if (keep && !msg[0])
-				snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+			else if (ok && !msg[0])
+				snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 			PQclear(r);
 		}
 	}
-	char count[24];
+	return ok ? rows : -1;
+}
+
+static void close_all(struct trusted_stage *s)
+{
+	for (int i = -1; i < s->n_children; i++) {
+		struct stage_copy *c = i < 0 ? &s->main : &s->children[i];
+		if (c->writer)
+			copy_writer_finish(c->writer, true);
+		c->writer = NULL;
+		if (c->conn)
+			PQfinish(c->conn); /* an open transaction ends rolled back */
+		c->conn = NULL;
+	}
+}
+
+/* Keys and commits one table: layers.trusted_stage_done for the main table
+ * (child 0) or child n, with its rows. */
+static bool table_done(struct trusted_stage *s, struct stage_copy *c, int child, long long rows, char *msg,
+		       size_t msglen)
+{
+	char count[24], n[12];
 	snprintf(count, sizeof count, "%lld", rows);
-	const char *params[3] = {s->source_id, s->job_id, count};
-	if (keep && rows == s->land_rows &&
-	    db_exec_params(s->conn, "SELECT layers.trusted_stage_done($1, $2, $3)", 3, params, msg, sizeof msg) == 0 &&
-	    db_commit(s->conn, msg, sizeof msg) == 0)
+	snprintf(n, sizeof n, "%d", child);
+	const char *params[4] = {s->source_id, s->job_id, count, n};
+	return db_exec_params(c->conn, "SELECT layers.trusted_stage_done($1, $2, $3, $4::integer)", 4, params, msg,
+			      msglen) == 0 &&
+	       db_commit(c->conn, msg, msglen) == 0;
+}
+
+struct child_ending {
+	struct trusted_stage *s;
+	int child;                   /* 0-based */
+	pthread_t thread;
+	bool started, kept;
+	char msg[256];
+};
+
+static void *child_ending(void *arg)
+{
+	struct child_ending *e = arg;
+	struct stage_copy *c = &e->s->children[e->child];
+	e->kept = table_done(e->s, c, e->child + 1, c->sent, e->msg, sizeof e->msg);
+	return NULL;
+}
+
+/* A stage of changes: the older rows of keys landed twice go
+ * (layers.trusted_stage_newest), the main table commits, and then each
+ * table is keyed and committed on its own connection, the children on
+ * threads of their own (one child's 400 000 rows: 0.5 s). */
+static bool changes_done(struct trusted_stage *s, long long rows, char *msg, size_t msglen)
+{
+	char *twice = s->twice ? json_dumps(s->twice, JSON_COMPACT) : NULL;
+	const char *params[3] = {s->source_id, s->job_id, twice};
+	PGresult *r = PQexecParams(s->main.conn, "SELECT layers.trusted_stage_newest($1, $2, $3::jsonb)", 3, NULL,
+				   params, NULL, NULL, 0);
+	free(twice);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		rows -= atoll(PQgetvalue(r, 0, 0));
+	else
+		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	ok = ok && db_commit(s->main.conn, msg, msglen) == 0 && db_exec(s->main.conn, "BEGIN", msg, msglen) == 0;
+	struct child_ending ends[TRUSTED_STAGE_CHILDREN] = {0};
+	for (int i = 0; ok && i < s->n_children; i++) {
+		ends[i] = (struct child_ending){.s = s, .child = i};
+		ends[i].started = pthread_create(&ends[i].thread, NULL, child_ending, &ends[i]) == 0;
+		if (!ends[i].started)
+			child_ending(&ends[i]);
+	}
+	ok = ok && table_done(s, &s->main, 0, rows, msg, msglen);
+	for (int i = 0; i < s->n_children; i++) {
+		if (ends[i].started)
+			pthread_join(ends[i].thread, NULL);
+		if (ok && !ends[i].kept) {
+			snprintf(msg, msglen, "%s", ends[i].msg);
+			ok = false;
+		}
+	}
+	/* (when it fails, the merge or the retention drops it with the stage) */
+	char name[64], ignored[128];
+	snprintf(name, sizeof name, "stage-s%s-j%s-newest", s->source_id, s->job_id);
+	const char *np[1] = {name};
+	if (ok && db_exec_params(s->main.conn, "SELECT layers.drop_if_free(format('land.%I', $1::text))", 1, np,
+				 ignored, sizeof ignored) != 0)
+		log_json(LOG_WARN, "a table of newest versions stays beside LAND", json_pack("{s:s}", "table", name));
+	return ok;
+}
+
+/* The stage's last part, on a thread of its own: ends the COPYs and, when
+ * kept, keys and commits the tables (layers.trusted_stage_done). */
+static void *stage_ending(void *arg)
+{
+	struct trusted_stage *s = arg;
+	bool keep = s->keep;
+	char msg[256] = "";
+	for (int i = 0; i < s->n_children; i++)
+		keep = copy_end(&s->children[i], keep, msg, sizeof msg) == s->children[i].sent && keep;
+	long long rows = copy_end(&s->main, keep, msg, sizeof msg);
+	keep = keep && rows == s->land_rows;
+	if (keep && (s->n_children ? changes_done(s, rows, msg, sizeof msg) : table_done(s, &s->main, 0, rows, msg, sizeof msg)))
 		s->kept = true;
-	if (keep && !s->kept) {
+	if (s->keep && !s->kept) {
 		msg[strcspn(msg, "\n")] = 0;
 		log_json(LOG_WARN, "the typed copy beside LAND was not kept; TRUSTED types RAW's rows instead",
 			 json_pack("{s:I, s:I, s:s}", "rows", (json_int_t)rows, "land_rows", (json_int_t)s->land_rows,
 				   "reason", msg[0] ? msg : "row counts differ"));
 	}
-	PQfinish(s->conn); /* an open transaction ends rolled back */
-	s->conn = NULL;
+	close_all(s);
 	return NULL;
+}
+
+/* The LAND partition's OID, which RAW's partition keeps: it names this
+ * attempt of the load (a retry makes a new partition). */
+static bool land_oid(PGconn *lake, const char *land_table, char *oid, size_t len)
+{
+	const char *lp[1] = {land_table};
+	PGresult *r = PQexecParams(lake, "SELECT $1::regclass::oid", 1, NULL, lp, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		snprintf(oid, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ok;
+}
+
+static struct trusted_stage *stage_begin(struct worker_slot *w, json_t *source, long long job_id,
+					 const char *land_table, json_t *children)
+{
+	char msg[256] = "cannot start", oid[24];
+	char *columns = json_dumps(json_object_get(source, "columns"), JSON_COMPACT);
+	char *child_defs = children ? json_dumps(children, JSON_COMPACT) : NULL;
+	struct trusted_stage *s = calloc(1, sizeof *s);
+	bool ok = s && columns && (!children || child_defs) && land_oid(w->lake, land_table, oid, sizeof oid);
+	if (ok) {
+		snprintf(s->source_id, sizeof s->source_id, "%lld",
+			 (long long)json_integer_value(json_object_get(source, "id")));
+		snprintf(s->job_id, sizeof s->job_id, "%lld", job_id);
+		ok = copy_start(&s->main, w, s, oid, columns, child_defs, 0, msg, sizeof msg);
+		for (size_t i = 0; ok && i < json_array_size(children); i++) {
+			s->n_children++;
+			ok = copy_start(&s->children[i], w, s, oid, columns, child_defs, (int)i + 1, msg, sizeof msg);
+		}
+	}
+	free(columns);
+	free(child_defs);
+	if (ok)
+		return s;
+	msg[strcspn(msg, "\n")] = 0;
+	log_json(LOG_WARN, "no typed copy beside LAND; TRUSTED types RAW's rows instead",
+		 json_pack("{s:I, s:s}", "job_id", (json_int_t)job_id, "reason", msg));
+	if (s)
+		close_all(s);
+	free(s);
+	return NULL;
+}
+
+struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source, long long job_id,
+					  const char *land_table)
+{
+	return stage_begin(w, source, job_id, land_table, NULL);
+}
+
+/* Whether the source's TRUSTED table is missing or empty. */
+static bool trusted_empty(PGconn *lake, json_t *source)
+{
+	char table[200];
+	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	const char *params[1] = {table};
+	PGresult *r = PQexecParams(lake, "SELECT CASE WHEN to_regclass(format('trusted.%I', $1::text)) IS NULL THEN true "
+				   "ELSE NOT layers.has_rows(format('trusted.%I', $1::text)::regclass) END",
+				   1, NULL, params, NULL, NULL, 0);
+	bool empty = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return empty;
+}
+
+struct trusted_stage *trusted_stage_begin_changes(struct worker_slot *w, json_t *source, long long job_id,
+						  const char *land_table)
+{
+	json_t *children = json_object_get(json_object_get(source, "options"), "children");
+	json_t *none = json_array();
+	struct trusted_stage *s = NULL;
+	if (json_array_size(children) <= TRUSTED_STAGE_CHILDREN && trusted_empty(w->lake, source))
+		s = stage_begin(w, source, job_id, land_table, json_is_array(children) ? children : none);
+	json_decref(none);
+	return s;
+}
+
+void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n)
+{
+	if (s)
+		copy_writer_put(s->main.writer, bytes, n);
+}
+
+void trusted_stage_put_child(struct trusted_stage *s, int child, const char *bytes, size_t n, long long rows)
+{
+	if (s && child >= 0 && child < s->n_children) {
+		copy_writer_put(s->children[child].writer, bytes, n);
+		s->children[child].sent += rows;
+	}
+}
+
+void trusted_stage_twice(struct trusted_stage *s, json_t *keys)
+{
+	if (s) {
+		json_decref(s->twice);
+		s->twice = keys;
+	} else {
+		json_decref(keys);
+	}
 }
 
 struct trusted_stage *trusted_stage_end(struct trusted_stage *s, bool keep, long long land_rows)
@@ -138,6 +316,7 @@ struct trusted_stage *trusted_stage_end(struct trusted_stage *s, bool keep, long
 	stage_ending(s);
 	if (keep)
 		return s; /* (no thread: it ended here) */
+	json_decref(s->twice);
 	free(s);
 	return NULL;
 }
@@ -149,6 +328,7 @@ bool trusted_stage_finish(struct trusted_stage *s)
 	if (s->ending_started)
 		pthread_join(s->ending, NULL);
 	bool kept = s->kept;
+	json_decref(s->twice);
 	free(s);
 	return kept;
 }

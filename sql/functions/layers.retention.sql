@@ -71,7 +71,7 @@ BEGIN
     END LOOP;
     -- typed copies a snapshot left beside LAND (layers.trusted_stage_create)
     -- and no merge took or dropped: their job has ended, or is gone
-    FOR p IN SELECT c.oid::regclass::text AS rel, substring(c.relname FROM '-j([0-9]+)$')::bigint AS job_id
+    FOR p IN SELECT c.oid::regclass::text AS rel, substring(c.relname FROM '-j([0-9]+)(-[a-z0-9]+)?$')::bigint AS job_id
                FROM pg_class c
               WHERE c.relnamespace = 'land'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'stage-s%-j%'
     LOOP

@@ -1,7 +1,10 @@
 -- Checks on a TRUSTED table that an override (sql/layers/) built without the
 -- generated _deleted column: every row counts as live. Otherwise as in 0005.
+-- JIT is off: a check is a scan with a simple condition, where compiling
+-- cost more than it saved (200 000 posts, one check: 0.28 s with JIT, 0.10 s
+-- without).
 CREATE OR REPLACE FUNCTION layers.run_checks(p_source bigint, p_rows_before bigint) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
     s control.sources;
     t text;

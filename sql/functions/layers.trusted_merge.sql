@@ -50,7 +50,8 @@ DECLARE
     same_new text;       -- b."a", b."b"::text, ...
     n_changed bigint;    -- the batch's rows that are new or changed
     rebuild boolean := false;  -- a big batch of changes into a filled TRUSTED: built aside
-    stage regclass;      -- the snapshot typed while it landed (layers.trusted_stage)
+    stage regclass;      -- the job's rows typed while they landed (layers.trusted_stage)
+    children jsonb;      -- the child tables swapped in with them: their rows
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -111,8 +112,8 @@ BEGIN
     -- files, change tracking; soft_delete or not: with no old rows there is
     -- nothing to mark). A bad value (quarantine), a snapshot with
     -- soft_delete (the old keys stay, marked) or a source with child tables
-    -- (layers.trusted_children reads the merge's typed batch) take the merge
-    -- below instead.
+    -- (layers.trusted_children reads the merge's typed batch), unless they
+    -- were built beside LAND too, take the merge below instead.
     empty := NOT layers.has_rows(format('trusted.%I', t)::regclass);
     -- what hangs on the live table (a view, a trigger...) keeps it in place
     not_swapped := layers.swap_blocker(format('trusted.%I', t)::regclass);
@@ -122,13 +123,19 @@ BEGIN
                    t, last_job, coalesce(snap_job, 0));
     pick_raw := format(pick, keys_c);
     pick := format(pick, keys_t);
-    IF ((NOT soft AND snap_job = top_job) OR empty) AND NOT with_children AND not_swapped IS NULL THEN
+    -- With child tables, only a stage of changes is swapped in (an API
+    -- load's first job: its children were built beside LAND too,
+    -- layers.trusted_children_swap), or nothing.
+    IF ((NOT soft AND snap_job = top_job) OR empty) AND not_swapped IS NULL
+       AND (NOT with_children OR (empty AND n_jobs = 1 AND stage IS NOT NULL)) THEN
         -- One job is typed as it lies when it holds no delete (the same
         -- scan finds one: layers.delete_in_batch) and its keys are unique
         -- (the key index says so); otherwise the newest row per key is
-        -- picked first (a sort of the batch).
+        -- picked first (a sort of the batch). The rows typed while they
+        -- landed (stage) stand for the job's: a snapshot's, or an API
+        -- load's (changes that are never deletes) into an empty TRUSTED.
         one_pass := coalesce(snap_job = top_job, false) OR n_jobs = 1;
-        FOR attempt IN (CASE WHEN one_pass THEN 1 ELSE 2 END)..2 LOOP
+        FOR attempt IN (CASE WHEN one_pass THEN 1 ELSE 2 END)..(CASE WHEN with_children THEN 1 ELSE 2 END) LOOP
             BEGIN
                 rows_from := CASE WHEN attempt = 1
                     THEN format('raw.%I b WHERE b._job_id = %s AND (CASE WHEN b.sys_change_operation = ''D'' '
@@ -136,26 +143,34 @@ BEGIN
                     ELSE format('(SELECT DISTINCT ON (%s) * %s) b WHERE b.sys_change_operation IS DISTINCT FROM ''D''',
                                 keys_t, pick) END;
                 swapped := layers.trusted_swap(p_source, rows_from, false,
-                                               CASE WHEN attempt = 1 AND snap_job = top_job THEN stage END, top_job);
+                                               CASE WHEN attempt = 1 AND (snap_job = top_job OR (empty AND n_jobs = 1))
+                                                    THEN stage END, top_job);
+                IF with_children THEN
+                    IF NOT (swapped->>'staged')::boolean THEN
+                        RAISE SQLSTATE 'LK002' USING MESSAGE = 'the typed rows do not fit TRUSTED';
+                    END IF;
+                    children := layers.trusted_children_swap(p_source, top_job);
+                END IF;
                 UPDATE control.layer_state SET merged_through_job = top_job, trusted_refreshed_at = now()
                  WHERE source_id = p_source;
                 IF stage IS NOT NULL AND NOT (swapped->>'staged')::boolean THEN
-                    EXECUTE format('DROP TABLE IF EXISTS %s', stage);
+                    PERFORM layers.trusted_stage_drop(stage);
                 END IF;
                 RETURN jsonb_build_object('batch', swapped->'rows', 'merged', swapped->'rows', 'deleted', swapped->'deleted',
                                           'quarantined', 0, 'through_job', top_job, 'snapshot_job', snap_job,
-                                          'replaced', true, 'typed_while_landing', swapped->'staged');
+                                          'replaced', true, 'typed_while_landing', swapped->'staged')
+                       || CASE WHEN children IS NULL THEN '{}' ELSE jsonb_build_object('children', children) END;
             EXCEPTION
-                WHEN integrity_constraint_violation OR SQLSTATE 'LK001' THEN
-                    NULL;  -- a key twice, or a delete: the next attempt picks the newest row per key
+                WHEN integrity_constraint_violation OR SQLSTATE 'LK001' OR SQLSTATE 'LK002' THEN
+                    NULL;  -- a key twice, a delete, children that cannot be swapped: the next attempt or the merge
                 WHEN data_exception THEN
                     EXIT;  -- a bad value: the merge below quarantines it
             END;
         END LOOP;
     END IF;
 
-    IF stage IS NOT NULL THEN
-        EXECUTE format('DROP TABLE IF EXISTS %s', stage);  -- not taken: RAW's rows are typed below
+    IF stage IS NOT NULL AND to_regclass(stage::text) IS NOT NULL THEN
+        PERFORM layers.trusted_stage_drop(stage);  -- not taken: RAW's rows are typed below
     END IF;
 
     -- The batch, typed in the same pass: the newest RAW row per key among the

@@ -18,6 +18,8 @@
 -- columns are the source's followed by the four the lake adds, as the merge
 -- makes them: the four are added without writing a row (constant defaults),
 -- and p_rows is not read; its key index, when it has one, is the new table's.
+-- (A stage of changes, an API load's, has _job_id and _change_version
+-- already: the other two are added.)
 -- Returns "staged": true then.
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text);
 DROP FUNCTION IF EXISTS layers.trusted_swap(bigint, text, boolean);
@@ -39,6 +41,10 @@ DECLARE
     staged boolean := false;
     live_not_null name[];
     stage_key name;
+    stage_cols text[];
+    versions boolean;    -- the stage has _job_id and _change_version (a stage of changes)
+    lake_cols text[] := ARRAY['_job_id bigint', '_change_version bigint', '_deleted boolean',
+                              '_merged_at timestamp with time zone'];
 BEGIN
     SELECT * INTO s FROM control.sources WHERE id = p_source;
     t := s.system || '_' || s.object;
@@ -70,21 +76,22 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
     IF p_stage IS NOT NULL THEN
         -- the live table's columns, and what the stage would become
+        SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+          INTO stage_cols FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped;
+        -- (a stage of changes has the versions, and _job_id, already)
+        versions := stage_cols[array_length(stage_cols, 1) - 1:] = lake_cols[1:2];
         staged := (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
                      FROM pg_attribute a
                     WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped)
-                  = (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-                       FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped)
-                    || ARRAY['_job_id bigint', '_change_version bigint', '_deleted boolean',
-                             '_merged_at timestamp with time zone'];
+                  = stage_cols || CASE WHEN versions THEN lake_cols[3:4] ELSE lake_cols END;
     END IF;
     IF staged THEN
         -- NOT NULL where the live table has it, said as the column comes: a
         -- constant default proves it without reading a row, where the
         -- SET NOT NULL below would read the whole table (0.7 s at 5 M rows)
-        EXECUTE format('ALTER TABLE %s ADD COLUMN _job_id bigint %s DEFAULT %s, ADD COLUMN _change_version bigint, '
-                       'ADD COLUMN _deleted boolean %s DEFAULT false, ADD COLUMN _merged_at timestamptz %s DEFAULT %L',
-                       p_stage, CASE WHEN '_job_id' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END, p_job,
+        EXECUTE format('ALTER TABLE %s %s ADD COLUMN _deleted boolean %s DEFAULT false, ADD COLUMN _merged_at timestamptz %s DEFAULT %L',
+                       p_stage, CASE WHEN versions THEN '' ELSE format('ADD COLUMN _job_id bigint %s DEFAULT %s, ADD COLUMN _change_version bigint,',
+                                                                      CASE WHEN '_job_id' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END, p_job) END,
                        CASE WHEN '_deleted' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END,
                        CASE WHEN '_merged_at' = ANY (live_not_null) THEN 'NOT NULL' ELSE '' END, now());
         EXECUTE format('ALTER TABLE %s ALTER COLUMN _job_id DROP DEFAULT, ALTER COLUMN _deleted DROP DEFAULT, '

@@ -21,6 +21,10 @@
 #include "jobs/sources/api/http_fetch.h"
 #include "lib/dynbuf.h"
 #include "jobs/layers/land.h"
+#include "jobs/layers/layers.h"
+#include "jobs/layers/trusted_stage.h"
+#include "jobs/sources/copy_text.h"
+#include "lib/key_filter.h"
 #include "lib/secret.h"
 
 #include <curl/curl.h>
@@ -47,7 +51,19 @@ struct api_load {
 	long long version;                 /* grows with every record of the load */
 	char *newest;                      /* newest updated_at seen (malloc'd) */
 	const char *offset_column;
+	/* TRUSTED typed beside LAND (trusted_stage.h): this page's rows for it */
+	struct trusted_stage *stage;
+	json_t *children;                  /* options.children */
+	struct dynbuf keys;                /* COPY text of one record's key columns */
+	struct dynbuf typed;               /* the columns and versions, a row each */
+	struct dynbuf child_rows[TRUSTED_STAGE_CHILDREN];
+	long long child_count[TRUSTED_STAGE_CHILDREN];
+	struct key_filter *seen;           /* the keys landed so far */
+	json_t *twice;                     /* keys that may have landed twice; NULL: too many */
 };
+
+/* keys listed as maybe landed twice, at most; past it, all are checked */
+#define TWICE_MAX 500000
 
 static const char *opt_str(json_t *source, const char *name, const char *def)
 {
@@ -184,10 +200,16 @@ static bool reals_fit_15(json_t *v)
 
 /* JSON text that keeps the digits the API sent: jansson writes reals with 17
  * significant digits (0.928 -> 0.92800000000000005); 15 reproduce any
- * decimal of up to 15 digits, and a value that needs more keeps its 17. */
+ * decimal of up to 15 digits, and a value that needs more keeps its 17.
+ * (`fit15`: reals_fit_15 of v, or of the record v is part of.) */
+static char *dump_digits(json_t *v, size_t flags, bool fit15)
+{
+	return json_dumps(v, flags | (fit15 ? JSON_REAL_PRECISION(15) : 0));
+}
+
 static char *dump_exact(json_t *v, size_t flags)
 {
-	return json_dumps(v, flags | (reals_fit_15(v) ? JSON_REAL_PRECISION(15) : 0));
+	return dump_digits(v, flags, reals_fit_15(v));
 }
 
 /* Text of a JSON value as LAND keeps it (strings bare, the rest as JSON). */
@@ -200,24 +222,83 @@ static char *value_text(json_t *v)
 	return dump_exact(v, JSON_ENCODE_ANY | JSON_COMPACT);
 }
 
+/* A record's children for the stage: each element of the array at each
+ * child's path, after the record's key, with its position (from 1) and the
+ * record's version, as layers.trusted_children reads them from _record
+ * (`fit15`: the digits the record was written with). */
+static bool stage_children(struct api_load *a, json_t *rec, bool fit15, const char *version)
+{
+	size_t n, pos;
+	json_t *child, *el;
+	bool ok = true;
+	json_array_foreach(a->children, n, child) {
+		json_t *arr = at_path(rec, json_string_value(json_object_get(child, "path")));
+		struct dynbuf *out = &a->child_rows[n];
+		json_array_foreach(arr, pos, el) {
+			char *text = dump_digits(el, JSON_ENCODE_ANY | JSON_COMPACT, fit15);
+			ok = ok && text && (!a->keys.len || dynbuf_add(out, a->keys.data, a->keys.len)) && copy_text_add_int(out, (long long)pos + 1) &&
+			     dynbuf_addc(out, '\t') &&
+			     copy_text_add_field(out, (const unsigned char *)text, strlen(text)) == COPY_TEXT_OK &&
+			     dynbuf_addc(out, '\t') && dynbuf_addstr(out, version) && dynbuf_addc(out, '\n');
+			free(text);
+			a->child_count[n]++;
+		}
+	}
+	return ok;
+}
+
+/* Hands this page's rows to the stage. */
+static void stage_flush(struct api_load *a)
+{
+	trusted_stage_put(a->stage, a->typed.data, a->typed.len);
+	dynbuf_reset(&a->typed);
+	for (size_t n = 0; n < json_array_size(a->children) && n < TRUSTED_STAGE_CHILDREN; n++) {
+		trusted_stage_put_child(a->stage, (int)n, a->child_rows[n].data, a->child_rows[n].len, a->child_count[n]);
+		dynbuf_reset(&a->child_rows[n]);
+		a->child_count[n] = 0;
+	}
+}
+
 static int land_record(struct api_load *a, json_t *rec, const char *file, struct load_error *err)
 {
 	size_t i;
 	json_t *col;
 	bool ok = true;
 	dynbuf_reset(&a->row);
+	dynbuf_reset(&a->keys);
+	json_t *key = a->stage ? json_array() : NULL; /* the key's values */
 	json_array_foreach(json_object_get(a->source, "columns"), i, col) {
 		const char *path = json_string_value(json_object_get(col, "path"));
 		char *text = value_text(at_path(rec, path ? path : json_string_value(json_object_get(col, "name"))));
+		size_t start = a->row.len;
 		ok = ok && row_field(a, text) && row_add(a, "\t", 1);
+		if (key && json_is_true(json_object_get(col, "key"))) {
+			ok = ok && dynbuf_add(&a->keys, a->row.data + start, a->row.len - start);
+			json_array_append_new(key, text ? json_string(text) : json_null());
+		}
 		free(text);
 	}
+	/* a key that may have landed before: the stage's end checks it */
+	if (key && a->twice && key_filter_add(a->seen, a->keys.data, a->keys.len)) {
+		json_array_append(a->twice, key);
+		if (json_array_size(a->twice) > TWICE_MAX) {
+			json_decref(a->twice);
+			a->twice = NULL;
+		}
+	}
+	json_decref(key);
 	char version[32];
 	snprintf(version, sizeof version, "%lld", ++a->version);
-	char *record = dump_exact(rec, JSON_COMPACT);
-	ok = ok && record && row_field(a, version) && row_add(a, "\tU\t", 3) && row_field(a, record) &&
-	     row_add(a, "\t", 1) && row_field(a, file) && row_add(a, "\n", 1);
+	bool fit15 = reals_fit_15(rec);
+	char *record = dump_digits(rec, JSON_COMPACT, fit15);
+	ok = ok && record && row_field(a, version);
+	size_t typed_len = a->row.len; /* the columns and the version: the stage's row */
+	ok = ok && row_add(a, "\tU\t", 3) && row_field(a, record) && row_add(a, "\t", 1) && row_field(a, file) &&
+	     row_add(a, "\n", 1);
 	free(record);
+	if (ok && a->stage)
+		ok = dynbuf_add(&a->typed, a->row.data, typed_len) && dynbuf_addc(&a->typed, '\n') &&
+		     stage_children(a, rec, fit15, version);
 	if (!ok)
 		return load_fail(err, JOB_TRANSIENT, "out of memory");
 	if (PQputCopyData(a->w->lake, a->row.data, (int)a->row.len) != 1)
@@ -368,6 +449,18 @@ static int setup(struct api_load *a, struct load_error *err)
 	return 0;
 }
 
+/* TRUSTED typed beside LAND, unless an override makes the TRUSTED step */
+static bool may_stage(struct worker_slot *w, json_t *source)
+{
+	char table[200];
+	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+	char *override = layers_override(w, table, "trusted");
+	bool none = !override;
+	free(override);
+	return none;
+}
+
 static int extract_api(struct worker_slot *w, const struct claimed_job *job, json_t *source,
 		       const char *land_table, struct load_result *res, struct load_error *err)
 {
@@ -381,13 +474,20 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 	if (setup(&a, err) != 0 || get_token(&a, err) != 0)
 		goto out;
 	if (land_add_column(w->lake, land_table, "_record", "jsonb", msg, sizeof msg) != 0 ||
-	    land_add_column(w->lake, land_table, "_file", "text", msg, sizeof msg) != 0 ||
-	    land_copy_begin_extra(w->lake, source, land_table, ", _record, _file", msg, sizeof msg) != 0) {
+	    land_add_column(w->lake, land_table, "_file", "text", msg, sizeof msg) != 0) {
+		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
+		goto out;
+	}
+	a.stage = may_stage(w, source) ? trusted_stage_begin_changes(w, source, job->id, land_table) : NULL;
+	a.seen = a.stage ? key_filter_new() : NULL;
+	a.twice = a.seen ? json_array() : NULL;
+	if (land_copy_begin_extra(w->lake, source, land_table, ", _record, _file", msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
 	}
 	copying = true;
 	res->snapshot = false;
+	a.children = json_object_get(json_object_get(source, "options"), "children");
 	char *page_token = NULL;
 	for (int page = 1;; page++) {
 		char *since = incremental ? curl_easy_escape(a.http.curl, before, 0) : NULL;
@@ -423,6 +523,7 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 			res->rows_read++;
 		}
 		atomic_store(&w->rows_read, res->rows_read);
+		stage_flush(&a);
 		free(page_token);
 		const char *next = json_string_value(json_object_get(doc, "next_page_token"));
 		page_token = next && *next ? strdup(next) : NULL;
@@ -439,6 +540,10 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 	res->wait_seconds = a.http.wait_seconds;
 	rc = 0;
 out:
+	/* (its commit goes on while the load's does: the runner waits for it) */
+	trusted_stage_twice(a.stage, a.twice);
+	res->stage = trusted_stage_end(a.stage, rc == 0, res->rows_written);
+	key_filter_free(a.seen);
 	if (copying) {
 		long long ignored;
 		land_copy_end(w->lake, "extraction failed", &ignored, msg, sizeof msg);
@@ -450,6 +555,10 @@ out:
 	free(a.client_secret);
 	free(a.token);
 	dynbuf_free(&a.row);
+	dynbuf_free(&a.keys);
+	dynbuf_free(&a.typed);
+	for (int n = 0; n < TRUSTED_STAGE_CHILDREN; n++)
+		dynbuf_free(&a.child_rows[n]);
 	free(a.newest);
 	return rc;
 }
