@@ -50,10 +50,12 @@ void trusted_stage_put(struct trusted_stage *s, const char *bytes, size_t n);
 /* Passes on `rows` whole COPY text rows of child `child` (0-based). */
 void trusted_stage_put_child(struct trusted_stage *s, int child, const char *bytes, size_t n, long long rows);
 
-/* Gives a stage of changes the keys that may have landed twice, as JSON
- * arrays of their values as LAND has them (lib/key_filter.h); NULL: any
- * may have. Takes the reference. */
-void trusted_stage_twice(struct trusted_stage *s, json_t *keys);
+/* Gives a stage of changes the rows whose key may have landed before
+ * (lib/key_filter.h), as a JSON array of [key values as LAND has them...,
+ * version] (malloc'd; the stage frees it): each table keeps the newest
+ * version of those keys only. NULL (the list did not fit): the stage is not
+ * kept. */
+void trusted_stage_twice(struct trusted_stage *s, char *list);
 
 /* Ends the COPYs and, with `keep` and as many rows as LAND got (and each
  * child table as many as it was sent), builds the keys and commits

@@ -336,6 +336,12 @@ describe('a first load into empty tables, and values that do not cast', () => {
     assert.equal(merge.merged, 12000);
     assert.equal(merge.snapshot_job, null, 'pages of changes: the merge, not a snapshot swap');
     assert.ok(merge.children.hashtags > 0 && merge.children.mentions > 0, JSON.stringify(merge.children));
+    // typed beside LAND as the pages came, children too; posts edited while
+    // the API was paged landed twice, and only their newest rows stay
+    assert.equal(merge.typed_while_landing, true, JSON.stringify(merge));
+    assert.ok(job1.rows_read > 12000, `some posts landed twice (${job1.rows_read} versions)`);
+    assert.equal(await sqlJson(`SELECT count(*) FROM pg_class WHERE relname LIKE 'stage-s${source.id}-%'`), 0,
+                 'nothing left beside LAND');
     assert.equal(await assertTrustedEqualsTruth('redesocial_posts_bulk', truth1.versions), 12000);
     await assertChildrenMatch('redesocial_posts_bulk', truth1.versions);
     assert.deepEqual(await pkColumns('redesocial_posts_bulk'), ['id'], 'the key index is back');
@@ -365,6 +371,7 @@ describe('a first load into empty tables, and values that do not cast', () => {
     const job = await runLoad(srv, source.id, 'incremental', { timeoutMs: 60_000 });
     assert.equal(job.state, 'JOB_STATE_DONE', job.error);
     const merge = job.steps.find((s) => s.name === 'trusted').result;
+    assert.notEqual(merge.typed_while_landing, true, 'a value that does not cast: RAW typed, not the stage');
     assert.equal(merge.quarantined, latest.size - good.size);
     assert.equal(merge.merged, good.size);
     const goodVersions = truth.versions.filter((v) => good.has(v.id));

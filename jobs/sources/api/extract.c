@@ -59,11 +59,11 @@ struct api_load {
 	struct dynbuf child_rows[TRUSTED_STAGE_CHILDREN];
 	long long child_count[TRUSTED_STAGE_CHILDREN];
 	struct key_filter *seen;           /* the keys landed so far */
-	json_t *twice;                     /* keys that may have landed twice; NULL: too many */
+	struct dynbuf twice;               /* [key values..., version] of rows whose key may have landed before */
 };
 
-/* keys listed as maybe landed twice, at most; past it, all are checked */
-#define TWICE_MAX 500000
+/* the most bytes of that list (about 2 M rows); past it the stage is not kept */
+#define TWICE_MAX_BYTES ((size_t)64 << 20)
 
 static const char *opt_str(json_t *source, const char *name, const char *def)
 {
@@ -278,17 +278,18 @@ static int land_record(struct api_load *a, json_t *rec, const char *file, struct
 		}
 		free(text);
 	}
-	/* a key that may have landed before: the stage's end checks it */
-	if (key && a->twice && key_filter_add(a->seen, a->keys.data, a->keys.len)) {
-		json_array_append(a->twice, key);
-		if (json_array_size(a->twice) > TWICE_MAX) {
-			json_decref(a->twice);
-			a->twice = NULL;
-		}
-	}
-	json_decref(key);
 	char version[32];
 	snprintf(version, sizeof version, "%lld", ++a->version);
+	/* a key that may have landed before: the stage's end keeps its newest
+	 * version only (and a key that did not, listed by chance, loses nothing) */
+	if (key && a->seen && key_filter_add(a->seen, a->keys.data, a->keys.len) &&
+	    json_array_append_new(key, json_integer(a->version)) == 0) {
+		char *entry = json_dumps(key, JSON_COMPACT);
+		if (!entry || (a->twice.len && !dynbuf_addc(&a->twice, ',')) || !dynbuf_addstr(&a->twice, entry))
+			a->twice.failed = true;
+		free(entry);
+	}
+	json_decref(key);
 	bool fit15 = reals_fit_15(rec);
 	char *record = dump_digits(rec, JSON_COMPACT, fit15);
 	ok = ok && record && row_field(a, version);
@@ -480,7 +481,7 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 	}
 	a.stage = may_stage(w, source) ? trusted_stage_begin_changes(w, source, job->id, land_table) : NULL;
 	a.seen = a.stage ? key_filter_new() : NULL;
-	a.twice = a.seen ? json_array() : NULL;
+	dynbuf_init(&a.twice, TWICE_MAX_BYTES);
 	if (land_copy_begin_extra(w->lake, source, land_table, ", _record, _file", msg, sizeof msg) != 0) {
 		load_fail(err, JOB_TRANSIENT, "lake: %s", msg);
 		goto out;
@@ -541,7 +542,13 @@ static int extract_api(struct worker_slot *w, const struct claimed_job *job, jso
 	rc = 0;
 out:
 	/* (its commit goes on while the load's does: the runner waits for it) */
-	trusted_stage_twice(a.stage, a.twice);
+	if (a.stage) {
+		/* (a list that did not fit: the stage is not kept) */
+		char *list = NULL;
+		if (a.seen && !a.twice.failed && (list = malloc(a.twice.len + 3)))
+			snprintf(list, a.twice.len + 3, "[%s]", dynbuf_cstr(&a.twice));
+		trusted_stage_twice(a.stage, list);
+	}
 	res->stage = trusted_stage_end(a.stage, rc == 0, res->rows_written);
 	key_filter_free(a.seen);
 	if (copying) {
@@ -556,6 +563,7 @@ out:
 	free(a.token);
 	dynbuf_free(&a.row);
 	dynbuf_free(&a.keys);
+	dynbuf_free(&a.twice);
 	dynbuf_free(&a.typed);
 	for (int n = 0; n < TRUSTED_STAGE_CHILDREN; n++)
 		dynbuf_free(&a.child_rows[n]);
