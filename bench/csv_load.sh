@@ -10,9 +10,10 @@
 #      (tests/fixtures/sftp/sshd.sh); the first job lands the new file while
 #      it downloads it into the bucket (options.stream), with reject handling
 #      on: SFTP -> LAND. Then options.stream is set false and a full load takes
-#      the file again: downloaded whole, then parsed from the bucket file into
-#      LAND, which its log times apart: bucket file -> LAND. SFTP -> LAND is
-#      the better of the two jobs' download + land.
+#      the file again, three times: downloaded whole, then parsed from the
+#      bucket file into LAND, which its log times apart: bucket file -> LAND,
+#      the best of the three as for \copy. SFTP -> LAND is the better of the
+#      first job's and that job's download + land.
 # All three write a table shaped like LAND (text columns and the lake's own
 # columns; shopperlake into the load's own partition, with COPY FREEZE). Prints rows/s, seconds, peak RSS, and the
 # issue 14's two ratios: bucket -> LAND against \copy (goal >= 90 %) and
@@ -156,11 +157,17 @@ LOAD
 fi
 
 # --- 3 again: a full load takes the file again (download, LAND, RAW, TRUSTED),
-# downloaded whole first, so that its log times the bucket file -> LAND leg
+# downloaded whole first, so that its log times the bucket file -> LAND leg;
+# best of 3, as the \copy anchor is (the first of them is printed too)
 curl -sf -X PATCH -H "Authorization: Bearer bench-admin-token-0123456789" \
   -H 'Content-Type: application/merge-patch+json' localhost:$http_port/v1/sources/$sid \
   -d '{"options":{"stream":false}}' >/dev/null || { echo "bench: cannot set options.stream" >&2; exit 1; }
-again=$(run_job full); [[ -n $again ]] || exit 1
+again=; land_runs=()
+for _ in 1 2 3; do
+  run=$(run_job full); [[ -n $run ]] || exit 1
+  land_runs+=("$(jq -r '.land_ms / 1000' <<<"$run")")
+  [[ -z $again || $(jq -r .land_ms <<<"$run") -lt $(jq -r .land_ms <<<"$again") ]] && again=$run
+done
 rss_peak=$(( $(awk '/VmHWM/ {print $2}' /proc/$pid/status) / 1024 ))
 for l in "$landed" "$again"; do echo "bench: shopperlake run: $(jq -c '{rows, download_ms, land_ms, streamed}' <<<"$l")" >&2; done
 lake_rows=$(jq -r .rows <<<"$landed")
@@ -183,7 +190,9 @@ printf "%-40s %10.2f %12s %12s\n" "the same file again (filled TRUSTED)" "$(jq -
 printf "first job's steps (s): %s\n" "$(jq -r .steps <<<"$landed")"
 printf "rows: \\copy %s, pgloader %s, shopperlake %s; shopperlake RSS at start %s MB, peak %s MB\n" \
   "$copy_rows" "$pgl_rows" "$lake_rows" "$((rss0 / 1024))" "$rss_peak"
-printf "bucket -> LAND / \\copy: %.0f %% (goal >= 90 %%)\n" "$(echo "100 * $copy_s / $land_s" | bc -l)"
+printf "bucket -> LAND, three runs (s): %s\n" "${land_runs[*]}"
+printf "bucket -> LAND / \\copy: %.0f %% (goal >= 90 %%; each best of 3; the first run alone: %.0f %%)\n" \
+  "$(echo "100 * $copy_s / $land_s" | bc -l)" "$(echo "100 * $copy_s / ${land_runs[0]}" | bc -l)"
 printf "first job / \\copy: %.1fx (goal <= 3x)\n" "$(echo "$job_s / $copy_s" | bc -l)"
 printf "first job / \\copy into a table made in its transaction: %.1fx (no goal; wal_level = %s)\n" \
   "$(echo "$job_s / $copy_tx_s" | bc -l)" "$wal_level"

@@ -45,8 +45,9 @@ static bool copy_start(struct stage_copy *c, struct worker_slot *w, const struct
 	const char *params[6] = {s->source_id, s->job_id, oid, columns, children, n};
 	if (db_exec(c->conn, "BEGIN", msg, msglen) != 0)
 		return false;
-	PGresult *r = PQexecParams(c->conn, "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb, $5::jsonb, $6::integer)",
-				   6, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c->conn,
+				   "SELECT layers.trusted_stage_create($1, $2, $3, $4::jsonb, $5::jsonb, $6::integer)", 6,
+				   NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(msg, msglen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -194,7 +195,8 @@ static void *stage_ending(void *arg)
 		keep = copy_end(&s->children[i], keep, msg, sizeof msg) == s->children[i].sent && keep;
 	long long rows = copy_end(&s->main, keep, msg, sizeof msg);
 	keep = keep && rows == s->land_rows;
-	if (keep && (s->changes ? changes_done(s, rows, msg, sizeof msg) : table_done(s, &s->main, 0, rows, msg, sizeof msg)))
+	if (keep && (s->changes ? changes_done(s, rows, msg, sizeof msg)
+				: table_done(s, &s->main, 0, rows, msg, sizeof msg)))
 		s->kept = true;
 	if (s->keep && !s->kept) {
 		msg[strcspn(msg, "\n")] = 0;

@@ -236,8 +236,8 @@ static bool stage_children(struct api_load *a, json_t *rec, bool fit15, const ch
 		struct dynbuf *out = &a->child_rows[n];
 		json_array_foreach(arr, pos, el) {
 			char *text = dump_digits(el, JSON_ENCODE_ANY | JSON_COMPACT, fit15);
-			ok = ok && text && (!a->keys.len || dynbuf_add(out, a->keys.data, a->keys.len)) && copy_text_add_int(out, (long long)pos + 1) &&
-			     dynbuf_addc(out, '\t') &&
+			ok = ok && text && (!a->keys.len || dynbuf_add(out, a->keys.data, a->keys.len)) &&
+			     copy_text_add_int(out, (long long)pos + 1) && dynbuf_addc(out, '\t') &&
 			     copy_text_add_field(out, (const unsigned char *)text, strlen(text)) == COPY_TEXT_OK &&
 			     dynbuf_addc(out, '\t') && dynbuf_addstr(out, version) && dynbuf_addc(out, '\n');
 			free(text);
