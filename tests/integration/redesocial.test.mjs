@@ -340,6 +340,12 @@ describe('a first load into empty tables, and values that do not cast', () => {
     // the API was paged landed twice, and only their newest rows stay
     assert.equal(merge.typed_while_landing, true, JSON.stringify(merge));
     assert.ok(job1.rows_read > 12000, `some posts landed twice (${job1.rows_read} versions)`);
+    const versionsOf = new Map();
+    for (const v of truth1.versions) versionsOf.set(v.id, [...(versionsOf.get(v.id) ?? []), v]);
+    const arraysChanged = [...versionsOf.values()].filter(
+      (vs) => vs.length > 1 && JSON.stringify(vs[0].hashtags) !== JSON.stringify(vs.at(-1).hashtags),
+    ).length;
+    assert.ok(arraysChanged > 0, 'some posts landed twice with other hashtags: only the newest children stay');
     assert.equal(await sqlJson(`SELECT count(*) FROM pg_class WHERE relname LIKE 'stage-s${source.id}-%'`), 0,
                  'nothing left beside LAND');
     assert.equal(await assertTrustedEqualsTruth('redesocial_posts_bulk', truth1.versions), 12000);
@@ -355,6 +361,28 @@ describe('a first load into empty tables, and values that do not cast', () => {
     assert.ok(job2.rows_read > 500, `new posts and edits (${job2.rows_read} versions)`);
     assert.equal(await assertTrustedEqualsTruth('redesocial_posts_bulk', truth2.versions), 12500);
     await assertChildrenMatch('redesocial_posts_bulk', truth2.versions);
+  });
+
+  test('a view on an empty child table keeps it in place: the first load types RAW instead of swapping the copies typed while landing', { timeout: 90_000 }, async () => {
+    const sim = await startSim(['--posts', 1500, '--seed', 23]);
+    const def = postsDef(sim, { object: 'posts_view', options: { page_size: 500 } });
+    const source = await createSource(def);
+    const tags = def.options.children.find((c) => c.name === 'hashtags');
+    // (as the lake's own role, which owns what the merge makes)
+    await sqlJson(`SELECT to_json(layers.child_table(${source.id}, '${JSON.stringify(tags)}'::jsonb)::text)`);
+    await sqlJson('CREATE VIEW trusted.posts_view_tags AS SELECT id, value_text FROM trusted.redesocial_posts_view_hashtags; SELECT 1');
+    const truth = await sim.truth('posts');
+    const job = await runLoad(srv, source.id, 'incremental', { timeoutMs: 60_000 });
+    assert.equal(job.state, 'JOB_STATE_DONE', job.error);
+    const merge = job.steps.find((s) => s.name === 'trusted').result;
+    assert.notEqual(merge.typed_while_landing, true, JSON.stringify(merge));
+    assert.equal(await assertTrustedEqualsTruth('redesocial_posts_view', truth.versions), latestById(truth.versions).size);
+    await assertChildrenMatch('redesocial_posts_view', truth.versions);
+    assert.equal(await sqlJson(`SELECT count(*) FROM trusted.posts_view_tags`),
+                 await sqlJson(`SELECT count(*) FROM trusted.redesocial_posts_view_hashtags`), 'the view reads the table');
+    assert.equal(await sqlJson(`SELECT count(*) FROM pg_class WHERE relname LIKE 'stage-s${source.id}-%'`), 0,
+                 'the copies typed while landing are dropped');
+    await sqlJson('DROP VIEW trusted.posts_view_tags; SELECT 1');
   });
 
   test('user_followers typed smallint: the posts whose newest version overflows it are quarantined, the rest merge with their children', { timeout: 90_000 }, async () => {
