@@ -25,11 +25,7 @@ BEGIN
         PERFORM layers.swap_in(live, next);
         RETURN 'swapped';
     END IF;
-    IF (SELECT array_agg(format_type(a.atttypid, a.atttypmod) || ' ' || a.attname ORDER BY a.attnum)
-          FROM pg_attribute a WHERE a.attrelid = live AND a.attnum > 0 AND NOT a.attisdropped)
-       IS DISTINCT FROM
-       (SELECT array_agg(format_type(a.atttypid, a.atttypmod) || ' ' || a.attname ORDER BY a.attnum)
-          FROM pg_attribute a WHERE a.attrelid = next AND a.attnum > 0 AND NOT a.attisdropped) THEN
+    IF layers.table_columns(live) IS DISTINCT FROM layers.table_columns(next) THEN
         RAISE EXCEPTION 'report refined.% changed its columns, and % (a report rebuilt aside cannot take its place): drop or change that, then run the pipeline again',
                         p_name, blocker
               USING ERRCODE = 'dependent_objects_still_exist';

@@ -32,12 +32,7 @@ BEGIN
             WHEN NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = staged AND contype = 'p')
                 THEN 'no key'
             WHEN layers.has_rows(live) THEN 'not empty'
-            WHEN (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-                    FROM pg_attribute a WHERE a.attrelid = live AND a.attnum > 0 AND NOT a.attisdropped)
-                 IS DISTINCT FROM
-                 (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-                    FROM pg_attribute a WHERE a.attrelid = staged AND a.attnum > 0 AND NOT a.attisdropped)
-                THEN 'other columns'
+            WHEN layers.table_columns(live) IS DISTINCT FROM layers.table_columns(staged) THEN 'other columns'
             ELSE layers.swap_blocker(live) END;
         IF why IS NOT NULL THEN
             RAISE SQLSTATE 'LK002' USING MESSAGE = format('child %s not built aside: %s', child->>'name', why);

@@ -76,13 +76,10 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS trusted.%I', swap);
     IF p_stage IS NOT NULL THEN
         -- the live table's columns, and what the stage would become
-        SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-          INTO stage_cols FROM pg_attribute a WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped;
+        stage_cols := layers.table_columns(p_stage);
         -- (a stage of changes has the versions, and _job_id, already)
         versions := stage_cols[array_length(stage_cols, 1) - 1:] = lake_cols[1:2];
-        staged := (SELECT array_agg(format('%s %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-                     FROM pg_attribute a
-                    WHERE a.attrelid = format('trusted.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped)
+        staged := layers.table_columns(format('trusted.%I', t)::regclass)
                   = stage_cols || CASE WHEN versions THEN lake_cols[3:4] ELSE lake_cols END;
     END IF;
     IF staged THEN
