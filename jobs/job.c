@@ -73,6 +73,12 @@ void worker_interrupt(struct worker_slot *w)
 	pthread_mutex_unlock(&w->source_lock);
 }
 
+void job_lake_table(json_t *source, char *name, size_t len)
+{
+	snprintf(name, len, "%s_%s", json_string_value(json_object_get(source, "system")),
+		 json_string_value(json_object_get(source, "object")));
+}
+
 int job_bucket_dir(struct worker_slot *w, json_t *source, char *dir, size_t len, struct load_error *err)
 {
 	char day[16];

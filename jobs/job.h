@@ -82,6 +82,9 @@ struct worker_slot {
 	struct dynbuf attempt_files; /* bucket files this attempt created, NUL-separated */
 };
 
+/* The lake's name of a source's tables in every layer: "<system>_<object>". */
+void job_lake_table(json_t *source, char *name, size_t len);
+
 /* The bucket: the directory where loads keep the files they received.
  * Creates this load's, <bucket>/<system>/<object>/dt=<today UTC>, and
  * writes its path into dir. */

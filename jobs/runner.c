@@ -132,8 +132,7 @@ void runner_run(struct worker_slot *w, const struct claimed_job *job)
 	}
 	/* the lake's name of the source's tables in every layer */
 	char lake_table[160];
-	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
+	job_lake_table(source, lake_table, sizeof lake_table);
 	if (!job->loaded && load(w, job, source, lake_table, steps, &err) != 0)
 		goto failed;
 	if (worker_should_stop(w)) {

@@ -1,6 +1,7 @@
 /* DDL and COPY for LAND. Names come from the validated source definition
  * and are quoted with PQescapeIdentifier. */
 #include "jobs/layers/land.h"
+#include "jobs/job.h"
 #include "lib/dynbuf.h"
 #include "lib/sqlident.h"
 #include "lib/db.h"
@@ -15,8 +16,7 @@ int land_prepare(PGconn *lake, json_t *source, long long job_id, char *table, si
 		 size_t errlen)
 {
 	char name[160], part[160], parent[200], sql_buf[2048];
-	snprintf(name, sizeof name, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
+	job_lake_table(source, name, sizeof name);
 	/* the job id first, so PostgreSQL's 63-byte cut can never make two alike */
 	snprintf(part, sizeof part, "j%lld_%.120s", job_id, name);
 	char *qname = sqlident_quote(lake, name), *qpart = sqlident_quote(lake, part);

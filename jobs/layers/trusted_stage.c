@@ -263,8 +263,7 @@ struct trusted_stage *trusted_stage_begin(struct worker_slot *w, json_t *source,
 static bool trusted_empty(PGconn *lake, json_t *source)
 {
 	char table[200];
-	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
+	job_lake_table(source, table, sizeof table);
 	const char *params[1] = {table};
 	PGresult *r = PQexecParams(lake, "SELECT CASE WHEN to_regclass(format('trusted.%I', $1::text)) IS NULL THEN true "
 				   "ELSE NOT layers.has_rows(format('trusted.%I', $1::text)::regclass) END",

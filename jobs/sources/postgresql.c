@@ -469,8 +469,7 @@ static int extract_pg(struct worker_slot *w, const struct claimed_job *job, json
 {
 	struct pg_load l = {.lake = w->lake, .source = source, .job_id = job->id};
 	char lake_table[160];
-	snprintf(lake_table, sizeof lake_table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
+	job_lake_table(source, lake_table, sizeof lake_table);
 	char *trusted_override = layers_override(w, lake_table, "trusted");
 	/* TRUSTED built beside LAND is a snapshot's without soft deletes (those
 	 * keep the old keys) and without an override of the TRUSTED step */

@@ -454,8 +454,7 @@ static int setup(struct api_load *a, struct load_error *err)
 static bool may_stage(struct worker_slot *w, json_t *source)
 {
 	char table[200];
-	snprintf(table, sizeof table, "%s_%s", json_string_value(json_object_get(source, "system")),
-		 json_string_value(json_object_get(source, "object")));
+	job_lake_table(source, table, sizeof table);
 	char *override = layers_override(w, table, "trusted");
 	bool none = !override;
 	free(override);
