@@ -6,6 +6,7 @@
 #include "lib/copy_writer.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "lib/sqlident.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -170,16 +171,15 @@ static bool changes_done(struct trusted_stage *s, long long rows, char *msg, siz
 	 * visible; not before the children end: their snapshots keep the
 	 * deleted rows */
 	if (ok && strlen(s->twice) > 2) {
-		char name[64], vmsg[128];
+		char name[64], sql[128], vmsg[128] = "cannot quote the name";
 		snprintf(name, sizeof name, "stage-s%s-j%s", s->source_id, s->job_id);
-		const char *np[1] = {name};
-		PGresult *q = PQexecParams(s->main.conn, "SELECT format('VACUUM land.%I', $1::text)", 1, NULL, np, NULL,
-					   NULL, 0);
-		if (PQresultStatus(q) != PGRES_TUPLES_OK ||
-		    db_exec(s->main.conn, PQgetvalue(q, 0, 0), vmsg, sizeof vmsg) != 0)
+		char *quoted = sqlident_quote(s->main.conn, name);
+		if (quoted)
+			snprintf(sql, sizeof sql, "VACUUM land.%s", quoted);
+		if (!quoted || db_exec(s->main.conn, sql, vmsg, sizeof vmsg) != 0)
 			log_json(LOG_INFO, "the typed copy beside LAND was not vacuumed",
 				 json_pack("{s:s, s:s}", "table", name, "reason", vmsg));
-		PQclear(q);
+		free(quoted);
 	}
 	return ok;
 }
