@@ -96,9 +96,14 @@ int job_bucket_dir(struct worker_slot *w, json_t *source, char *dir, size_t len,
 
 enum job_outcome job_lake_outcome(struct worker_slot *w)
 {
+	return job_conn_outcome(w, w->lake);
+}
+
+enum job_outcome job_conn_outcome(struct worker_slot *w, PGconn *conn)
+{
 	if (worker_should_stop(w))
 		return JOB_CANCELLED;
-	return db_error_transient(db_last_sqlstate(), w->lake) ? JOB_TRANSIENT : JOB_PERMANENT;
+	return db_error_transient(db_last_sqlstate(), conn) ? JOB_TRANSIENT : JOB_PERMANENT;
 }
 
 void job_track_file(struct worker_slot *w, const char *path)

@@ -57,6 +57,9 @@ int load_fail(struct load_error *err, enum job_outcome outcome, const char *fmt,
  * that cannot run). Reads the thread's last failed SQLSTATE. */
 struct worker_slot;
 enum job_outcome job_lake_outcome(struct worker_slot *w);
+/* The same for a statement that failed on another lake connection of the
+ * job, in the thread that ran it. */
+enum job_outcome job_conn_outcome(struct worker_slot *w, PGconn *conn);
 
 /* A step record: {name, state, started_at, finished_at (now), rows}. */
 json_t *job_step(const char *name, const char *state, const char *started_at, long long rows);
@@ -70,6 +73,7 @@ struct worker_slot {
 	char name[160];              /* host:pid:slot, written into control.jobs.worker */
 	pthread_t thread;
 	PGconn *lake;
+	struct db_pool *refined_pool; /* the pool's, shared: the refined steps' connections */
 	const atomic_bool *stopping; /* the pool's: the server stops */
 	atomic_llong job_id;         /* 0 when idle */
 	atomic_llong rows_read;      /* progress of the running job */

@@ -10,11 +10,17 @@
  * and learns from the same UPDATE whether the user asked to cancel; NOTIFY
  * shopperlake_cancel makes it look at once. It also reaps: jobs of workers
  * that stopped answering anywhere, and at once those of dead processes on
- * this host. */
+ * this host.
+ *
+ * The pool also keeps the lake connections the refined steps of its jobs
+ * share (SHOPPERLAKE_REFINED_CONNECTIONS, jobs/layers/refined.c): kept open
+ * from one job to the next, their sessions keep the report functions
+ * compiled and the catalogs cached. */
 #include "jobs/pool.h"
 #include "jobs/job.h"
 #include "jobs/queue.h"
 #include "jobs/runner.h"
+#include "lib/db.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -35,6 +41,7 @@ struct job_pool {
 	struct app *app;
 	int count;
 	struct pool_worker *slots;
+	struct db_pool *refined; /* the refined steps' connections */
 	pthread_t supervisor;
 	atomic_bool stopping;
 	pthread_mutex_t wake_lock;
@@ -188,6 +195,12 @@ struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
 	}
 	p->app = app;
 	p->count = app->cfg.workers;
+	if (!(p->refined = db_pool_open(app->cfg.database_url, app->cfg.refined_connections, "shopperlake-refined"))) {
+		free(p->slots);
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&p->wake_lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	if (gethostname(p->hostname, sizeof p->hostname) != 0)
@@ -199,6 +212,7 @@ struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
 		p->slots[i].pool = p;
 		w->stopping = &p->stopping;
 		w->app = app;
+		w->refined_pool = p->refined;
 		w->index = i;
 		snprintf(w->name, sizeof w->name, "%s:%ld:%d", p->hostname, (long)getpid(), i);
 		pthread_mutex_init(&w->source_lock, NULL);
@@ -206,6 +220,7 @@ struct job_pool *job_pool_start(struct app *app, char *err, size_t errlen)
 	}
 	if (pthread_create(&p->supervisor, NULL, supervisor_main, p) != 0) {
 		snprintf(err, errlen, "cannot start the supervisor thread");
+		db_pool_close(p->refined);
 		free(p->slots);
 		free(p);
 		return NULL;
@@ -235,6 +250,7 @@ void job_pool_stop(struct job_pool *p)
 		worker_set_source(&p->slots[i].slot, NULL);
 		pthread_mutex_destroy(&p->slots[i].slot.source_lock);
 	}
+	db_pool_close(p->refined);
 	pthread_mutex_destroy(&p->wake_lock);
 	pthread_cond_destroy(&p->wake);
 	free(p->slots);

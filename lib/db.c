@@ -15,6 +15,7 @@ struct db_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	char *url;
+	char *app_name;  /* application_name of its connections */
 	int size;
 	int open;        /* connections that exist, idle or lent */
 	int idle_count;
@@ -65,15 +66,17 @@ PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errl
 	return conn;
 }
 
-struct db_pool *db_pool_open(const char *url, int size)
+struct db_pool *db_pool_open(const char *url, int size, const char *app_name)
 {
 	struct db_pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	p->url = strdup(url);
+	p->app_name = strdup(app_name);
 	p->idle = calloc((size_t)size, sizeof *p->idle);
-	if (!p->url || !p->idle) {
+	if (!p->url || !p->app_name || !p->idle) {
 		free(p->url);
+		free(p->app_name);
 		free(p->idle);
 		free(p);
 		return NULL;
@@ -123,7 +126,7 @@ PGconn *db_acquire(struct db_pool *p, int timeout_ms)
 			p->open++;
 			pthread_mutex_unlock(&p->lock);
 			char err[512];
-			PGconn *c = db_connect(p->url, "shopperlake-api", err, sizeof err);
+			PGconn *c = db_connect(p->url, p->app_name, err, sizeof err);
 			if (c)
 				return c;
 			log_json(LOG_ERROR, "lake connection failed", json_pack("{s:s}", "error", err));
@@ -179,6 +182,7 @@ void db_pool_close(struct db_pool *p)
 	pthread_cond_destroy(&p->freed);
 	free(p->idle);
 	free(p->url);
+	free(p->app_name);
 	free(p);
 }
 

@@ -24,7 +24,10 @@ struct db_pool;
  * the connection string). */
 PGconn *db_connect(const char *url, const char *app_name, char *err, size_t errlen);
 
-struct db_pool *db_pool_open(const char *url, int size);
+/* A pool of up to `size` connections to url, opened lazily, named app_name
+ * (application_name). The connection released last is lent first: its
+ * session's caches are the warmest. */
+struct db_pool *db_pool_open(const char *url, int size, const char *app_name);
 /* Waits up to timeout_ms for a connection; NULL if none could be had. */
 PGconn *db_acquire(struct db_pool *pool, int timeout_ms);
 void db_release(struct db_pool *pool, PGconn *conn);

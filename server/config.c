@@ -20,6 +20,7 @@ static const struct var_doc vars[] = {
 	{"SHOPPERLAKE_MAX_CONNECTIONS", "256", "HTTP connections served at once (one thread each)"},
 	{"SHOPPERLAKE_DB_POOL", "16", "lake connections shared by HTTP requests"},
 	{"SHOPPERLAKE_WORKERS", "4", "job workers, each with its own lake connection; 0 = API only"},
+	{"SHOPPERLAKE_REFINED_CONNECTIONS", "2", "lake connections a job's refined step brings its reports up to date on, side by side (kept open, shared by the workers)"},
 	{"SHOPPERLAKE_ADMIN_TOKEN", "(required)", "bearer token that may read and write; or SHOPPERLAKE_ADMIN_TOKEN_FILE"},
 	{"SHOPPERLAKE_READER_TOKEN", "(none)", "bearer token that may only read; or SHOPPERLAKE_READER_TOKEN_FILE"},
 	{"SHOPPERLAKE_BUCKET_DIR", "$HOME/var/bucket", "where extracted files are kept"},
@@ -158,6 +159,7 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 	    get_int(get, "SHOPPERLAKE_MAX_CONNECTIONS", 256, 1, 10000, &cfg->max_connections, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_DB_POOL", 16, 1, 500, &cfg->db_pool, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_WORKERS", 4, 0, 256, &cfg->workers, err, errlen) ||
+	    get_int(get, "SHOPPERLAKE_REFINED_CONNECTIONS", 2, 1, 64, &cfg->refined_connections, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_CONNECTION_TIMEOUT", 30, 1, 3600, &cfg->connection_timeout, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_HEADER_TIMEOUT", 1, 1, 3600, &cfg->header_timeout, err, errlen) ||
 	    get_int(get, "SHOPPERLAKE_MAX_CONNECTIONS_PER_IP", 0, 0, 10000, &cfg->max_per_ip, err, errlen) ||

@@ -13,6 +13,7 @@ struct config {
 	int max_connections;   /* HTTP connections at once (a thread each) */
 	int db_pool;           /* lake connections for HTTP handlers */
 	int workers;           /* job worker pool size, 0 = serve only */
+	int refined_connections; /* lake connections of the refined steps, shared by the workers */
 	char *admin_token;
 	char *reader_token;    /* NULL = no read-only token */
 	char *bucket_dir;

@@ -79,7 +79,7 @@ static int prepare(struct app *app, const sigset_t *stop)
 			 json_pack("{s:s, s:s}", "path", app->cfg.bucket_dir, "error", strerror(errno)));
 		return -1;
 	}
-	app->db = db_pool_open(app->cfg.database_url, app->cfg.db_pool);
+	app->db = db_pool_open(app->cfg.database_url, app->cfg.db_pool, "shopperlake-api");
 	return app->db ? 0 : -1;
 }
 

@@ -1,448 +1,54 @@
-/* REFINED reports: one SQL file per report in sql/refined/, a SELECT with a
- * header that says what it reads and what its key is:
- *
- *   -- depends: trusted.marketplace_vendas, trusted.marketplace_produtos
- *   -- key: dia, produto_id
- *   SELECT ...
- *
- * A report is rebuilt after a job changes a table it depends on: built aside
- * as refined.<name>__next, its key checked, then put in the live one's place
- * within one transaction, so readers see the old report or the new one, never
- * half (layers.refined_replace: swapped, keeping grants, comments and indexes
- * people added; refilled in place when a view or a trigger hangs on it).
- *
- * A report may say how to refresh only what changed (layers.refined_refresh):
- *
- *   -- refresh_by: dia, produto_id
- *   -- refresh_from: trusted.marketplace_vendas: (data_venda AT TIME ZONE 'America/Sao_Paulo')::date, produto_id
- *   -- index: trusted.marketplace_vendas (((data_venda AT TIME ZONE 'America/Sao_Paulo')::date), produto_id)
- *
- * Then the groups the TRUSTED changes since its last refresh touched are
- * deleted and recomputed, in one transaction; when that cannot be done (first
- * build, a table changed as a whole or with no refresh_from, too many groups)
- * it is rebuilt. Every build records the snapshot it read
- * (control.refined_state), so the next refresh knows which changes it has.
- *
- * Or it names a function of its own that refreshes it, answering as
- * layers.refined_refresh does (the top reports add up signed sales):
- *
- *   -- refresh_with: layers.refresh_top_lojas
- *
- * Each report's transaction reads one snapshot (REPEATABLE READ), the one it
- * records: see report_begin. */
+/* The refined step of a job: the reports of sql/refined/ that read a table
+ * the job (or, for the last job of a pipeline run, the run) changed are
+ * brought up to date (refined_report.c), side by side on the lake
+ * connections the worker pool keeps for these steps (lanes,
+ * SHOPPERLAKE_REFINED_CONNECTIONS). A report that reads other reports of the
+ * step starts once they are done; the reports others read go first. Each
+ * report is its own transaction: one that fails stops the step from starting
+ * more and fails it, the others done stay done (their snapshots say what
+ * they have). The lanes' sessions outlive the job: the report functions stay
+ * compiled and the catalogs cached, which is most of what a small refresh
+ * costs in a new session. */
 #include "jobs/layers/layers.h"
-#include "jobs/layers/land.h"
+#include "jobs/layers/refined_report.h"
 #include "lib/db.h"
 #include "lib/log.h"
-#include "lib/sqlident.h"
 #include "lib/util.h"
 
 #include <dirent.h>
-#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* The settings of a report's transaction. No JIT: compiling a report's plan
- * took 1.2 s of desempenho_promocoes' 1.35 s at 1 M sales (its estimates are
- * far above what it reads), and a refresh's small statements never gain.
- * Sorts and hashes in memory, as the TRUSTED merge's. */
-#define REPORT_SETTINGS "SET LOCAL client_min_messages = warning; SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"
+enum { REPORT_PENDING, REPORT_RUNNING, REPORT_DONE };
 
-struct report {
-	char name[64];
-	char depends[1024];   /* "trusted.a, trusted.b" */
-	char key[512];        /* "a, b" or "" */
-	char refresh_by[512]; /* "dia, produto_id" or "": always rebuilt */
-	char refresh_with[128]; /* "layers.f": a function of its own refreshes it, or "" */
-	char *sql;            /* the whole file */
+/* A report of the step and what became of it. */
+struct step_report {
+	struct report rep;
+	int state;
+	int readers;              /* reports of the step that read this one */
+	struct report_outcome out;
+	char waits_for[200];      /* a table it reads is missing: not run */
 };
 
-/* Copies the value of header line "-- <tag>:" into out. */
-static void header_value(const char *sql, const char *tag, char *out, size_t len)
-{
-	char pattern[32];
-	snprintf(pattern, sizeof pattern, "-- %s:", tag);
-	out[0] = 0;
-	const char *p = strstr(sql, pattern);
-	if (!p)
-		return;
-	p += strlen(pattern);
-	while (*p == ' ')
-		p++;
-	size_t n = strcspn(p, "\r\n");
-	snprintf(out, len, "%.*s", (int)n, p);
-}
+struct refined_step {
+	struct worker_slot *w;
+	struct step_report *reports;
+	size_t n;
+	int running;
+	bool failed;
+	struct load_error *err;   /* the first failure */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;   /* a report ended */
+};
 
-/* Reads the report file `file` of `dir` into rep (name, text and headers);
- * false for a file that is not a report (another suffix, a bad name) or
- * cannot be read. The caller frees rep->sql. */
-static bool report_read(const char *dir, const char *file, struct report *rep)
-{
-	size_t n = strlen(file);
-	if (n < 5 || strcmp(file + n - 4, ".sql") != 0)
-		return false;
-	memset(rep, 0, sizeof *rep);
-	snprintf(rep->name, sizeof rep->name, "%.*s", (int)(n - 4), file);
-	if (!sqlident_valid(rep->name) || strlen(rep->name) > 50)
-		return false;
-	char path[8192];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	if (!(rep->sql = util_read_file(path, NULL)))
-		return false;
-	header_value(rep->sql, "depends", rep->depends, sizeof rep->depends);
-	header_value(rep->sql, "key", rep->key, sizeof rep->key);
-	header_value(rep->sql, "refresh_by", rep->refresh_by, sizeof rep->refresh_by);
-	header_value(rep->sql, "refresh_with", rep->refresh_with, sizeof rep->refresh_with);
-	return true;
-}
-
-/* true when the comma list `list` holds `item` exactly. */
-static bool list_has(const char *list, const char *item)
-{
-	size_t n = strlen(item);
-	for (const char *p = list; (p = strstr(p, item)); p += n) {
-		bool start = p == list || p[-1] == ' ' || p[-1] == ',';
-		bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
-		if (start && end)
-			return true;
-	}
-	return false;
-}
-
-/* The values of every "-- <tag>:" line, as a JSON array (new reference). */
-static json_t *header_values(const char *sql, const char *tag)
-{
-	char pattern[32];
-	snprintf(pattern, sizeof pattern, "-- %s:", tag);
-	json_t *out = json_array();
-	for (const char *p = sql; (p = strstr(p, pattern));) {
-		p += strlen(pattern);
-		while (*p == ' ')
-			p++;
-		size_t n = strcspn(p, "\r\n");
-		json_array_append_new(out, json_stringn(p, n));
-		p += n;
-	}
-	return out;
-}
-
-/* The dependencies as a PostgreSQL array literal: {trusted.a,trusted.b}. */
-static void depends_array(const char *depends, char *out, size_t len)
-{
-	char buf[1024];
-	snprintf(buf, sizeof buf, "%s", depends);
-	snprintf(out, len, "{");
-	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-		snprintf(out + strlen(out), len - strlen(out), "%s%s", out[1] ? "," : "", tok);
-	snprintf(out + strlen(out), len - strlen(out), "}");
-}
-
-/* Makes the indexes the report's "-- index:" lines ask for; in the open
- * transaction. */
-static int ensure_indexes(PGconn *lake, const struct report *rep, char *msg, size_t len)
-{
-	json_t *defs = header_values(rep->sql, "index"), *d;
-	size_t i;
-	int rc = 0;
-	json_array_foreach(defs, i, d) {
-		const char *params[1] = {json_string_value(d)};
-		if ((rc = db_exec_params(lake, "SELECT layers.refined_index($1)", 1, params, msg, len)) != 0)
-			break;
-	}
-	json_decref(defs);
-	return rc;
-}
-
-/* Every dependency exists? Otherwise the report waits for them. */
-static bool dependencies_ready(PGconn *lake, const char *depends, char *missing, size_t len)
-{
-	char buf[1024];
-	snprintf(buf, sizeof buf, "%s", depends);
-	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		const char *params[1] = {tok};
-		PGresult *r = PQexecParams(lake, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
-		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-		PQclear(r);
-		if (!ok) {
-			snprintf(missing, len, "%s", tok);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* "schema.name" quoted as "schema"."name" into out; false when either part is
- * not an identifier. */
-static bool qualified_name(PGconn *lake, const char *name, char *out, size_t len)
-{
-	char buf[200];
-	snprintf(buf, sizeof buf, "%s", name);
-	char *dot = strchr(buf, '.');
-	if (!dot)
-		return false;
-	*dot = 0;
-	if (!sqlident_valid(buf) || !sqlident_valid(dot + 1))
-		return false;
-	char *a = sqlident_quote(lake, buf), *b = sqlident_quote(lake, dot + 1);
-	bool ok = a && b && (size_t)snprintf(out, len, "%s.%s", a, b) < len;
-	free(a);
-	free(b);
-	return ok;
-}
-
-/* Lets the report's session lock go (report_begin); a failure is logged. */
-static void report_unlock(PGconn *lake, const struct report *rep)
-{
-	const char *params[1] = {rep->name};
-	char err[200];
-	if (db_exec_params(lake, "SELECT pg_advisory_unlock(hashtext('refined.' || $1))", 1, params, err, sizeof err) != 0)
-		log_json(LOG_WARN, "refined: letting a report's lock go failed",
-			 json_pack("{s:s, s:s}", "report", rep->name, "error", err));
-}
-
-/* Opens a report's transaction: its lock (one writer per report, held by the
- * session so that it is taken before the transaction's snapshot), then a
- * REPEATABLE READ transaction that first locks the tables the report reads:
- * every statement reads one snapshot, the one the report records (a refresh
- * adding up changes must not see a merge its snapshot does not), and taken
- * after the locks, so a table swapped in meanwhile is read whole, not empty.
- * 0, or -1 (msg) with nothing left open or held. report_end closes it. */
-static int report_begin(PGconn *lake, const struct report *rep, char *msg, size_t len)
-{
-	const char *params[1] = {rep->name};
-	if (db_exec_params(lake, "SELECT pg_advisory_lock(hashtext('refined.' || $1))", 1, params, msg, len) != 0)
-		return -1;
-	char lock[1400] = "LOCK TABLE ", buf[1024], q[200];
-	snprintf(buf, sizeof buf, "%s", rep->depends);
-	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		if (!qualified_name(lake, tok, q, sizeof q)) {
-			snprintf(msg, len, "report %s: depends on %s, not a schema.table name", rep->name, tok);
-			goto unlock;
-		}
-		snprintf(lock + strlen(lock), sizeof lock - strlen(lock), "%s%s", lock[11] ? ", " : "", q);
-	}
-	snprintf(lock + strlen(lock), sizeof lock - strlen(lock), " IN ACCESS SHARE MODE");
-	if (db_exec(lake, "BEGIN ISOLATION LEVEL REPEATABLE READ", msg, len) != 0)
-		goto unlock;
-	if (db_exec(lake, REPORT_SETTINGS, msg, len) != 0 || (lock[11] && db_exec(lake, lock, msg, len) != 0)) {
-		db_rollback(lake);
-		goto unlock;
-	}
-	return 0;
-unlock:
-	report_unlock(lake, rep);
-	return -1;
-}
-
-/* Ends a report's transaction: commits it (commit true) or rolls it back, and
- * lets the report's lock go. 0, or -1 (msg) when the commit failed. */
-static int report_end(PGconn *lake, const struct report *rep, bool commit, char *msg, size_t len)
-{
-	int rc = 0;
-	if (!commit)
-		db_rollback(lake);
-	else if (db_commit(lake, msg, len) != 0) {
-		db_rollback(lake);
-		rc = -1;
-	}
-	report_unlock(lake, rep);
-	return rc;
-}
-
-static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
-{
-	char next_name[80], *qnext;
-	snprintf(next_name, sizeof next_name, "%s__next", rep->name);
-	qnext = sqlident_quote(lake, next_name);
-	char *sql = NULL;
-	int rc = -1;
-
-	if (report_begin(lake, rep, msg, len) != 0)
-		goto out;
-	char deps[1100];
-	depends_array(rep->depends, deps, sizeof deps);
-	const char *mark[3] = {rep->name, rep->sql, deps};
-	/* the snapshot first: every change it sees is in the SELECT below */
-	if (db_exec_params(lake, "SELECT layers.refined_mark($1, $2, $3)", 3, mark, msg, len) != 0 ||
-	    ensure_indexes(lake, rep, msg, len) != 0)
-		goto rollback;
-	if (asprintf(&sql, "DROP TABLE IF EXISTS refined.%s; "
-			   "CREATE TABLE refined.%s AS %s", qnext, qnext, rep->sql) < 0) {
-		sql = NULL;
-		goto rollback;
-	}
-	/* a trailing ';' in the file would end the CREATE early: strip it */
-	for (char *e = sql + strlen(sql); e > sql && strchr(" \t\r\n;", e[-1]); e--)
-		e[-1] = 0;
-	if (db_exec(lake, sql, msg, len) != 0)
-		goto rollback;
-	free(sql);
-	sql = NULL;
-	if (rep->key[0]) {
-		/* the key columns are checked identifiers, one by one */
-		char cols[600] = "";
-		char buf[512];
-		snprintf(buf, sizeof buf, "%s", rep->key);
-		for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-			if (!sqlident_valid(tok)) {
-				snprintf(msg, len, "report %s: key column %s is not an identifier", rep->name, tok);
-				goto rollback;
-			}
-			snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s\"%s\"", cols[0] ? ", " : "", tok);
-		}
-		if (asprintf(&sql, "ALTER TABLE refined.%s ADD PRIMARY KEY (%s)", qnext, cols) < 0) {
-			sql = NULL;
-			goto rollback;
-		}
-		if (db_exec(lake, sql, msg, len) != 0) {
-			char detail[200];
-			snprintf(detail, sizeof detail, "%.199s", msg);
-			snprintf(msg, len, "report %.60s: key (%.200s) is not unique or has nulls: %s", rep->name,
-				 rep->key, detail);
-			goto rollback;
-		}
-		free(sql);
-		sql = NULL;
-	}
-	/* statistics now: the next refresh weighs its groups against the row count */
-	if (asprintf(&sql, "ANALYZE refined.%s", qnext) < 0) {
-		sql = NULL;
-		goto rollback;
-	}
-	/* in the live one's place, keeping what hangs on it (layers.refined_replace) */
-	const char *name_param[1] = {rep->name};
-	if (db_exec(lake, sql, msg, len) != 0 ||
-	    db_exec_params(lake, "SELECT layers.refined_replace($1)", 1, name_param, msg, len) != 0)
-		goto rollback;
-	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
-		goto rollback;
-	rc = report_end(lake, rep, true, msg, len);
-	goto out;
-rollback:
-	(void)report_end(lake, rep, false, msg, len);
-out:
-	free(sql);
-	free(qnext);
-	return rc;
-}
-
-/* {"trusted.t": "expressions"} from the report's refresh_from lines (new reference). */
-static json_t *refresh_maps(const char *sql)
-{
-	json_t *lines = header_values(sql, "refresh_from"), *l, *maps = json_object();
-	size_t i;
-	json_array_foreach(lines, i, l) {
-		const char *line = json_string_value(l), *colon = strchr(line, ':');
-		if (!colon)
-			continue;
-		char table[200];
-		snprintf(table, sizeof table, "%.*s", (int)(colon - line), line);
-		table[strcspn(table, " ")] = 0;
-		json_object_set_new(maps, table, json_string(colon + 1 + strspn(colon + 1, " ")));
-	}
-	json_decref(lines);
-	return maps;
-}
-
-/* Refreshes the groups of the report that changed (layers.refined_refresh),
- * in one transaction. 0: done, *out = {"groups", "deleted", "inserted"} (new
- * reference); 1: nothing done, it must be rebuilt, *out = {"full": why};
- * -1: failed (msg). */
-static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *msg, size_t len)
-{
-	char deps[1100], fn[200], *call = NULL;
-	depends_array(rep->depends, deps, sizeof deps);
-	json_t *maps = refresh_maps(rep->sql);
-	char *maps_s = json_dumps(maps, JSON_COMPACT);
-	json_decref(maps);
-	const char *params[5] = {rep->name, rep->sql, deps, rep->refresh_by, maps_s};
-	int rc = -1;
-	*out = NULL;
-	if (!maps_s) {
-		snprintf(msg, len, "out of memory");
-		return -1;
-	}
-	/* a function of the report's own takes what layers.refined_refresh takes
-	 * (report, sql, depends, refresh_by, refresh_from) and answers as it does */
-	if (rep->refresh_with[0] && !qualified_name(lake, rep->refresh_with, fn, sizeof fn)) {
-		snprintf(msg, len, "report %s: refresh_with %s is not a schema.function name", rep->name, rep->refresh_with);
-		goto out;
-	}
-	if (asprintf(&call, "SELECT %s($1, $2, $3, $4, $5)", rep->refresh_with[0] ? fn : "layers.refined_refresh") < 0) {
-		call = NULL;
-		snprintf(msg, len, "out of memory");
-		goto out;
-	}
-	if (report_begin(lake, rep, msg, len) != 0)
-		goto out;
-	if (ensure_indexes(lake, rep, msg, len) != 0)
-		goto rollback;
-	PGresult *r = PQexecParams(lake, call, 5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	else {
-		db_remember_failure(r);
-		snprintf(msg, len, "%s", PQresultErrorMessage(r));
-		msg[strcspn(msg, "\n")] = 0;
-	}
-	PQclear(r);
-	if (!*out)
-		goto rollback;
-	if (json_object_get(*out, "full")) {
-		(void)report_end(lake, rep, false, msg, len);
-		rc = 1;
-		goto out;
-	}
-	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
-		goto rollback;
-	rc = report_end(lake, rep, true, msg, len);
-	goto out;
-rollback:
-	(void)report_end(lake, rep, false, msg, len);
-out:
-	if (rc < 0) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	free(call);
-	free(maps_s);
-	return rc;
-}
-
-/* Brings one report up to date: refreshed when it says how and can be, else
- * rebuilt. Records it in `built` (names) or `refreshed` ({report, groups,
- * deleted, inserted}), and in `why` the reason of a rebuild. 0 or -1 (msg). */
-static int update_report(PGconn *lake, const struct report *rep, json_t *built, json_t *refreshed, json_t *why,
-			 json_t *seconds, char *msg, size_t len)
-{
-	json_t *res = NULL;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (rep->refresh_by[0] || rep->refresh_with[0]) {
-		int rc = refresh(lake, rep, &res, msg, len);
-		if (rc < 0)
-			return -1;
-		if (rc == 0) {
-			json_object_set_new(res, "report", json_string(rep->name));
-			json_array_append_new(refreshed, res);
-			goto done;
-		}
-		json_object_set(why, rep->name, json_object_get(res, "full"));
-		json_decref(res);
-	} else {
-		json_object_set_new(why, rep->name, json_string("no refresh_by or refresh_with line"));
-	}
-	if (rebuild(lake, rep, msg, len) != 0)
-		return -1;
-	json_array_append_new(built, json_string(rep->name));
-done:
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	json_object_set_new(seconds, rep->name,
-			    json_real(round(((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9) * 1000) / 1000));
-	return 0;
-}
+/* One lane: a connection and the thread that runs reports on it. */
+struct lane {
+	struct refined_step *step;
+	PGconn *conn;
+	pthread_t thread;
+};
 
 /* The tables whose reports this job rebuilds (control.refined_tables). */
 static json_t *tables_to_refresh(PGconn *lake, long long job_id, char *msg, size_t len)
@@ -475,10 +81,227 @@ static bool reads_any(const char *depends, json_t *tables)
 	char dep[200];
 	json_array_foreach(tables, i, t) {
 		snprintf(dep, sizeof dep, "trusted.%s", json_string_value(t));
-		if (list_has(depends, dep))
+		if (report_reads(depends, dep))
 			return true;
 	}
 	return false;
+}
+
+/* Does report a read report b? */
+static bool reads_report(const struct step_report *a, const struct step_report *b)
+{
+	char dep[80];
+	snprintf(dep, sizeof dep, "refined.%s", b->rep.name);
+	return a != b && report_reads(a->rep.depends, dep);
+}
+
+/* The reports others read first, then by name. */
+static int report_order(const void *pa, const void *pb)
+{
+	const struct step_report *a = pa, *b = pb;
+	if (a->readers != b->readers)
+		return b->readers - a->readers;
+	return strcmp(a->rep.name, b->rep.name);
+}
+
+/* The reports of `dir` that read any of `tables`, in the order they are
+ * taken (new array, *n of them; NULL and 0 when none). */
+static struct step_report *reports_to_update(const char *dir, json_t *tables, size_t *n)
+{
+	struct step_report *list = NULL;
+	size_t cap = 0;
+	*n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct report rep;
+		if (!report_read(dir, e->d_name, &rep))
+			continue;
+		if (!reads_any(rep.depends, tables)) {
+			free(rep.sql);
+			continue;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct step_report *more = realloc(list, cap * sizeof *list);
+			if (!more) {
+				free(rep.sql);
+				break;
+			}
+			list = more;
+		}
+		memset(&list[*n], 0, sizeof list[*n]);
+		list[(*n)++].rep = rep;
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < *n; i++)
+		for (size_t j = 0; j < *n; j++)
+			list[i].readers += reads_report(&list[j], &list[i]);
+	if (*n > 1)
+		qsort(list, *n, sizeof *list, report_order);
+	return list;
+}
+
+/* Does r read a report of the step not done yet? */
+static bool waits_on_step(const struct refined_step *s, const struct step_report *r)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->reports[i].state != REPORT_DONE && reads_report(r, &s->reports[i]))
+			return true;
+	return false;
+}
+
+/* Takes the next report a lane may run, waiting while those left wait for
+ * running ones; NULL when none is left or the step stops. With s->lock held. */
+static struct step_report *next_report(struct refined_step *s)
+{
+	for (;;) {
+		if (!s->failed && worker_should_stop(s->w)) {
+			s->failed = true;
+			load_fail(s->err, JOB_CANCELLED, "refined: the job was cancelled");
+		}
+		if (s->failed)
+			return NULL;
+		struct step_report *first = NULL, *take = NULL;
+		for (size_t i = 0; i < s->n && !take; i++) {
+			struct step_report *r = &s->reports[i];
+			if (r->state != REPORT_PENDING)
+				continue;
+			if (!first)
+				first = r;
+			if (!waits_on_step(s, r))
+				take = r;
+		}
+		/* reports that read each other: with none running, none can wait */
+		if (!take && first && s->running == 0)
+			take = first;
+		if (take) {
+			take->state = REPORT_RUNNING;
+			s->running++;
+			return take;
+		}
+		if (!first)
+			return NULL;
+		pthread_cond_wait(&s->changed, &s->lock);
+	}
+}
+
+/* A lane: runs the step's reports on its connection until none is left. */
+static void *lane_main(void *arg)
+{
+	struct lane *l = arg;
+	struct refined_step *s = l->step;
+	char msg[1024];
+	pthread_mutex_lock(&s->lock);
+	for (struct step_report *r; (r = next_report(s));) {
+		pthread_mutex_unlock(&s->lock);
+		bool ok = true;
+		enum job_outcome outcome = JOB_TRANSIENT;
+		if (report_dependencies_ready(l->conn, &r->rep, r->waits_for, sizeof r->waits_for) &&
+		    report_update(l->conn, &r->rep, &r->out, msg, sizeof msg) != 0) {
+			ok = false;
+			outcome = job_conn_outcome(s->w, l->conn); /* this thread's failed SQLSTATE */
+		}
+		pthread_mutex_lock(&s->lock);
+		r->state = REPORT_DONE;
+		s->running--;
+		if (!ok && !s->failed) {
+			s->failed = true;
+			load_fail(s->err, outcome, "refined report %s: %s", r->rep.name, msg);
+		}
+		pthread_cond_broadcast(&s->changed);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Up to `want` connections of the refined steps' pool: the first waited for
+ * (another job's refined step may hold them all), the others only if free
+ * now. 0 when the job stops first or the lake refuses a new connection. */
+static int lanes_acquire(struct worker_slot *w, PGconn **conns, int want)
+{
+	int n = 0;
+	while (n == 0 && !worker_should_stop(w)) {
+		if ((conns[0] = db_acquire(w->refined_pool, 1000))) {
+			n = 1;
+			break;
+		}
+		int size, open, idle;
+		db_pool_stats(w->refined_pool, &size, &open, &idle);
+		if (open < size)
+			return 0; /* there was room: the connection failed */
+	}
+	while (n > 0 && n < want && (conns[n] = db_acquire(w->refined_pool, 0)))
+		n++;
+	return n;
+}
+
+/* Runs the step's reports on up to SHOPPERLAKE_REFINED_CONNECTIONS lanes;
+ * the calling thread is the first. 0, or -1 (s->err). */
+static int run_lanes(struct refined_step *s)
+{
+	struct worker_slot *w = s->w;
+	int want = w->app->cfg.refined_connections;
+	if ((size_t)want > s->n)
+		want = (int)s->n;
+	struct lane *lanes = calloc((size_t)want, sizeof *lanes);
+	PGconn **conns = calloc((size_t)want, sizeof *conns);
+	int n = lanes && conns ? lanes_acquire(w, conns, want) : 0;
+	if (n == 0) {
+		free(lanes);
+		free(conns);
+		return load_fail(s->err, worker_should_stop(w) ? JOB_CANCELLED : JOB_TRANSIENT,
+				 "refined: no lake connection for the reports");
+	}
+	int started = 1;
+	for (int i = 0; i < n; i++)
+		lanes[i] = (struct lane){.step = s, .conn = conns[i]};
+	for (int i = 1; i < n; i++) {
+		if (pthread_create(&lanes[i].thread, NULL, lane_main, &lanes[i]) != 0)
+			break;
+		started++;
+	}
+	lane_main(&lanes[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(lanes[i].thread, NULL);
+	for (int i = 0; i < n; i++)
+		db_release(w->refined_pool, conns[i]);
+	free(lanes);
+	free(conns);
+	return s->failed ? -1 : 0;
+}
+
+/* The step's record of each report: rebuilt (and why), refreshed, waiting,
+ * seconds; in the order they were taken. */
+static void record_reports(const struct refined_step *s, json_t *step)
+{
+	json_t *built = json_array(), *refreshed = json_array(), *why = json_object(), *seconds = json_object(),
+	       *waiting = json_array();
+	for (size_t i = 0; i < s->n; i++) {
+		const struct step_report *r = &s->reports[i];
+		if (r->state != REPORT_DONE)
+			continue;
+		if (r->waits_for[0]) {
+			json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", r->rep.name, "waits_for", r->waits_for));
+			continue;
+		}
+		if (r->out.rebuilt)
+			json_array_append_new(built, json_string(r->rep.name));
+		else if (r->out.refreshed) {
+			json_object_set_new(r->out.refreshed, "report", json_string(r->rep.name));
+			json_array_append(refreshed, r->out.refreshed);
+		} else
+			continue; /* it failed */
+		if (r->out.why)
+			json_object_set(why, r->rep.name, r->out.why);
+		json_object_set_new(seconds, r->rep.name, json_real(r->out.seconds));
+	}
+	json_object_set_new(step, "rebuilt", built);
+	json_object_set_new(step, "refreshed", refreshed);
+	json_object_set_new(step, "rebuilt_because", why);
+	json_object_set_new(step, "seconds", seconds);
+	json_object_set_new(step, "waiting", waiting);
 }
 
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err)
@@ -486,54 +309,41 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	char dir[4096], msg[1024], started[40], finished[40];
 	util_now_iso(started, sizeof started);
 	snprintf(dir, sizeof dir, "%s/sql/refined", w->app->cfg.home);
-	json_t *built = json_array(), *waiting = json_array(), *refreshed = json_array(), *why = json_object(),
-	       *seconds = json_object();
-	int rc = 0;
 	json_t *tables = tables_to_refresh(w->lake, job_id, msg, sizeof msg);
-	if (!tables) {
-		json_decref(built);
-		json_decref(waiting);
-		json_decref(refreshed);
-		json_decref(why);
-		json_decref(seconds);
+	if (!tables)
 		return load_fail(err, JOB_TRANSIENT, "refined: %s", msg);
-	}
 
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	/* two passes: the reports that read other reports (a "refined." in their
-	 * depends line) after those that read TRUSTED only */
-	for (int pass = 0; d && pass < 2 && rc == 0; pass++, rewinddir(d)) {
-		while ((e = readdir(d)) && rc == 0) {
-			struct report rep;
-			if (!report_read(dir, e->d_name, &rep))
-				continue;
-			if ((strstr(rep.depends, "refined.") != NULL) == (pass == 1) && reads_any(rep.depends, tables)) {
-				char missing[200];
-				if (!dependencies_ready(w->lake, rep.depends, missing, sizeof missing)) {
-					json_array_append_new(waiting, json_pack("{s:s, s:s}", "report", rep.name, "waits_for", missing));
-				} else {
-					if (update_report(w->lake, &rep, built, refreshed, why, seconds, msg, sizeof msg) != 0)
-						rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", rep.name, msg);
-				}
-			}
-			free(rep.sql);
-		}
-	}
-	if (d)
-		closedir(d);
+	struct refined_step s = {.w = w, .err = err};
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.changed, NULL);
+	s.reports = reports_to_update(dir, tables, &s.n);
+	int rc = 0;
+	/* the indexes first, one report after the other: two reports making
+	 * them side by side would wait on each other's locks */
+	for (size_t i = 0; i < s.n && rc == 0; i++)
+		if (report_indexes(w->lake, &s.reports[i].rep, msg, sizeof msg) != 0)
+			rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", s.reports[i].rep.name, msg);
+	if (rc == 0 && s.n > 0)
+		rc = run_lanes(&s);
 	/* changes every report has seen go (a failure here costs nothing but space) */
 	if (rc == 0 && json_array_size(tables) > 0 && db_exec(w->lake, "SELECT layers.refined_gc()", msg, sizeof msg) != 0)
 		log_json(LOG_WARN, "refined: forgetting the changes every report has seen failed",
 			 json_pack("{s:s}", "error", msg));
 	util_now_iso(finished, sizeof finished);
-	json_t *step = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", STEP_REFINED, "state",
-				 rc == 0 ? JOB_STATE_DONE : JOB_STATE_FAILED, "started_at", started,
-				 "finished_at", finished, "rebuilt", built, "refreshed", refreshed, "rebuilt_because", why,
-				 "seconds", seconds, "waiting", waiting);
+	json_t *step = json_pack("{s:s, s:s, s:s, s:s}", "name", STEP_REFINED, "state",
+				 rc == 0 ? JOB_STATE_DONE : JOB_STATE_FAILED, "started_at", started, "finished_at", finished);
+	record_reports(&s, step);
 	if (json_array_size(tables) == 0)
 		json_object_set_new(step, "deferred", json_string("the last job of the pipeline run rebuilds the reports"));
 	json_array_append_new(steps, step);
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.reports[i].rep.sql);
+		json_decref(s.reports[i].out.refreshed);
+		json_decref(s.reports[i].out.why);
+	}
+	free(s.reports);
+	pthread_mutex_destroy(&s.lock);
+	pthread_cond_destroy(&s.changed);
 	json_decref(tables);
 	return rc;
 }

@@ -10,7 +10,8 @@ LANGUAGE sql STABLE AS $$
         (SELECT s.snapshot FROM control.refined_state s
           WHERE 'refined.' || s.report = ANY (p_depends)
             AND EXISTS (SELECT 1 FROM control.trusted_changes c
-                         WHERE 'trusted.' || c.table_name = ANY (s.depends)
+                         WHERE c.table_name IN (SELECT substr(d, 9) FROM unnest(s.depends) d WHERE d LIKE 'trusted.%')
+                           AND c.xid >= pg_snapshot_xmin(s.snapshot)   -- (implied: the index reads it)
                            AND NOT pg_visible_in_snapshot(c.xid, s.snapshot))
           ORDER BY pg_snapshot_xmin(s.snapshot) LIMIT 1),
         pg_current_snapshot())

@@ -60,6 +60,8 @@ BEGIN
       FROM control.trusted_changes c
       LEFT JOIN pg_temp.refresh_read rd ON rd.tbl = 'trusted.' || c.table_name
      WHERE c.table_name IN (SELECT substr(x, 9) FROM unnest(p_depends) x)
+       -- (implied by the next line: what the index on (table_name, xid) reads)
+       AND c.xid >= pg_snapshot_xmin(st.snapshot)
        AND pg_visible_in_snapshot(c.xid, snap) AND NOT pg_visible_in_snapshot(c.xid, st.snapshot)
        -- no column read (count(*) only): every row counts
        AND (c.whole OR rd.tbl IS NULL OR rd.whole_row OR EXISTS (SELECT 1 FROM unnest(rd.cols) k

@@ -48,7 +48,7 @@ static void start(void)
 	app.cfg.max_body = 64 * 1024;
 	app.cfg.connection_timeout = 30;
 	app.cfg.max_connections = 16;
-	app.db = db_pool_open("postgresql:///lake?host=/nonexistent/shopperlake-fuzz", 1);
+	app.db = db_pool_open("postgresql:///lake?host=/nonexistent/shopperlake-fuzz", 1, "shopperlake-fuzz");
 	app.openapi_json = openapi;
 	app.openapi_len = sizeof openapi - 1;
 	CHECK(app.db != NULL);
