@@ -7,9 +7,16 @@
 -- Sales are added up from refined.vendas_produto_mes (per month, product and
 -- promotion): margin and discount from its sums and the product's current
 -- cost and list price, as they would be sale by sale; only the rows of the
--- promotions and of the promoted products are added up. Rebuilt every time
--- (it is cheap): a promotion's numbers and its product's sales outside any
--- promotion do not split into independent groups.
+-- promotions and of the promoted products are added up.
+-- Refreshed by promotion (layers.refresh_desempenho_promocoes): those whose
+-- row, product or sales (inside, or its product's outside any promotion)
+-- changed.
+-- refresh_with: layers.refresh_desempenho_promocoes
+-- (a promotion recomputed: its row found by these)
+-- refresh_by: promocao_id
+-- refresh_from: trusted.marketplace_promocoes: id
+-- (the promotions of a changed product are looked up through this index)
+-- index: trusted.marketplace_promocoes (produto_id)
 -- depends: trusted.marketplace_promocoes, trusted.marketplace_vendas, trusted.marketplace_produtos, refined.vendas_produto_mes
 -- key: promocao_id
 WITH janela AS (

@@ -6,7 +6,9 @@
 -- first or last sale went is added up again from its sales, found through
 -- the index below.
 -- depends: trusted.marketplace_vendas
--- key: mes, produto_id, promocao_id
+-- (the product first: the catalogue and the promotion performance read a
+-- product's rows through the key's index)
+-- key: produto_id, mes, promocao_id
 -- refresh_with: layers.refresh_vendas_produto_mes
 -- (a month and product added up again: its sales found by these)
 -- refresh_by: mes, produto_id

@@ -427,6 +427,36 @@ describe('catalogo_produtos (refreshed by product, the clock included)', () => {
   });
 });
 
+describe('desempenho_promocoes (refreshed by promotion)', () => {
+  const inPromotion = (id) =>
+    lake.sql(`SELECT vendas_na_promocao || '|' || desconto_pct FROM refined.desempenho_promocoes WHERE promocao_id = ${id}`);
+
+  test('a discount, a cost, a sale moved out of a promotion and a promotion deleted: those promotions, equal to a full rebuild', async () => {
+    const [promo, sale] = (
+      await src.sql(`SELECT promocao_id || '|' || min(id) FROM vendas WHERE promocao_id IS NOT NULL
+                      GROUP BY promocao_id ORDER BY count(*) DESC, promocao_id LIMIT 1`)
+    ).split('|');
+    const product = await src.sql(`SELECT produto_id FROM promocoes WHERE id = ${promo}`);
+    const unsold = await src.sql(`SELECT p.id FROM promocoes p WHERE p.produto_id <> ${product}
+                                   AND NOT EXISTS (SELECT 1 FROM vendas v WHERE v.promocao_id = p.id) ORDER BY p.id LIMIT 1`);
+    assert.ok(unsold, 'the demo has a promotion without sales');
+    const [soldBefore, discountBefore] = (await inPromotion(promo)).split('|').map(Number);
+    assert.equal(await lake.sql(`SELECT count(*) FROM refined.desempenho_promocoes WHERE promocao_id = ${unsold}`), '1');
+    await src.sql(`UPDATE promocoes SET desconto_pct = desconto_pct + 1, updated_at = now() WHERE id = ${promo};
+                   UPDATE produtos SET custo = custo + 0.5, updated_at = now() WHERE id = ${product};
+                   UPDATE vendas SET promocao_id = NULL, updated_at = now() WHERE id = ${sale};
+                   DELETE FROM promocoes WHERE id = ${unsold}`);
+    const step = await refinedStep(await runPipeline(srv, 'marketplace_postgresql_incremental'));
+    const dp = refreshedOf(step, 'desempenho_promocoes');
+    assert.ok(dp && !step.rebuilt.includes('desempenho_promocoes'), `refreshed, not rebuilt: ${JSON.stringify(step)}`);
+    const total = Number(await lake.sql('SELECT count(*) FROM refined.desempenho_promocoes'));
+    assert.ok(dp.groups >= 2 && dp.groups < total, `some promotions, not all (${total}): ${JSON.stringify(dp)}`);
+    assert.deepEqual((await inPromotion(promo)).split('|').map(Number), [soldBefore - 1, discountBefore + 1]);
+    assert.equal(await lake.sql(`SELECT count(*) FROM refined.desempenho_promocoes WHERE promocao_id = ${unsold}`), '0');
+    await assertReportsEqualFullRebuild('after a promotion, its product and one of its sales changed, and another promotion went');
+  });
+});
+
 describe('a report that reads a report records the snapshot of what it read', () => {
   test('its own snapshot, unless the report it reads lacks a change it sees: then that one\'s', async () => {
     // One transaction: a sale's change vendas_produto_mes has not seen yet
