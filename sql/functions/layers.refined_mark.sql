@@ -10,5 +10,6 @@ LANGUAGE sql AS $$
     VALUES (p_report, md5(p_sql), p_depends,
             layers.refined_snapshot(p_depends), now(), now())
     ON CONFLICT (report) DO UPDATE SET sql_md5 = excluded.sql_md5, depends = excluded.depends,
-        snapshot = excluded.snapshot, refreshed_at = excluded.refreshed_at, built_at = excluded.built_at
+        snapshot = excluded.snapshot, refreshed_at = excluded.refreshed_at, built_at = excluded.built_at,
+        reads = NULL, reads_md5 = NULL
 $$;

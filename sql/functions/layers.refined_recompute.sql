@@ -2,7 +2,7 @@
 -- to do) from refined.<p_report> and computes them again: the report's SELECT with each
 -- refresh_from table (p_maps: {"trusted.t": "expressions giving those
 -- columns"}) replaced by a temporary copy of its rows in those groups — only
--- the columns the report reads (pg_temp.refresh_read, layers.refined_unseen),
+-- the columns the report reads (layers.refined_reads),
 -- found through the index the report's `-- index:` line asks for — and the
 -- result restricted to the groups. The recompute of layers.refined_refresh,
 -- and of the refresh functions of their own for the groups their sums
@@ -32,7 +32,9 @@ BEGIN
         EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT %s FROM %s t '
                        'WHERE (%s) IN (SELECT %s FROM %s)',
                        'refresh_' || substr(dep, 9),
-                       coalesce((SELECT string_agg(format('t.%I', k), ', ') FROM pg_temp.refresh_read rd, unnest(rd.cols) k
+                       coalesce((SELECT string_agg(format('t.%I', k), ', ')
+                                   FROM jsonb_to_recordset(layers.refined_reads(p_report, p_sql))
+                                        AS rd(tbl text, whole_row boolean, cols text[]), unnest(rd.cols) k
                                   WHERE rd.tbl = dep AND NOT rd.whole_row), 't.*'),
                        dep::regclass, map, cols_by, groups);
         restricted := regexp_replace(restricted, '\m' || replace(dep, '.', '\.') || '\M',

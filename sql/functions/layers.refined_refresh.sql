@@ -62,7 +62,6 @@ BEGIN
       FROM layers.refined_recompute(p_report, p_sql, p_refresh_by, p_maps, 'refresh_groups') x;
     DROP TABLE pg_temp.refresh_groups;
     DROP TABLE pg_temp.unseen_changes;
-    DROP TABLE pg_temp.refresh_read;
     PERFORM layers.refined_refreshed(p_report, p_depends, snap);
     RETURN jsonb_build_object('groups', n_groups, 'deleted', n_del, 'inserted', n_ins);
 END $$;

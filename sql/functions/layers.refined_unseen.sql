@@ -1,20 +1,20 @@
 -- The changes of the tables a report reads that its rows do not have yet:
 -- those visible in this transaction's snapshot and not in the one the
 -- report recorded, and only those that touch a column the report reads
--- (PostgreSQL's own record of the columns a temporary view of its SELECT
--- depends on, kept in pg_temp.refresh_read: tbl, whole_row, cols), into
--- pg_temp.unseen_changes (table_name, whole, old_row, new_row). Or why the
--- report must be rebuilt instead (why: first build, its SQL changed, it is
--- missing, a table that is not a source's, a `whole` change). Needs the
--- report's REPEATABLE READ transaction (jobs/layers/refined.c): what the
--- caller reads next is of the same snapshot, so a change adding up to a
--- report is added once. snap: the snapshot to record.
+-- (layers.refined_reads), into pg_temp.unseen_changes (table_name, whole,
+-- old_row, new_row). Or why the report must be rebuilt instead (why: first
+-- build, its SQL changed, it is missing, a table that is not a source's, a
+-- `whole` change). Needs the report's REPEATABLE READ transaction
+-- (jobs/layers/refined_report.c): what the caller reads next is of the same
+-- snapshot, so a change adding up to a report is added once. snap: the
+-- snapshot to record.
 CREATE OR REPLACE FUNCTION layers.refined_unseen(p_report text, p_sql text, p_depends text[],
                                                  OUT why text, OUT snap pg_snapshot)
 LANGUAGE plpgsql AS $$
 DECLARE
     st control.refined_state;
     dep text;
+    reads jsonb;
 BEGIN
     IF current_setting('transaction_isolation') <> 'repeatable read' THEN
         RAISE EXCEPTION 'layers.refined_unseen: needs a REPEATABLE READ transaction';
@@ -37,28 +37,14 @@ BEGIN
             RETURN;
         END IF;
     END LOOP;
-
-    -- The columns of each table the report reads (a temporary view's dependencies).
-    DROP VIEW IF EXISTS pg_temp.refresh_columns;
-    EXECUTE 'CREATE TEMP VIEW refresh_columns AS ' || regexp_replace(p_sql, '[\s;]+$', '');
-    DROP TABLE IF EXISTS pg_temp.refresh_read;
-    CREATE TEMP TABLE refresh_read ON COMMIT DROP AS
-    SELECT n.nspname || '.' || c.relname AS tbl, bool_or(d.refobjsubid = 0) AS whole_row,
-           array_agg(a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS cols
-      FROM pg_depend d
-      JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
-      JOIN pg_class c ON c.oid = d.refobjid
-      JOIN pg_namespace n ON n.oid = c.relnamespace
-      LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-     WHERE rw.ev_class = 'pg_temp.refresh_columns'::regclass AND d.refclassid = 'pg_class'::regclass
-     GROUP BY 1;
-    DROP VIEW pg_temp.refresh_columns;
+    reads := layers.refined_reads(p_report, p_sql);
 
     DROP TABLE IF EXISTS pg_temp.unseen_changes;
     CREATE TEMP TABLE unseen_changes ON COMMIT DROP AS
     SELECT c.table_name, c.whole, c.old_row, c.new_row
       FROM control.trusted_changes c
-      LEFT JOIN pg_temp.refresh_read rd ON rd.tbl = 'trusted.' || c.table_name
+      LEFT JOIN jsonb_to_recordset(reads) AS rd(tbl text, whole_row boolean, cols text[])
+        ON rd.tbl = 'trusted.' || c.table_name
      WHERE c.table_name IN (SELECT substr(x, 9) FROM unnest(p_depends) x)
        -- (implied by the next line: what the index on (table_name, xid) reads)
        AND c.xid >= pg_snapshot_xmin(st.snapshot)
