@@ -36,8 +36,12 @@ BEGIN
         IF to_regclass('pg_temp.capture_old') IS NOT NULL THEN
             -- a subquery per key: one index probe each (a join was planned as
             -- a scan of the whole table)
-            EXECUTE format('INSERT INTO control.trusted_changes (table_name, old_row, new_row) '
-                           'SELECT %L, c.old_row, c.new_row FROM ('
+            -- (changed: the columns an update changed, read by the reports'
+            -- refreshes; NULL for an insert or a delete)
+            EXECUTE format('INSERT INTO control.trusted_changes (table_name, old_row, new_row, changed) '
+                           'SELECT %L, c.old_row, c.new_row, CASE WHEN c.old_row IS NOT NULL AND c.new_row IS NOT NULL '
+                           'THEN ARRAY(SELECT n.key FROM jsonb_each(c.new_row) n WHERE c.old_row->n.key IS DISTINCT FROM n.value) END '
+                           'FROM ('
                            'SELECT o.old_row, (SELECT to_jsonb(n) FROM trusted.%I n WHERE %s) AS new_row '
                            'FROM pg_temp.capture_old o) c '
                            'WHERE c.old_row IS DISTINCT FROM c.new_row', t, t, key_match);

@@ -49,9 +49,12 @@ BEGIN
        -- (implied by the next line: what the index on (table_name, xid) reads)
        AND c.xid >= pg_snapshot_xmin(st.snapshot)
        AND pg_visible_in_snapshot(c.xid, snap) AND NOT pg_visible_in_snapshot(c.xid, st.snapshot)
-       -- no column read (count(*) only): every row counts
-       AND (c.whole OR rd.tbl IS NULL OR rd.whole_row OR EXISTS (SELECT 1 FROM unnest(rd.cols) k
-                                              WHERE c.old_row->k IS DISTINCT FROM c.new_row->k));
+       -- no column read (count(*) only), an insert or a delete: every row counts
+       AND (c.whole OR rd.tbl IS NULL OR rd.whole_row OR c.old_row IS NULL OR c.new_row IS NULL
+            OR c.changed && rd.cols
+            -- (an update recorded before its changed columns were: compared here)
+            OR (c.changed IS NULL AND EXISTS (SELECT 1 FROM unnest(rd.cols) k
+                                              WHERE c.old_row->k IS DISTINCT FROM c.new_row->k)));
     SELECT format('trusted.%s changed as a whole (a snapshot or a big batch)', table_name) INTO why
       FROM pg_temp.unseen_changes WHERE whole LIMIT 1;
 END $$;
