@@ -3,7 +3,8 @@
  * brought up to date (refined_report.c), side by side on the lake
  * connections the worker pool keeps for these steps (lanes,
  * SHOPPERLAKE_REFINED_CONNECTIONS). A report that reads other reports of the
- * step starts once they are done; the reports others read go first. Each
+ * step starts once they are done; the longest chains of reports (by the
+ * seconds each took last time) go first, so that the lanes end together. Each
  * report is its own transaction: one that fails stops the step from starting
  * more and fails it, the others done stay done (their snapshots say what
  * they have). The lanes' sessions outlive the job: the report functions stay
@@ -27,7 +28,8 @@ enum { REPORT_PENDING, REPORT_RUNNING, REPORT_DONE };
 struct step_report {
 	struct report rep;
 	int state;
-	int readers;              /* reports of the step that read this one */
+	double cost;              /* seconds its last update took (control.refined_state) */
+	double priority;          /* cost + the longest chain of reports of the step reading it */
 	struct report_outcome out;
 	char waits_for[200];      /* a table it reads is missing: not run */
 };
@@ -37,6 +39,7 @@ struct refined_step {
 	struct step_report *reports;
 	size_t n;
 	int running;
+	int connections;          /* the lanes it ran on */
 	bool failed;
 	struct load_error *err;   /* the first failure */
 	pthread_mutex_t lock;
@@ -95,18 +98,47 @@ static bool reads_report(const struct step_report *a, const struct step_report *
 	return a != b && report_reads(a->rep.depends, dep);
 }
 
-/* The reports others read first, then by name. */
+/* Longest chains first (the lanes end together), then by name. */
 static int report_order(const void *pa, const void *pb)
 {
 	const struct step_report *a = pa, *b = pb;
-	if (a->readers != b->readers)
-		return b->readers - a->readers;
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? 1 : -1;
 	return strcmp(a->rep.name, b->rep.name);
+}
+
+/* Each report's cost: the seconds its last update took; a millisecond when
+ * unknown (then the longest chains of reports reading reports go first).
+ * A failure leaves them unknown: the order is only a hint. */
+static void load_costs(PGconn *lake, struct step_report *list, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		list[j].cost = 0.001;
+	PGresult *r = PQexec(lake, "SELECT report, seconds FROM control.refined_state WHERE seconds > 0");
+	for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(list[j].rep.name, PQgetvalue(r, i, 0)) == 0)
+				list[j].cost = strtod(PQgetvalue(r, i, 1), NULL);
+	PQclear(r);
+}
+
+/* Each report's priority: its cost plus the costliest chain of the step's
+ * reports that read it, and so on (n rounds: reports reading each other
+ * stop there). */
+static void set_priorities(struct step_report *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		list[i].priority = list[i].cost;
+	for (size_t round = 0; round < n; round++)
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n; j++)
+				if (reads_report(&list[j], &list[i]) && list[i].priority < list[i].cost + list[j].priority)
+					list[i].priority = list[i].cost + list[j].priority;
 }
 
 /* The reports of `dir` that read any of `tables`, in the order they are
  * taken (new array, *n of them; NULL and 0 when none). */
-static struct step_report *reports_to_update(const char *dir, json_t *tables, size_t *n)
+static struct step_report *reports_to_update(PGconn *lake, const char *dir, json_t *tables, size_t *n)
 {
 	struct step_report *list = NULL;
 	size_t cap = 0;
@@ -135,9 +167,8 @@ static struct step_report *reports_to_update(const char *dir, json_t *tables, si
 	}
 	if (d)
 		closedir(d);
-	for (size_t i = 0; i < *n; i++)
-		for (size_t j = 0; j < *n; j++)
-			list[i].readers += reads_report(&list[j], &list[i]);
+	load_costs(lake, list, *n);
+	set_priorities(list, *n);
 	if (*n > 1)
 		qsort(list, *n, sizeof *list, report_order);
 	return list;
@@ -255,6 +286,7 @@ static int run_lanes(struct refined_step *s)
 				 "refined: no lake connection for the reports");
 	}
 	int started = 1;
+	s->connections = n;
 	for (int i = 0; i < n; i++)
 		lanes[i] = (struct lane){.step = s, .conn = conns[i]};
 	for (int i = 1; i < n; i++) {
@@ -262,6 +294,7 @@ static int run_lanes(struct refined_step *s)
 			break;
 		started++;
 	}
+	s->connections = started;
 	lane_main(&lanes[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(lanes[i].thread, NULL);
@@ -302,6 +335,8 @@ static void record_reports(const struct refined_step *s, json_t *step)
 	json_object_set_new(step, "rebuilt_because", why);
 	json_object_set_new(step, "seconds", seconds);
 	json_object_set_new(step, "waiting", waiting);
+	if (s->connections > 0)
+		json_object_set_new(step, "connections", json_integer(s->connections));
 }
 
 int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struct load_error *err)
@@ -316,7 +351,7 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	struct refined_step s = {.w = w, .err = err};
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.changed, NULL);
-	s.reports = reports_to_update(dir, tables, &s.n);
+	s.reports = reports_to_update(w->lake, dir, tables, &s.n);
 	int rc = 0;
 	/* the indexes first, one report after the other: two reports making
 	 * them side by side would wait on each other's locks */

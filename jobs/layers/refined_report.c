@@ -240,6 +240,20 @@ static int report_end(PGconn *lake, const struct report *rep, bool commit, char 
 	return rc;
 }
 
+/* Ends a report's update in its transaction: marks the report refreshed
+ * (control.table_refresh) and records how long the transaction took, which
+ * the refined step orders its reports by. 0 or -1 (msg). */
+static int report_done(PGconn *lake, const struct report *rep, char *msg, size_t len)
+{
+	const char *params[1] = {rep->name};
+	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
+		return -1;
+	return db_exec_params(lake,
+			      "UPDATE control.refined_state SET seconds = extract(epoch FROM clock_timestamp() - now()) "
+			      "WHERE report = $1",
+			      1, params, msg, len);
+}
+
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
 	char next_name[80], *qnext;
@@ -304,7 +318,7 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	if (db_exec(lake, sql, msg, len) != 0 ||
 	    db_exec_params(lake, "SELECT layers.refined_replace($1)", 1, name_param, msg, len) != 0)
 		goto rollback;
-	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
+	if (report_done(lake, rep, msg, len) != 0)
 		goto rollback;
 	rc = report_end(lake, rep, true, msg, len);
 	goto out;
@@ -381,7 +395,7 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		rc = 1;
 		goto out;
 	}
-	if (layers_mark_refreshed(lake, "refined", rep->name, msg, len) != 0)
+	if (report_done(lake, rep, msg, len) != 0)
 		goto rollback;
 	rc = report_end(lake, rep, true, msg, len);
 	goto out;

@@ -33,7 +33,8 @@ const defs = Object.fromEntries(demoSources().map((d) => [d.object, d]));
 before(async () => {
   lake = await Lake.create('layers');
   src = await SourceDb.create('layers', { sales: 2000 });
-  srv = await lake.startServer({ env: marketplaceEnv(src) });
+  // (the reports on one connection; refined-refresh.test.mjs runs them on two)
+  srv = await lake.startServer({ env: marketplaceEnv(src, { SHOPPERLAKE_REFINED_CONNECTIONS: 1 }) });
   demo = await registerDemoSources(srv);
 });
 
@@ -385,6 +386,9 @@ describe('REFINED', () => {
     for (const r of ['catalogo_produtos', 'desempenho_promocoes', 'top_lojas', 'top_produtos', 'vendas_diarias']) {
       assert.ok(reports.includes(r), `refined.${r} exists (have ${reports})`);
     }
+    const connections = await lake.sql(
+      "SELECT DISTINCT s->>'connections' FROM control.jobs j, jsonb_array_elements(j.steps) s WHERE s->>'name' = 'refined' AND s ? 'connections'");
+    assert.equal(connections, '1', 'SHOPPERLAKE_REFINED_CONNECTIONS=1: every refined step on one connection');
 
     // vendas_diarias: revenue, sales and items per day (Brasília time).
     assertSameRows(

@@ -121,8 +121,11 @@ describe('incremental refresh of the REFINED reports', () => {
     assert.ok(step.rebuilt.includes('vendas_diarias'), JSON.stringify(step));
     assert.deepEqual(step.refreshed, []);
     assert.equal(typeof step.seconds.vendas_diarias, 'number');
+    assert.equal(step.connections, 2, 'the reports side by side on the two refined connections (the default)');
     const states = await lake.sql('SELECT string_agg(report, \',\' ORDER BY report) FROM control.refined_state');
     assert.match(states, /vendas_diarias/);
+    // each report's seconds, which the next step orders them by
+    assert.equal(await lake.sql('SELECT count(*) FROM control.refined_state WHERE NOT seconds > 0'), '0');
     await assertReportsEqualFullRebuild('after the full load');
   });
 
