@@ -225,24 +225,10 @@ unlock:
 	return -1;
 }
 
-/* Ends a report's transaction: commits it (commit true) or rolls it back, and
- * lets the report's lock go. 0, or -1 (msg) when the commit failed. */
-static int report_end(PGconn *lake, const struct report *rep, bool commit, char *msg, size_t len)
-{
-	int rc = 0;
-	if (!commit)
-		db_rollback(lake);
-	else if (db_commit(lake, msg, len) != 0) {
-		db_rollback(lake);
-		rc = -1;
-	}
-	report_unlock(lake, rep);
-	return rc;
-}
-
-/* Ends a report's update in its transaction: marks the report refreshed
- * (control.table_refresh) and records how long the transaction took, which
- * the refined step orders its reports by. 0 or -1 (msg). */
+/* The last statements of a report's update, in its transaction: marks the
+ * report refreshed (control.table_refresh) and records how long the
+ * transaction took, which the refined step orders its reports by. 0 or -1
+ * (msg). */
 static int report_done(PGconn *lake, const struct report *rep, char *msg, size_t len)
 {
 	const char *params[1] = {rep->name};
@@ -252,6 +238,22 @@ static int report_done(PGconn *lake, const struct report *rep, char *msg, size_t
 			      "UPDATE control.refined_state SET seconds = extract(epoch FROM clock_timestamp() - now()) "
 			      "WHERE report = $1",
 			      1, params, msg, len);
+}
+
+/* Ends a report's transaction: with `commit`, its last statements
+ * (report_done) and the commit; otherwise, or when they fail, a rollback.
+ * Lets the report's lock go. 0, or -1 (msg) when the commit failed. */
+static int report_end(PGconn *lake, const struct report *rep, bool commit, char *msg, size_t len)
+{
+	int rc = 0;
+	if (!commit)
+		db_rollback(lake);
+	else if (report_done(lake, rep, msg, len) != 0 || db_commit(lake, msg, len) != 0) {
+		db_rollback(lake);
+		rc = -1;
+	}
+	report_unlock(lake, rep);
+	return rc;
 }
 
 static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len)
@@ -317,8 +319,6 @@ static int rebuild(PGconn *lake, const struct report *rep, char *msg, size_t len
 	const char *name_param[1] = {rep->name};
 	if (db_exec(lake, sql, msg, len) != 0 ||
 	    db_exec_params(lake, "SELECT layers.refined_replace($1)", 1, name_param, msg, len) != 0)
-		goto rollback;
-	if (report_done(lake, rep, msg, len) != 0)
 		goto rollback;
 	rc = report_end(lake, rep, true, msg, len);
 	goto out;
@@ -395,8 +395,6 @@ static int refresh(PGconn *lake, const struct report *rep, json_t **out, char *m
 		rc = 1;
 		goto out;
 	}
-	if (report_done(lake, rep, msg, len) != 0)
-		goto rollback;
 	rc = report_end(lake, rep, true, msg, len);
 	goto out;
 rollback:

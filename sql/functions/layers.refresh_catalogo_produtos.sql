@@ -20,24 +20,15 @@ RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     st control.refined_state;
-    vpm control.refined_state;
-    u record;
     why text;
     n_groups bigint;
     n_del bigint;
     n_ins bigint;
 BEGIN
     SELECT * INTO st FROM control.refined_state WHERE report = p_report;
-    SELECT * INTO vpm FROM control.refined_state WHERE report = 'vendas_produto_mes';
-    -- the TRUSTED tables' changes (a report's own are not recorded)
-    SELECT * INTO u FROM layers.refined_unseen(p_report, p_sql,
-                                               ARRAY(SELECT d FROM unnest(p_depends) d WHERE d LIKE 'trusted.%'));
-    IF u.why IS NOT NULL THEN
-        RETURN jsonb_build_object('full', u.why);
-    ELSIF vpm IS NULL THEN
-        RETURN jsonb_build_object('full', 'refined.vendas_produto_mes was never built');
-    ELSIF coalesce(vpm.built_at, '-infinity') > st.refreshed_at THEN
-        RETURN jsonb_build_object('full', 'refined.vendas_produto_mes was rebuilt since');
+    why := layers.refined_unseen_reading(p_report, p_sql, p_depends, 'vendas_produto_mes');
+    IF why IS NOT NULL THEN
+        RETURN jsonb_build_object('full', why);
     END IF;
     SELECT format('trusted.%s changed columns the report reads (names)', table_name) INTO why
       FROM pg_temp.unseen_changes WHERE table_name IN ('marketplace_categorias', 'marketplace_marcas') LIMIT 1;
