@@ -229,7 +229,7 @@ static void *lane_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		bool ok = true;
 		enum job_outcome outcome = JOB_TRANSIENT;
-		if (report_dependencies_ready(l->conn, &r->rep, r->waits_for, sizeof r->waits_for) &&
+		if (report_dependencies_ready(l->conn, &r->rep, NULL, r->waits_for, sizeof r->waits_for) &&
 		    report_update(l->conn, &r->rep, &r->out, msg, sizeof msg) != 0) {
 			ok = false;
 			outcome = job_conn_outcome(s->w, l->conn); /* this thread's failed SQLSTATE */
@@ -268,14 +268,14 @@ static int lanes_acquire(struct worker_slot *w, PGconn **conns, int want)
 	return n;
 }
 
-/* Runs the step's reports on up to SHOPPERLAKE_REFINED_CONNECTIONS lanes;
- * the calling thread is the first. 0, or -1 (s->err). */
-static int run_lanes(struct refined_step *s)
+/* Runs the step's `pending` reports on up to SHOPPERLAKE_REFINED_CONNECTIONS
+ * lanes; the calling thread is the first. 0, or -1 (s->err). */
+static int run_lanes(struct refined_step *s, size_t pending)
 {
 	struct worker_slot *w = s->w;
 	int want = w->app->cfg.refined_connections;
-	if ((size_t)want > s->n)
-		want = (int)s->n;
+	if ((size_t)want > pending)
+		want = (int)pending;
 	struct lane *lanes = calloc((size_t)want, sizeof *lanes);
 	PGconn **conns = calloc((size_t)want, sizeof *conns);
 	int n = lanes && conns ? lanes_acquire(w, conns, want) : 0;
@@ -353,13 +353,21 @@ int layers_refined(struct worker_slot *w, long long job_id, json_t *steps, struc
 	pthread_cond_init(&s.changed, NULL);
 	s.reports = reports_to_update(w->lake, dir, tables, &s.n);
 	int rc = 0;
-	/* the indexes first, one report after the other: two reports making
-	 * them side by side would wait on each other's locks */
-	for (size_t i = 0; i < s.n && rc == 0; i++)
-		if (report_indexes(w->lake, &s.reports[i].rep, msg, sizeof msg) != 0)
-			rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", s.reports[i].rep.name, msg);
-	if (rc == 0 && s.n > 0)
-		rc = run_lanes(&s);
+	size_t pending = 0;
+	/* A report waiting for a TRUSTED table (not loaded yet) waits; the
+	 * others' indexes are made first, one report after the other: two
+	 * reports making them side by side would wait on each other's locks. */
+	for (size_t i = 0; i < s.n && rc == 0; i++) {
+		struct step_report *r = &s.reports[i];
+		if (!report_dependencies_ready(w->lake, &r->rep, "trusted.", r->waits_for, sizeof r->waits_for))
+			r->state = REPORT_DONE;
+		else if (report_indexes(w->lake, &r->rep, msg, sizeof msg) != 0)
+			rc = load_fail(err, job_lake_outcome(w), "refined report %s: %s", r->rep.name, msg);
+		else
+			pending++;
+	}
+	if (rc == 0 && pending > 0)
+		rc = run_lanes(&s, pending);
 	/* changes every report has seen go (a failure here costs nothing but space) */
 	if (rc == 0 && json_array_size(tables) > 0 && db_exec(w->lake, "SELECT layers.refined_gc()", msg, sizeof msg) != 0)
 		log_json(LOG_WARN, "refined: forgetting the changes every report has seen failed",

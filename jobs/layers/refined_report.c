@@ -145,12 +145,14 @@ int report_indexes(PGconn *lake, const struct report *rep, char *msg, size_t len
 	return rc;
 }
 
-bool report_dependencies_ready(PGconn *lake, const struct report *rep, char *missing, size_t len)
+bool report_dependencies_ready(PGconn *lake, const struct report *rep, const char *schema, char *missing, size_t len)
 {
 	char buf[1024];
 	snprintf(buf, sizeof buf, "%s", rep->depends);
 	for (char *save, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		const char *params[1] = {tok};
+		if (schema && strncmp(tok, schema, strlen(schema)) != 0)
+			continue;
 		PGresult *r = PQexecParams(lake, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 		PQclear(r);

@@ -36,8 +36,9 @@ bool report_read(const char *dir, const char *file, struct report *rep);
 /* true when the comma list `depends` holds `table` ("trusted.t") exactly. */
 bool report_reads(const char *depends, const char *table);
 
-/* Every table the report reads exists? Otherwise `missing` names one. */
-bool report_dependencies_ready(PGconn *lake, const struct report *rep, char *missing, size_t len);
+/* Every table the report reads exists (of `schema`, "trusted.", or of any
+ * when NULL)? Otherwise `missing` names one. */
+bool report_dependencies_ready(PGconn *lake, const struct report *rep, const char *schema, char *missing, size_t len);
 
 /* Makes the indexes the report's "-- index:" lines ask for, each statement
  * committed on its own (outside the report's transaction: two reports

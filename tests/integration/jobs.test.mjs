@@ -322,6 +322,17 @@ describe('a job', () => {
     // vendas' reports wait for the dimensions, which were not loaded in this lake yet.
     assert.ok(Array.isArray(step.refined.rebuilt) && Array.isArray(step.refined.waiting));
     assert.ok(step.refined.waiting.some((w) => w.report === 'vendas_diarias'), JSON.stringify(step.refined));
+    // A report that waits makes none of its indexes: the day-and-product one of
+    // vendas_diarias and sentimento_produtos (both waiting) is not there; the
+    // month-and-product one of vendas_produto_mes (built: it reads vendas alone) is.
+    assert.ok(step.refined.rebuilt.includes('vendas_produto_mes'), JSON.stringify(step.refined));
+    assert.ok(step.refined.waiting.some((w) => w.report === 'sentimento_produtos'), JSON.stringify(step.refined));
+    const indexes = (
+      await lake.sql(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'trusted' AND tablename = 'marketplace_vendas' AND indexname LIKE '%\\_r\\_%'")
+    ).split('\n');
+    assert.ok(indexes.some((d) => /date_trunc/.test(d)), indexes.join('\n'));
+    assert.ok(!indexes.some((d) => /AT TIME ZONE/.test(d) && !/date_trunc/.test(d)), indexes.join('\n'));
   });
 
   test('every step has started_at and finished_at, in order', async () => {
