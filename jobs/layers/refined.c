@@ -286,7 +286,6 @@ static int run_lanes(struct refined_step *s, size_t pending)
 				 "refined: no lake connection for the reports");
 	}
 	int started = 1;
-	s->connections = n;
 	for (int i = 0; i < n; i++)
 		lanes[i] = (struct lane){.step = s, .conn = conns[i]};
 	for (int i = 1; i < n; i++) {

@@ -18,6 +18,7 @@ DECLARE
     map text;
     done boolean;
     groups text := format('pg_temp.%I', p_groups);
+    reads jsonb;
 BEGIN
     deleted := 0;
     inserted := 0;
@@ -27,13 +28,14 @@ BEGIN
     END IF;
     EXECUTE format('ANALYZE %s', groups);
     -- (the copies are not analyzed: that took longer than the recompute)
+    reads := layers.refined_reads(p_report, p_sql);
     FOR dep, map IN SELECT key, value #>> '{}' FROM jsonb_each(p_maps) LOOP
         EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', 'refresh_' || substr(dep, 9));
         EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT %s FROM %s t '
                        'WHERE (%s) IN (SELECT %s FROM %s)',
                        'refresh_' || substr(dep, 9),
                        coalesce((SELECT string_agg(format('t.%I', k), ', ')
-                                   FROM jsonb_to_recordset(layers.refined_reads(p_report, p_sql))
+                                   FROM jsonb_to_recordset(reads)
                                         AS rd(tbl text, whole_row boolean, cols text[]), unnest(rd.cols) k
                                   WHERE rd.tbl = dep AND NOT rd.whole_row), 't.*'),
                        dep::regclass, map, cols_by, groups);
